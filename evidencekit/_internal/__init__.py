@@ -1,0 +1,1 @@
+"""Implementation details; the public API is in the modules one level up."""

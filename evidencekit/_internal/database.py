@@ -1,0 +1,97 @@
+"""The locker's SQLite database: connection settings, schema and migrations.
+
+WAL with ``synchronous=FULL`` makes every committed transaction durable and every interrupted
+one vanish whole; that is what lets an item and its custody-log entry appear together or not at
+all. The schema version is SQLite's ``user_version``; a locker written by a newer evidencekit is
+refused rather than half-understood.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from evidencekit.errors import LockerError
+
+# Each entry upgrades the schema by one version; never edit one that has shipped, append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE keys (
+        id INTEGER PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('identity', 'case')),
+        public_key BLOB NOT NULL UNIQUE,
+        sealed_seed BLOB NOT NULL,
+        kdf TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_identity ON keys (role) WHERE role = 'identity';
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        anonymous INTEGER NOT NULL,
+        key_id INTEGER NOT NULL REFERENCES keys (id),
+        created TEXT NOT NULL,
+        record BLOB NOT NULL
+    );
+    CREATE TABLE items (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        number INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        record BLOB NOT NULL,
+        PRIMARY KEY (case_id, number)
+    );
+    CREATE TABLE log_entries (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        seq INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    );
+    CREATE TABLE settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise LockerError("locker.not_a_database", path=str(path), reason=str(exc)) from exc
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise LockerError("locker.schema_too_new", found=version, supported=SCHEMA_VERSION)
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        with transaction(conn):
+            for statement in _statements(MIGRATIONS[target - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target}")
+    return conn
+
+
+def _statements(script: str) -> Iterator[str]:
+    for part in script.split(";"):
+        if part.strip():
+            yield part
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing halfway."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,93 @@
+"""Ed25519 signing keys kept sealed under a passphrase.
+
+The 32-byte seed is encrypted with SecretBox under a key derived by argon2id; the KDF parameters
+are stored beside it so a key made with one strength always opens. The public key travels as one
+copyable string in minisign's format (``"Ed" || key id || key``, base64), which lets a recipient
+check a signed manifest with ``minisign`` alone; the fingerprint is digits, easy to read aloud in
+any language.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+
+import nacl.exceptions
+import nacl.pwhash
+import nacl.secret
+import nacl.signing
+import nacl.utils
+
+from evidencekit.errors import UserError, WrongPassphrase
+
+KDF_STRENGTHS = {
+    "moderate": (nacl.pwhash.argon2id.OPSLIMIT_MODERATE, nacl.pwhash.argon2id.MEMLIMIT_MODERATE),
+    "interactive": (nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE),
+}
+
+
+@dataclass(frozen=True)
+class SealedKey:
+    public_key: bytes
+    sealed_seed: bytes
+    kdf: str  # JSON: algorithm, salt, limits
+
+
+def generate(passphrase: str, strength: str = "moderate") -> SealedKey:
+    signing_key = nacl.signing.SigningKey.generate()
+    ops, mem = KDF_STRENGTHS[strength]
+    salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+    box = nacl.secret.SecretBox(_derive(passphrase, salt, ops, mem))
+    kdf = json.dumps({"alg": "argon2id", "strength": strength, "salt": salt.hex(), "ops": ops, "mem": mem})
+    return SealedKey(bytes(signing_key.verify_key), bytes(box.encrypt(bytes(signing_key))), kdf)
+
+
+def unseal(sealed: SealedKey, passphrase: str) -> nacl.signing.SigningKey:
+    params = json.loads(sealed.kdf)
+    box = nacl.secret.SecretBox(_derive(passphrase, bytes.fromhex(params["salt"]), params["ops"], params["mem"]))
+    try:
+        return nacl.signing.SigningKey(box.decrypt(sealed.sealed_seed))
+    except nacl.exceptions.CryptoError as exc:
+        raise WrongPassphrase("keys.wrong_passphrase") from exc
+
+
+def _derive(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
+    return nacl.pwhash.argon2id.kdf(
+        nacl.secret.SecretBox.KEY_SIZE, passphrase.encode("utf-8"), salt, opslimit=ops, memlimit=mem
+    )
+
+
+def key_id(public_key: bytes) -> bytes:
+    return hashlib.blake2b(public_key, digest_size=8).digest()
+
+
+def public_key_string(public_key: bytes) -> str:
+    return base64.b64encode(b"Ed" + key_id(public_key) + public_key).decode("ascii")
+
+
+def parse_public_key(text: str) -> bytes:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 42 or raw[:2] != b"Ed" or raw[2:10] != key_id(raw[10:]):
+        raise UserError("keys.bad_public_key")
+    return raw[10:]
+
+
+def fingerprint(public_key: bytes) -> str:
+    """Six groups of five digits (about 100 bits) from SHA-256 of the key."""
+    number = int.from_bytes(hashlib.sha256(public_key).digest()[:16], "big") % 10**30
+    digits = f"{number:030d}"
+    return " ".join(digits[i : i + 5] for i in range(0, 30, 5))
+
+
+def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        nacl.signing.VerifyKey(public_key).verify(message, signature)
+    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        return False
+    return True

@@ -1,0 +1,104 @@
+"""The result of checking one timestamp proof, shaped for reports, JSON and the bundle verifier.
+
+Every proof ends in exactly one status so a case handler never has to interpret a half answer:
+``queued`` (not yet sent), ``pending`` (sent, Bitcoin has not confirmed it yet), ``verified``,
+``invalid`` (the proof is false or damaged) or ``unverifiable`` (it may be fine, but nothing here
+can check it: no header, an unknown notary, an untrusted TSA). Reasons are catalog keys, rendered
+in the reader's language when shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Mapping
+
+from evidencekit.i18n import t
+
+Kind = Literal["ots", "rfc3161"]
+Status = Literal["queued", "pending", "verified", "invalid", "unverifiable"]
+STATUSES: tuple[Status, ...] = ("queued", "pending", "verified", "invalid", "unverifiable")
+
+
+@dataclass(frozen=True)
+class OtsDetails:
+    """What an OpenTimestamps proof says, and which block header it was checked against."""
+
+    file_digest: str
+    hash_algorithm: str
+    block_height: int | None = None
+    block_hash: str | None = None
+    header_source: str | None = None
+    header_hex: str | None = None
+    attested_time: str | None = None
+    pending_calendars: tuple[str, ...] = ()
+    unknown_attestations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TsaDetails:
+    """What an RFC 3161 token says about who signed it, when, and under which policy."""
+
+    tsa_name: str | None = None
+    gen_time: str | None = None
+    serial: str | None = None
+    policy: str | None = None
+    hash_algorithm: str | None = None
+    message_imprint: str | None = None
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    """One proof's verdict; ``reason`` is one sentence a worker or case handler can act on."""
+
+    kind: Kind
+    status: Status
+    reason_key: str
+    reason_params: Mapping[str, object] = field(default_factory=dict)
+    details: OtsDetails | TsaDetails | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+
+    @property
+    def reason(self) -> str:
+        return t(self.reason_key, **self.reason_params)
+
+    def reason_in(self, lang: str | None) -> str:
+        return t(self.reason_key, lang, **self.reason_params)
+
+    @property
+    def verified(self) -> bool:
+        return self.status == "verified"
+
+    def to_json(self, lang: str | None = None) -> dict[str, Any]:
+        """A plain dict for ``--json``: kind, status, reason, reason_code and the details."""
+        details = asdict(self.details) if self.details is not None else {}
+        for key, value in details.items():
+            if isinstance(value, tuple):
+                details[key] = list(value)
+        return {"kind": self.kind, "status": self.status, "reason": self.reason_in(lang),
+                "reason_code": self.reason_key, **details}
+
+    @classmethod
+    def queued(cls, kind: Kind, server: str | None = None) -> ProofResult:
+        """A stamp the locker still has to send; the library never produces it by itself."""
+        return cls(kind, "queued", "timestamps.queued", {"server": server or "-"})
+
+
+@dataclass(frozen=True)
+class ServerFailure:
+    """A server that did not give a usable stamp, and why, so the locker can queue and report it."""
+
+    kind: Kind
+    url: str
+    reason_key: str
+    reason_params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return t(self.reason_key, **self.reason_params)
+
+    @classmethod
+    def from_error(cls, kind: Kind, url: str, error: Any) -> ServerFailure:
+        return cls(kind, url, error.key, dict(error.params))

@@ -1,0 +1,64 @@
+"""The ``evidencekit`` command: parses arguments, calls the library, renders results.
+
+Errors meant for people are printed as one sentence with their exit code; anything else is a bug
+and says so, with the traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+import click
+
+from evidencekit import __version__
+from evidencekit.cli._common import Group, Session, option
+from evidencekit.errors import EvidencekitError
+from evidencekit.i18n import LANGUAGES, set_language, t
+
+
+@click.group(cls=Group, help="cli.main_help")
+@option("--home", type=click.Path(path_type=Path), envvar="EVIDENCEKIT_HOME", help="cli.opt_home")
+@option("--lang", type=click.Choice(LANGUAGES), help="cli.opt_lang")
+@option("--debug", is_flag=True, help="cli.opt_debug")
+@click.version_option(__version__, prog_name="evidencekit")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, lang: str | None, debug: bool) -> None:
+    set_language(lang)
+    session = Session(home, debug)
+    ctx.obj = session
+    ctx.call_on_close(session.close)
+
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        for _command in importlib.import_module(f"{__name__}.{_module.name}").COMMANDS:
+            cli.add_command(_command)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        status = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo(t("cli.aborted"), err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except EvidencekitError as exc:
+        if debug:
+            raise
+        click.echo(exc.message(), err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo(t("cli.aborted"), err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
+        if debug:
+            raise
+        click.echo(t("cli.unexpected", error=f"{type(exc).__name__}: {exc}"), err=True)
+        sys.exit(70)
+    sys.exit(status if isinstance(status, int) else 0)

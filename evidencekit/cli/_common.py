@@ -1,0 +1,127 @@
+"""What every command shares: translated help, the locker, passphrases, output, and errors.
+
+Help texts are catalog keys, resolved when help is shown, so ``--lang nb`` and
+``EVIDENCEKIT_LANG=nb`` give bokmål help. A command module in this package defines its click
+commands and lists them in ``COMMANDS``; the package finds it by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from click.utils import make_default_short_help
+
+from evidencekit.errors import UserError
+from evidencekit.i18n import t
+from evidencekit.locker import Locker
+
+
+class Command(click.Command):
+    """A command whose ``help`` is a catalog key; the text holds an example."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.help:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(t(self.help))
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return make_default_short_help(t(self.help), limit) if self.help else ""
+
+
+class Group(click.Group):
+    command_class = Command
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        Command.format_help_text(self, ctx, formatter)  # type: ignore[arg-type]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return Command.get_short_help_str(self, limit)  # type: ignore[arg-type]
+
+
+Group.group_class = Group
+
+
+class Option(click.Option):
+    """An option whose ``help`` is a catalog key."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        original = self.help
+        self.help = t(original) if original else original
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = original
+
+
+def option(*decls: str, **attrs: Any) -> Callable[[Any], Any]:
+    return click.option(*decls, cls=Option, **attrs)
+
+
+json_option = option("--json", "as_json", is_flag=True, help="cli.opt_json")
+case_option = option("--case", "case_ref", metavar="CASE", help="cli.opt_case")
+
+
+@dataclass
+class Session:
+    """Global options of one run, and the locker opened once on first use."""
+
+    home: Path | None
+    debug: bool = False
+    _locker: Locker | None = field(default=None, repr=False)
+
+    def locker(self) -> Locker:
+        if self._locker is None:
+            self._locker = Locker.open(self.home)
+        return self._locker
+
+    def close(self) -> None:
+        if self._locker is not None:
+            self._locker.close()
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+def passphrase(confirm: bool = False) -> str:
+    """From ``EVIDENCEKIT_PASSPHRASE``, else asked (twice when new) on a terminal."""
+    given = os.environ.get("EVIDENCEKIT_PASSPHRASE")
+    if given is not None:
+        return given
+    if not sys.stdin.isatty():
+        raise UserError("keys.passphrase_needed")
+    return str(
+        click.prompt(
+            t("keys.prompt_new" if confirm else "keys.prompt"),
+            hide_input=True,
+            confirmation_prompt=t("keys.prompt_repeat") if confirm else False,
+            err=True,
+        )
+    )
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], Iterator[str]]) -> None:
+    """Print ``data`` as JSON for scripts, or the lines ``human`` yields for people."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for line in human():
+            click.echo(line)
+
+
+@contextmanager
+def progress_bar(total: int, label_key: str, threshold: int = 64 * 1024 * 1024) -> Iterator[Callable[[int], None]]:
+    """A bar on the terminal for long work; silent for small jobs and for scripts."""
+    if total < threshold or not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    with click.progressbar(length=total, label=t(label_key), file=sys.stderr) as bar:
+        yield bar.update

@@ -1,0 +1,44 @@
+"""``init`` and ``keys``: the worker's identity key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+
+from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session, passphrase
+from evidencekit.i18n import t
+from evidencekit.models import KeyInfo
+
+
+@click.command(cls=Command, help="cli.init_help")
+@option("--kdf", type=click.Choice(["moderate", "interactive"]), default="moderate", show_default=True,
+        help="cli.opt_kdf")
+@json_option
+@pass_session
+def init(session, kdf: str, as_json: bool) -> None:
+    locker = session.locker()
+    info = locker.init_identity(passphrase(confirm=True), kdf)
+    emit(as_json, info.to_json(), lambda: _key_lines(info, "keys.created"))
+
+
+@click.group(cls=Group, help="cli.keys_help")
+def keys() -> None:
+    pass
+
+
+@keys.command("show", help="cli.keys_show_help")
+@json_option
+@pass_session
+def keys_show(session, as_json: bool) -> None:
+    info = session.locker().identity()
+    emit(as_json, info.to_json(), lambda: _key_lines(info, "keys.heading"))
+
+
+def _key_lines(info: KeyInfo, heading: str) -> Iterator[str]:
+    yield t(heading)
+    yield f"  {t('keys.public_key')}: {info.public_key}"
+    yield f"  {t('keys.fingerprint')}: {info.fingerprint}"
+
+
+COMMANDS = [init, keys]

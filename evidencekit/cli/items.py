@@ -1,0 +1,125 @@
+"""``add``, ``note``, ``list``, ``show``, ``export``: evidence in and out of a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from evidencekit.cli._common import (
+    Command,
+    case_option,
+    emit,
+    json_option,
+    option,
+    pass_session,
+    passphrase,
+    progress_bar,
+)
+from evidencekit.i18n import t
+from evidencekit.locker import normalise_date
+from evidencekit.models import WHO, IncidentFacts, Item
+
+who_option = option("--who", type=click.Choice(WHO), help="cli.opt_who")
+
+
+@click.command(cls=Command, help="cli.add_help")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@option("--note", help="cli.opt_note")
+@option("--incident-date", metavar="DATE", help="cli.opt_incident_date")
+@who_option
+@option("--channel", help="cli.opt_channel")
+@option("--together", is_flag=True, help="cli.opt_together")
+@case_option
+@json_option
+@pass_session
+def add(session, files: tuple[Path, ...], note: str | None, incident_date: str | None, who: str | None,
+        channel: str | None, together: bool, case_ref: str | None, as_json: bool) -> None:
+    facts = IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note)
+    locker = session.locker()
+    locker.case(case_ref)  # fail on a missing case before asking for the passphrase
+    secret = passphrase()
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    with progress_bar(total, "items.progress") as advance:
+        items = locker.add_files(files, secret, facts, case_ref, together, progress=advance)
+    emit(as_json, [i.to_json() for i in items], lambda: _added_lines(items))
+
+
+@click.command(cls=Command, help="cli.note_help")
+@click.argument("text")
+@option("--date", "when", metavar="DATE", help="cli.opt_note_date")
+@case_option
+@json_option
+@pass_session
+def note(session, text: str, when: str | None, case_ref: str | None, as_json: bool) -> None:
+    locker = session.locker()
+    locker.case(case_ref)
+    item = locker.add_note(text, passphrase(), when, case_ref)
+    emit(as_json, item.to_json(), lambda: _added_lines([item]))
+
+
+@click.command("list", cls=Command, help="cli.list_help")
+@case_option
+@json_option
+@pass_session
+def list_items(session, case_ref: str | None, as_json: bool) -> None:
+    items = session.locker().items(case_ref)
+
+    def lines() -> Iterator[str]:
+        if not items:
+            yield t("items.none_yet")
+        for item in items:
+            names = ", ".join(f.name for f in item.files)
+            when = item.incident.date or item.created[:10]
+            yield f"{item.label}  {t('kinds.' + item.kind):<12} {when:<10}  {names}"
+
+    emit(as_json, [i.to_json() for i in items], lines)
+
+
+@click.command(cls=Command, help="cli.show_help")
+@click.argument("ref", metavar="ITEM")
+@case_option
+@json_option
+@pass_session
+def show(session, ref: str, case_ref: str | None, as_json: bool) -> None:
+    item = session.locker().item(ref, case_ref)
+    emit(as_json, item.to_json(), lambda: _item_lines(item))
+
+
+@click.command(cls=Command, help="cli.export_help")
+@click.argument("ref", metavar="ITEM")
+@option("-o", "--output", "target", required=True, type=click.Path(path_type=Path), help="cli.opt_export_dir")
+@case_option
+@json_option
+@pass_session
+def export(session, ref: str, target: Path, case_ref: str | None, as_json: bool) -> None:
+    written = session.locker().export_item(ref, target, case_ref)
+    emit(as_json, [str(p) for p in written], lambda: (t("items.exported", path=str(p)) for p in written))
+
+
+def _added_lines(items: list[Item]) -> Iterator[str]:
+    for item in items:
+        for file in item.files:
+            yield t("items.added", item=item.label, name=file.name, sha=file.sha256[:16])
+
+
+def _item_lines(item: Item) -> Iterator[str]:
+    yield f"{item.label}  {t('kinds.' + item.kind)}"
+    yield f"  {t('items.stored_at')}: {item.created}"
+    facts = item.incident
+    for key, value in (("incident_date", facts.date), ("who", facts.who and t("who." + facts.who)),
+                       ("channel", facts.channel), ("description", facts.description)):
+        if value:
+            yield f"  {t('items.' + key)}: {value}"
+    for file in item.files:
+        yield f"  - {file.name}  ({file.media_type}, {t('items.bytes', size=file.size)})"
+        yield f"    sha256 {file.sha256}"
+        if file.modified:
+            yield f"    {t('items.modified')}: {file.modified}"
+        if file.phash:
+            yield f"    {t('items.phash')}: {file.phash}"
+    yield f"  {t('items.record_digest')}: {item.record_sha256}"
+
+
+COMMANDS = [add, note, list_items, show, export]

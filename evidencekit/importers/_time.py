@@ -1,0 +1,112 @@
+"""Time conversions shared by every importer, in one place so they agree.
+
+Why: exports write times in three ways — UTC/epoch values, local times with an offset, and bare
+local times of the phone or computer. Only the last needs a zone, and then per date (daylight
+saving), with a record of where the zone came from and of times that do not exist or exist twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from evidencekit.importers.errors import ImportFailed
+
+DEFAULT_TZ = "Europe/Oslo"
+
+#: tz_source values for times the export itself fixes.
+EXPORT_UTC = "export-utc"
+EXPORT_OFFSET = "export-offset"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: Discord's epoch (2015-01-01T00:00:00Z) in ms, for snowflake ids.
+DISCORD_EPOCH_MS = 1420070400000
+
+
+def format_utc(moment: datetime) -> str:
+    """RFC 3339 UTC with ``Z`` and fixed microseconds: sortable as text across formats."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_epoch(seconds: int | str | Decimal, scale: int = 1) -> datetime:
+    """A UTC datetime from an epoch count in ``1/scale`` seconds, exactly (no float rounding)."""
+    try:
+        value = Decimal(str(seconds).strip()) / scale
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {seconds!r}") from exc
+    whole = int(value)
+    micro = int((value - whole) * 1_000_000)
+    return _EPOCH + timedelta(seconds=whole, microseconds=micro)
+
+
+def epoch_utc(seconds: int | str | Decimal, scale: int = 1) -> str:
+    return format_utc(from_epoch(seconds, scale))
+
+
+def parse_offset_time(text: str) -> datetime:
+    """An ISO 8601 time that carries its own offset (``Z`` or ``+02:00``)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("no offset")
+    return moment
+
+
+def snowflake_time(snowflake: int) -> datetime:
+    """The creation time Discord encodes in every id (top 42 bits: ms since 2015)."""
+    return from_epoch((snowflake >> 22) + DISCORD_EPOCH_MS, 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """The zone bare local times are read in, and whether the person chose it."""
+
+    name: str
+    origin: str  # "given" | "default"
+    info: ZoneInfo
+
+    @property
+    def source(self) -> str:
+        """The tz_source written on each message converted with this zone."""
+        return f"{self.origin}:{self.name}"
+
+    @classmethod
+    def resolve(cls, name: str | None) -> "Zone":
+        origin = "default" if name is None else "given"
+        name = name or DEFAULT_TZ
+        try:
+            return cls(name, origin, ZoneInfo(name))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ImportFailed("importers.unknown_zone", zone=name) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class LocalResult:
+    utc: datetime
+    problem: str | None  # None, "ambiguous" (happens twice) or "nonexistent" (skipped hour)
+
+
+def local_to_utc(local: datetime, zone: Zone, after: datetime | None = None) -> LocalResult:
+    """Read a bare wall-clock time in ``zone`` on its own date (daylight saving included).
+
+    In the autumn hour that happens twice, the earlier reading is taken unless it would fall
+    before ``after`` (the previous message) while the later one does not: chats run forward.
+    A time in the spring gap does not exist; it is read with the offset in force before the
+    change and reported.
+    """
+    first = local.replace(tzinfo=zone.info, fold=0)
+    second = local.replace(tzinfo=zone.info, fold=1)
+    off0, off1 = first.utcoffset(), second.utcoffset()
+    if off0 == off1:
+        return LocalResult(first.astimezone(timezone.utc), None)
+    utc0 = first.astimezone(timezone.utc)
+    utc1 = second.astimezone(timezone.utc)
+    # A real repeated hour has the earlier reading (fold=0) first in UTC; a gap has it reversed.
+    if utc0 < utc1:
+        chosen = utc0
+        if after is not None and utc0 < after <= utc1:
+            chosen = utc1
+        return LocalResult(chosen, "ambiguous")
+    # zoneinfo's fold=0 in a gap uses the offset from before the change.
+    return LocalResult(utc0, "nonexistent")

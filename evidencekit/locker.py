@@ -1,0 +1,483 @@
+"""The evidence locker: cases, items and their custody log, in one folder.
+
+Every change is made the same way: evidence bytes go into the content-addressed blob store first,
+then one SQLite transaction adds the item records together with their signed custody-log entries.
+A crash before the commit leaves at most an orphan blob; after it, everything is there.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import stat
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import nacl.signing
+import platformdirs
+
+from evidencekit import __version__
+from evidencekit._internal import blobstore, canonical, custody_log, database, keys, media
+from evidencekit.errors import LockerError, NotFound, UserError
+from evidencekit.models import (
+    WHO,
+    Case,
+    CheckReport,
+    IncidentFacts,
+    Item,
+    ItemFile,
+    KeyInfo,
+    LogEntry,
+    Problem,
+    item_label,
+)
+
+ITEM_TYPE = "evidencekit.item"
+CASE_TYPE = "evidencekit.case"
+
+
+def default_home() -> Path:
+    """``EVIDENCEKIT_HOME`` if set, else the platform's per-user data folder."""
+    override = os.environ.get("EVIDENCEKIT_HOME")
+    return Path(override) if override else Path(platformdirs.user_data_dir("evidencekit", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file about to become part of an item: bytes from a path or from memory."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+    modified: str | None = None
+
+
+@dataclass(frozen=True)
+class _Draft:
+    kind: str
+    files: tuple[ItemFile, ...]
+    acquired: dict[str, Any]
+    facts: IncidentFacts
+
+
+class Locker:
+    """One installation's evidence store; open it with :meth:`Locker.open`."""
+
+    def __init__(self, home: Path, conn: sqlite3.Connection) -> None:
+        self.home = home
+        self.db = conn
+        self.blobs = blobstore.BlobStore(home / "blobs")
+
+    @classmethod
+    def open(cls, home: Path | str | None = None) -> Locker:
+        home = Path(home) if home else default_home()
+        if home.exists() and not home.is_dir():
+            raise LockerError("locker.home_not_a_folder", path=str(home))
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        locker = cls(home, database.connect(home / "locker.sqlite"))
+        locker.blobs.remove_stale_temporaries()
+        return locker
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Locker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # identity -----------------------------------------------------------------------------
+
+    def init_identity(self, passphrase: str, strength: str = "moderate") -> KeyInfo:
+        if self._identity_row() is not None:
+            raise UserError("keys.identity_exists")
+        if not passphrase:
+            raise UserError("keys.empty_passphrase")
+        with database.transaction(self.db):
+            self._store_key("identity", keys.generate(passphrase, strength))
+        return self.identity()
+
+    def identity(self) -> KeyInfo:
+        row = self._identity_row()
+        if row is None:
+            raise LockerError("keys.no_identity")
+        return _key_info(bytes(row[1]), "identity")
+
+    def _identity_row(self) -> tuple[int, bytes] | None:
+        return self.db.execute("SELECT id, public_key FROM keys WHERE role = 'identity'").fetchone()
+
+    def _store_key(self, role: str, sealed: keys.SealedKey) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO keys (role, public_key, sealed_seed, kdf, created) VALUES (?, ?, ?, ?, ?)",
+            (role, sealed.public_key, sealed.sealed_seed, sealed.kdf, canonical.utc_now()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def _unseal(self, key_id: int, passphrase: str) -> nacl.signing.SigningKey:
+        public_key, sealed_seed, kdf = self.db.execute(
+            "SELECT public_key, sealed_seed, kdf FROM keys WHERE id = ?", (key_id,)
+        ).fetchone()
+        return keys.unseal(keys.SealedKey(bytes(public_key), bytes(sealed_seed), kdf), passphrase)
+
+    # cases --------------------------------------------------------------------------------
+
+    def create_case(self, title: str, passphrase: str, anonymous: bool = False) -> Case:
+        """A new case, signed by the identity or, when anonymous, by a fresh unlinked key."""
+        title = title.strip()
+        if not title:
+            raise UserError("cases.empty_title")
+        identity = self._identity_row()
+        if identity is None:
+            raise LockerError("keys.no_identity")
+        identity_key = self._unseal(identity[0], passphrase)  # proves the passphrase either way
+        case_id = _new_case_id()
+        if anonymous:
+            sealed = keys.generate(passphrase, _strength_of(self.db, identity[0]))
+            signer = keys.unseal(sealed, passphrase)
+        else:
+            sealed, signer = None, identity_key
+        created = canonical.utc_now()
+        record = canonical.dumps(
+            {
+                "type": CASE_TYPE,
+                "v": 1,
+                "salt": _salt(),
+                "id": case_id,
+                "title": title,
+                "anonymous": anonymous,
+                "created": created,
+                "public_key": keys.public_key_string(bytes(signer.verify_key)),
+            }
+        )
+        with database.transaction(self.db):
+            key_id = self._store_key("case", sealed) if sealed else identity[0]
+            self.db.execute(
+                "INSERT INTO cases (id, title, anonymous, key_id, created, record) VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, title, int(anonymous), key_id, created, record),
+            )
+            custody_log.append(self.db, case_id, signer, "case.create", canonical.sha256_hex(record))
+            self._set("current_case", case_id)
+        return self.case(case_id)
+
+    def cases(self) -> list[Case]:
+        current = self._get("current_case")
+        rows = self.db.execute(
+            "SELECT c.id, c.title, c.anonymous, c.created, k.public_key, k.role,"
+            " (SELECT COUNT(*) FROM items i WHERE i.case_id = c.id)"
+            " FROM cases c JOIN keys k ON k.id = c.key_id ORDER BY c.created"
+        ).fetchall()
+        return [
+            Case(cid, title, bool(anon), created, _key_info(bytes(pk), role), count, cid == current)
+            for cid, title, anon, created, pk, role, count in rows
+        ]
+
+    def case(self, ref: str | None = None) -> Case:
+        """The case named by id, id prefix or title; with no name, the current one."""
+        cases = self.cases()
+        if ref is None:
+            chosen = [c for c in cases if c.current] or (cases if len(cases) == 1 else [])
+            if not cases:
+                raise NotFound("cases.none_yet")
+            if not chosen:
+                raise UserError("cases.none_chosen")
+            return chosen[0]
+        wanted = ref.strip()
+        for match in (
+            [c for c in cases if c.id == wanted],
+            [c for c in cases if c.id.startswith(wanted.lower())],
+            [c for c in cases if c.title.casefold() == wanted.casefold()],
+        ):
+            if len(match) == 1:
+                return match[0]
+            if len(match) > 1:
+                raise UserError("cases.ambiguous", ref=wanted)
+        raise NotFound("cases.unknown", ref=wanted)
+
+    def use_case(self, ref: str) -> Case:
+        chosen = self.case(ref)
+        with database.transaction(self.db):
+            self._set("current_case", chosen.id)
+        return self.case(chosen.id)
+
+    def _set(self, name: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
+
+    def _get(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    # items --------------------------------------------------------------------------------
+
+    def add_files(
+        self,
+        paths: Sequence[Path | str],
+        passphrase: str,
+        facts: IncidentFacts = IncidentFacts(),
+        case: str | None = None,
+        together: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Item]:
+        """Each file becomes an item (or all one item with ``together``); all or nothing."""
+        if not paths:
+            raise UserError("items.no_files")
+        sources = [_file_source(Path(p)) for p in paths]
+        acquired = {"method": "file", "tool": f"evidencekit {__version__}"}
+        groups = [sources] if together else [[s] for s in sources]
+        return self.add_items([("file", group, acquired, facts) for group in groups], passphrase, case, progress)
+
+    def add_note(self, text: str, passphrase: str, when: str | None = None, case: str | None = None) -> Item:
+        if not text.strip():
+            raise UserError("items.empty_note")
+        facts = IncidentFacts(date=normalise_date(when) if when else None)
+        source = Source("diary.txt", data=text.encode("utf-8"), modified=canonical.utc_now())
+        acquired = {"method": "diary", "tool": f"evidencekit {__version__}"}
+        return self.add_items([("diary", [source], acquired, facts)], passphrase, case)[0]
+
+    def add_items(
+        self,
+        drafts: Sequence[tuple[str, Sequence[Source], dict[str, Any], IncidentFacts]],
+        passphrase: str,
+        case: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Item]:
+        """The one way evidence enters a case: (kind, sources, how acquired, incident facts) each."""
+        target = self.case(case)
+        signer = self._case_signer(target.id, passphrase)
+        _check_facts(drafts)
+        stored = [
+            _Draft(kind, tuple(self._store(source, progress) for source in sources), acquired, facts)
+            for kind, sources, acquired, facts in drafts
+        ]
+        numbers: list[int] = []
+        with database.transaction(self.db):
+            next_number = self.db.execute(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM items WHERE case_id = ?", (target.id,)
+            ).fetchone()[0]
+            for offset, draft in enumerate(stored):
+                number = next_number + offset
+                record = _item_record(target.id, number, draft)
+                self.db.execute(
+                    "INSERT INTO items (case_id, number, kind, record) VALUES (?, ?, ?, ?)",
+                    (target.id, number, draft.kind, record),
+                )
+                custody_log.append(
+                    self.db, target.id, signer, "item.add", canonical.sha256_hex(record), item_label(number)
+                )
+                numbers.append(number)
+        return [self.item(str(n), target.id) for n in numbers]
+
+    def _case_signer(self, case_id: str, passphrase: str) -> nacl.signing.SigningKey:
+        key_id = self.db.execute("SELECT key_id FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
+        return self._unseal(key_id, passphrase)
+
+    def _store(self, source: Source, progress: Callable[[int], None] | None) -> ItemFile:
+        with ExitStack() as stack:
+            stream: BinaryIO
+            if source.path is not None:
+                stream = stack.enter_context(_open_evidence(source.path))
+            else:
+                stream = io.BytesIO(source.data or b"")
+            blob = self.blobs.put_stream(stream, progress)
+        media_type, phash = media.describe(self.blobs.path(blob.sha256), source.name)
+        return ItemFile(source.name, media_type, blob.size, blob.sha256, source.modified, phash)
+
+    def items(self, case: str | None = None) -> list[Item]:
+        target = self.case(case)
+        rows = self.db.execute(
+            "SELECT record FROM items WHERE case_id = ? ORDER BY number", (target.id,)
+        ).fetchall()
+        return [_item_from_record(bytes(r[0])) for r in rows]
+
+    def item(self, ref: str, case: str | None = None) -> Item:
+        target = self.case(case)
+        number = parse_item_ref(ref)
+        row = self.db.execute(
+            "SELECT record FROM items WHERE case_id = ? AND number = ?", (target.id, number)
+        ).fetchone()
+        if row is None:
+            raise NotFound("items.unknown", ref=ref, case=target.title)
+        return _item_from_record(bytes(row[0]))
+
+    def export_item(self, ref: str, target_dir: Path | str, case: str | None = None) -> list[Path]:
+        """Write the item's original bytes into ``target_dir``; never overwrites a file."""
+        chosen = self.item(ref, case)
+        target_dir = Path(target_dir)
+        if target_dir.exists() and not target_dir.is_dir():
+            raise UserError("items.export_not_a_folder", path=str(target_dir))
+        target_dir.mkdir(parents=True, exist_ok=True)
+        destinations = [target_dir / f.name for f in chosen.files]
+        for destination in destinations:
+            if destination.exists():
+                raise UserError("items.export_exists", path=str(destination))
+        written = []
+        for file, destination in zip(chosen.files, destinations):
+            if self.blobs.state(file.sha256) != "ok":
+                raise UserError("items.blob_damaged", item=chosen.label, name=file.name)
+            partial = destination.with_name(f".{destination.name}.partial")
+            with self.blobs.open(file.sha256) as blob, open(partial, "wb") as out:
+                shutil.copyfileobj(blob, out, blobstore.CHUNK)
+            if file.modified:
+                stamp = canonical.parse_time(file.modified).timestamp()
+                os.utime(partial, (stamp, stamp))
+            os.replace(partial, destination)
+            written.append(destination)
+        return written
+
+    # custody log and checking ---------------------------------------------------------------
+
+    def log(self, case: str | None = None) -> list[LogEntry]:
+        return custody_log.entries(self.db, self.case(case).id)
+
+    def log_head(self, case: str | None = None) -> str | None:
+        return custody_log.head(self.db, self.case(case).id)
+
+    def check(self, case: str | None = None) -> CheckReport:
+        """Re-hash every blob and re-verify records, chain and signatures of one case."""
+        target = self.case(case)
+        case_key = keys.parse_public_key(target.key.public_key)
+        entries, problems = custody_log.verify(custody_log.read(self.db, target.id), case_key)
+        logged = {e.subject: e.record_sha256 for e in entries if e.action == "item.add"}
+        created = [e for e in entries if e.action == "case.create"]
+        record = self.db.execute("SELECT record FROM cases WHERE id = ?", (target.id,)).fetchone()[0]
+        if created and created[0].record_sha256 != canonical.sha256_hex(bytes(record)):
+            problems.append(Problem("case_record_changed", target.id))
+        rows = self.db.execute(
+            "SELECT number, record FROM items WHERE case_id = ? ORDER BY number", (target.id,)
+        ).fetchall()
+        files = 0
+        for number, raw in rows:
+            label, raw = item_label(number), bytes(raw)
+            if label not in logged:
+                problems.append(Problem("item_unlogged", label))
+            elif logged.pop(label) != canonical.sha256_hex(raw):
+                problems.append(Problem("record_changed", label))
+            try:
+                item = _item_from_record(raw)
+            except (ValueError, KeyError, TypeError):
+                problems.append(Problem("record_unreadable", label))
+                continue
+            for file in item.files:
+                files += 1
+                state = self.blobs.state(file.sha256)
+                if state != "ok":
+                    problems.append(Problem(f"blob_{state}", f"{label} {file.name}", {"sha256": file.sha256}))
+        problems += [Problem("item_missing", label) for label in logged]
+        return CheckReport(target.id, len(rows), files, len(custody_log.read(self.db, target.id)), tuple(problems))
+
+
+# helpers --------------------------------------------------------------------------------------
+
+
+def parse_item_ref(ref: str) -> int:
+    """``E-001``, ``e1``, ``1`` all name item number 1."""
+    text = ref.strip().upper().removeprefix("E").removeprefix("-")
+    if not text.isdigit() or int(text) < 1:
+        raise UserError("items.bad_ref", ref=ref)
+    return int(text)
+
+
+def normalise_date(text: str) -> str:
+    """A date (``2026-03-01``) or date-time the worker gave, checked and kept as written in ISO form."""
+    value = text.strip()
+    try:
+        if len(value) <= 10:
+            return date.fromisoformat(value).isoformat()
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise UserError("items.bad_date", value=text) from exc
+
+
+def _check_facts(drafts: Sequence[tuple[str, Sequence[Source], dict[str, Any], IncidentFacts]]) -> None:
+    for _, _, _, facts in drafts:
+        if facts.who is not None and facts.who not in WHO:
+            raise UserError("items.bad_who", value=facts.who, allowed=", ".join(WHO))
+
+
+def _file_source(path: Path) -> Source:
+    """Check a path the worker named before anything is stored, so a bad one changes nothing."""
+    shown = str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError as exc:
+        raise NotFound("items.path_missing", path=shown) from exc
+    except OSError as exc:
+        raise UserError("items.path_unreadable", path=shown, reason=exc.strerror or str(exc)) from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise UserError("items.path_is_folder", path=shown)
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError("items.path_not_regular", path=shown)
+    if not os.access(path, os.R_OK):
+        raise UserError("items.path_unreadable", path=shown, reason="permission denied")
+    modified = canonical.format_time(datetime.fromtimestamp(info.st_mtime, timezone.utc))
+    return Source(_printable_name(path.name), path=path, modified=modified)
+
+
+def _open_evidence(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UserError("items.path_unreadable", path=str(path), reason=exc.strerror or str(exc)) from exc
+
+
+def _printable_name(name: str) -> str:
+    """File names that are not valid UTF-8 keep their bytes visible as escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _salt() -> str:
+    return base64.b64encode(secrets.token_bytes(16)).decode("ascii")
+
+
+def _new_case_id() -> str:
+    return base64.b32encode(secrets.token_bytes(5)).decode("ascii").lower()
+
+
+def _strength_of(conn: sqlite3.Connection, key_id: int) -> str:
+    kdf = conn.execute("SELECT kdf FROM keys WHERE id = ?", (key_id,)).fetchone()[0]
+    return str(json.loads(kdf)["strength"])
+
+
+def _key_info(public_key: bytes, role: str) -> KeyInfo:
+    return KeyInfo(keys.public_key_string(public_key), keys.fingerprint(public_key), role)
+
+
+def _item_record(case_id: str, number: int, draft: _Draft) -> bytes:
+    return canonical.dumps(
+        {
+            "type": ITEM_TYPE,
+            "v": 1,
+            "salt": _salt(),
+            "case": case_id,
+            "item": item_label(number),
+            "kind": draft.kind,
+            "created": canonical.utc_now(),
+            "acquired": draft.acquired,
+            "incident": {k: v for k, v in draft.facts.to_json().items() if v is not None},
+            "files": [{k: v for k, v in f.to_json().items() if v is not None} for f in draft.files],
+        }
+    )
+
+
+def _item_from_record(record: bytes) -> Item:
+    data = canonical.loads(record)
+    return Item(
+        case_id=data["case"],
+        number=parse_item_ref(data["item"]),
+        kind=data["kind"],
+        created=data["created"],
+        acquired=data["acquired"],
+        incident=IncidentFacts(**data["incident"]),
+        files=tuple(ItemFile(**f) for f in data["files"]),
+        record_sha256=canonical.sha256_hex(record),
+    )
+

@@ -1,0 +1,144 @@
+"""What the library hands back: plain, typed, immutable records.
+
+Each model knows how to turn itself into JSON-safe data (``to_json``) so the CLI's ``--json``
+output and the library agree field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from evidencekit.i18n import t
+
+WHO = ("customer", "colleague", "leader", "other", "unknown")
+
+
+def item_label(number: int) -> str:
+    return f"E-{number:03d}"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    public_key: str
+    fingerprint: str
+    role: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    anonymous: bool
+    created: str
+    key: KeyInfo
+    item_count: int = 0
+    current: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What the worker says happened; free of anything the tool measured."""
+
+    date: str | None = None
+    who: str | None = None
+    channel: str | None = None
+    description: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ItemFile:
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    modified: str | None = None
+    phash: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Item:
+    case_id: str
+    number: int
+    kind: str
+    created: str
+    acquired: dict[str, Any]
+    incident: IncidentFacts
+    files: tuple[ItemFile, ...]
+    record_sha256: str
+
+    @property
+    def label(self) -> str:
+        return item_label(self.number)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["id"] = self.label
+        data["files"] = [f.to_json() for f in self.files]
+        return data
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    seq: int
+    time: str
+    action: str
+    subject: str | None
+    record_sha256: str
+    prev: str | None
+    signer: str
+    digest: str
+    signature: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that does not hold, said precisely: what, where, and in words."""
+
+    code: str
+    subject: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str | None = None) -> str:
+        return t(f"check.{self.code}", lang, subject=self.subject, **self.params)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "subject": self.subject, "message": self.message(), **self.params}
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    case_id: str
+    items: int
+    files: int
+    entries: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "ok": self.ok,
+            "items": self.items,
+            "files": self.files,
+            "entries": self.entries,
+            "problems": [p.to_json() for p in self.problems],
+        }
