@@ -1,0 +1,311 @@
+"""Finding and starting the Chromium that captures web pages.
+
+The browser is found in the order of the design (§4): an explicit setting, then the
+``EVIDENCEKIT_BROWSER`` environment variable, then Playwright's own managed Chromium if it was
+installed, then a Chromium, Chrome or Edge installed on the system. A setting that names a missing
+program is an error rather than a silent fallback, so the worker knows which browser made the
+evidence. Every launch gets the flags that keep Chromium from calling home while it captures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidencekit.errors import UserError
+
+ENV_VAR = "EVIDENCEKIT_BROWSER"
+
+# Chromium otherwise keeps reaching out (updates, sync, field trials, QUIC probes) while it captures.
+QUIET_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+
+_SYSTEM_NAMES = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+    "microsoft-edge",
+    "microsoft-edge-stable",
+    "msedge",
+)
+
+
+def _platform_paths() -> list[Path]:
+    """Where Chrome-family browsers install themselves outside ``PATH`` (macOS, Windows)."""
+    if sys.platform == "darwin":
+        apps = [Path("/Applications"), Path.home() / "Applications"]
+        bundles = (
+            "Google Chrome.app/Contents/MacOS/Google Chrome",
+            "Chromium.app/Contents/MacOS/Chromium",
+            "Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+        )
+        return [app / bundle for app in apps for bundle in bundles]
+    if sys.platform == "win32":
+        roots = [os.environ.get(v) for v in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
+        tails = (
+            r"Google\Chrome\Application\chrome.exe",
+            r"Chromium\Application\chrome.exe",
+            r"Microsoft\Edge\Application\msedge.exe",
+        )
+        return [Path(root) / tail for root in roots if root for tail in tails]
+    return []
+
+
+class BrowserNotFound(UserError):
+    """No Chromium-family browser could be found to capture with."""
+
+    def __init__(self) -> None:
+        super().__init__("capture.no_browser", env=ENV_VAR)
+
+
+class BrowserSettingInvalid(UserError):
+    """The browser named by a setting or ``EVIDENCEKIT_BROWSER`` is not a program we can run."""
+
+    def __init__(self, path: str, source: str) -> None:
+        key = "capture.browser_env_invalid" if source == "environment" else \
+            "capture.browser_setting_invalid"
+        super().__init__(key, path=path, env=ENV_VAR)
+
+
+class BrowserFailedToStart(UserError):
+    """The browser program exists but would not start."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__("capture.browser_failed", path=path, reason=reason)
+
+
+class ProfileInUse(UserError):
+    """Another browser window holds the persistent profile open."""
+
+    def __init__(self, profile: str) -> None:
+        super().__init__("capture.profile_in_use", profile=profile)
+
+
+@dataclass(frozen=True)
+class FoundBrowser:
+    """A browser program and how it was chosen (recorded with every capture)."""
+
+    path: Path
+    source: str  # "setting", "environment", "playwright" or "system"
+
+
+def _runnable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _from_setting(value: str | os.PathLike[str], source: str) -> FoundBrowser:
+    text = os.fspath(value).strip()
+    candidate = Path(text).expanduser()
+    if not candidate.is_absolute() and os.sep not in text:
+        located = shutil.which(text)
+        candidate = Path(located) if located else candidate
+    if not _runnable(candidate):
+        raise BrowserSettingInvalid(text, source)
+    return FoundBrowser(candidate, source)
+
+
+def find_browser(
+    setting: str | os.PathLike[str] | None = None,
+    *,
+    managed: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> FoundBrowser:
+    """The browser to capture with, following the order of design §4.
+
+    ``setting`` is an explicit choice (a path or a program name); ``managed`` is where
+    Playwright keeps its own Chromium (``playwright.chromium.executable_path``), if known.
+    """
+    env = os.environ if environ is None else environ
+    if setting:
+        return _from_setting(setting, "setting")
+    if env.get(ENV_VAR, "").strip():
+        return _from_setting(env[ENV_VAR], "environment")
+    if managed and _runnable(Path(managed)):
+        return FoundBrowser(Path(managed), "playwright")
+    for name in _SYSTEM_NAMES:
+        located = shutil.which(name, path=env.get("PATH"))
+        if located:
+            return FoundBrowser(Path(located), "system")
+    for candidate in _platform_paths():
+        if _runnable(candidate):
+            return FoundBrowser(candidate, "system")
+    raise BrowserNotFound()
+
+
+def launch_args(extra: Sequence[str] = ()) -> list[str]:
+    """Command-line flags for every launch: quiet networking, and no sandbox when run as root."""
+    args = list(QUIET_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.insert(0, "--no-sandbox")  # Chromium refuses to start sandboxed as root
+    args.extend(extra)
+    return args
+
+
+def has_display() -> bool:
+    """Whether a visible browser window can be shown (always on macOS and Windows)."""
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "message", "") or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+class BrowserSession:
+    """One Playwright driver and (lazily) one browser, reused for many captures.
+
+    Starting the driver and the browser costs about half a second, so a caller that captures
+    several pages (tests, ``evidencekit demo``, interactive mode) keeps one session open.
+    Persistent profiles get their own browser process per context, as Chromium requires.
+    """
+
+    def __init__(
+        self,
+        *,
+        browser: str | os.PathLike[str] | None = None,
+        headless: bool = True,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self._setting = browser
+        self.headless = headless
+        self._extra_args = tuple(extra_args)
+        self._manager: Any = None
+        self._playwright: Any = None
+        self._browser: Any = None
+        self.found: FoundBrowser | None = None
+
+    def __enter__(self) -> BrowserSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> BrowserSession:
+        """Start the Playwright driver and pick the browser program (not yet launched)."""
+        if self._playwright is not None:
+            return self
+        from playwright.sync_api import sync_playwright
+
+        managed = None
+        self._manager = sync_playwright()
+        self._playwright = self._manager.start()
+        try:
+            managed = self._playwright.chromium.executable_path
+        except Exception:  # noqa: BLE001 - no managed browser registered for this platform
+            managed = None
+        try:
+            self.found = find_browser(self._setting, managed=managed)
+        except UserError:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Close the browser and stop the driver; safe to call twice."""
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            try:
+                browser.close()
+            except Exception:  # noqa: BLE001 - already gone (crashed or killed)
+                pass
+        manager, self._manager, self._playwright = self._manager, None, None
+        if manager is not None:
+            try:
+                manager.__exit__(None, None, None)
+            except Exception:  # noqa: BLE001 - driver already stopped
+                pass
+
+    @property
+    def playwright(self) -> Any:
+        if self._playwright is None:
+            self.start()
+        return self._playwright
+
+    def _launch_options(self) -> dict[str, Any]:
+        assert self.found is not None
+        return {
+            "executable_path": str(self.found.path),
+            "headless": self.headless,
+            "args": launch_args(self._extra_args),
+        }
+
+    @property
+    def browser(self) -> Any:
+        """The shared (non-persistent) browser, launched on first use."""
+        if self._browser is None:
+            from playwright.sync_api import Error
+
+            playwright = self.playwright
+            try:
+                self._browser = playwright.chromium.launch(**self._launch_options())
+            except Error as error:
+                raise BrowserFailedToStart(str(self.found.path if self.found else "?"),
+                                           _first_line(error)) from None
+        return self._browser
+
+    @contextmanager
+    def context(self, *, profile_dir: Path | None = None, **options: Any) -> Iterator[Any]:
+        """A fresh browser context, closed (and its HAR written) when the block ends.
+
+        With ``profile_dir`` the context is persistent: cookies and logins stay in that
+        directory between captures. ``options`` are Playwright context options
+        (``viewport``, ``record_har_path``, ``ignore_https_errors`` …).
+        """
+        if profile_dir is None:
+            context = self.browser.new_context(**options)
+        else:
+            context = self._launch_persistent(Path(profile_dir), options)
+        try:
+            yield context
+        finally:
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - browser died; nothing left to close
+                pass
+
+    def _launch_persistent(self, profile_dir: Path, options: dict[str, Any]) -> Any:
+        from playwright.sync_api import Error
+
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            return self.playwright.chromium.launch_persistent_context(
+                str(profile_dir), **self._launch_options(), **options)
+        except Error as error:
+            text = str(error)
+            if "ProcessSingleton" in text or "SingletonLock" in text or "in use" in text:
+                raise ProfileInUse(profile_dir.name) from None
+            raise BrowserFailedToStart(str(self.found.path if self.found else "?"),
+                                       _first_line(error)) from None
+
+    def describe(self, context: Any) -> dict[str, object]:
+        """Name, version and origin of the browser behind ``context``, for the record."""
+        browser = getattr(context, "browser", None) or self._browser
+        version = ""
+        if browser is not None:
+            try:
+                version = browser.version
+            except Exception:  # noqa: BLE001
+                version = ""
+        return {
+            "name": "chromium",
+            "version": version,
+            "program": self.found.path.name if self.found else "",
+            "found_by": self.found.source if self.found else "",
+            "headless": self.headless,
+        }
