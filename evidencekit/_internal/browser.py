@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,6 +167,40 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+class _Driver:
+    """The Playwright driver of this thread, shared by its sessions and stopped with the last.
+
+    Playwright's sync API allows one running driver per thread, so two sessions (say, one with
+    extra flags) must share it rather than each start their own.
+    """
+
+    _local = threading.local()
+
+    @classmethod
+    def acquire(cls) -> Any:
+        state = cls._local
+        if getattr(state, "users", 0) == 0:
+            from playwright.sync_api import sync_playwright
+
+            manager = sync_playwright()
+            state.playwright = manager.start()
+            state.manager = manager
+            state.users = 0
+        state.users += 1
+        return state.playwright
+
+    @classmethod
+    def release(cls) -> None:
+        state = cls._local
+        state.users -= 1
+        if state.users == 0:
+            manager, state.manager, state.playwright = state.manager, None, None
+            try:
+                manager.__exit__(None, None, None)
+            except Exception:  # noqa: BLE001 - driver already stopped
+                pass
+
+
 class BrowserSession:
     """One Playwright driver and (lazily) one browser, reused for many captures.
 
@@ -184,7 +219,6 @@ class BrowserSession:
         self._setting = browser
         self.headless = headless
         self._extra_args = tuple(extra_args)
-        self._manager: Any = None
         self._playwright: Any = None
         self._browser: Any = None
         self.found: FoundBrowser | None = None
@@ -200,11 +234,7 @@ class BrowserSession:
         """Start the Playwright driver and pick the browser program (not yet launched)."""
         if self._playwright is not None:
             return self
-        from playwright.sync_api import sync_playwright
-
-        managed = None
-        self._manager = sync_playwright()
-        self._playwright = self._manager.start()
+        self._playwright = _Driver.acquire()
         try:
             managed = self._playwright.chromium.executable_path
         except Exception:  # noqa: BLE001 - no managed browser registered for this platform
@@ -224,12 +254,9 @@ class BrowserSession:
                 browser.close()
             except Exception:  # noqa: BLE001 - already gone (crashed or killed)
                 pass
-        manager, self._manager, self._playwright = self._manager, None, None
-        if manager is not None:
-            try:
-                manager.__exit__(None, None, None)
-            except Exception:  # noqa: BLE001 - driver already stopped
-                pass
+        if self._playwright is not None:
+            self._playwright = None
+            _Driver.release()
 
     @property
     def playwright(self) -> Any:

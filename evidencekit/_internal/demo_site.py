@@ -9,6 +9,7 @@ small threaded server behind it, reusable with any handler (the tests use their 
 from __future__ import annotations
 
 import mimetypes
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,14 +53,21 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_loopback(handler: type[BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
-    """Serve ``handler`` on 127.0.0.1 (a free port unless given) in a thread; yield the base URL."""
+def serve_loopback(handler: type[BaseHTTPRequestHandler], port: int = 0,
+                   tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (a free port unless given) in a thread; yield the base URL.
+
+    With ``tls`` (a server-side SSL context) it serves https, as the TLS tests need.
+    """
     server = _QuietServer((LOOPBACK, port), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, name="evidencekit-loopback",
                               daemon=True)
     thread.start()
     try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}"
+        scheme = "https" if tls is not None else "http"
+        yield f"{scheme}://{LOOPBACK}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

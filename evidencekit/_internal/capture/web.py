@@ -214,11 +214,26 @@ def capture_page(url: str, *, workdir: Path, options: CaptureOptions | None = No
         with BrowserSession() as own:
             return capture_page(url, workdir=workdir, options=options, session=own,
                                 on_stage=on_stage)
-    from playwright.sync_api import Error
-
-    stage = on_stage or (lambda _name: None)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _capture(url, workdir, options, session, on_stage or (lambda _name: None))
+    except BaseException:
+        discard(workdir)  # a failed capture leaves nothing that could pass for evidence
+        raise
+
+
+def discard(workdir: Path) -> None:
+    """Remove the files a capture writes (and their temporary siblings) from ``workdir``."""
+    for name in MEDIA_TYPES:
+        for path in (workdir / name, workdir / (name + ".tmp")):
+            path.unlink(missing_ok=True)
+
+
+def _capture(url: str, workdir: Path, options: CaptureOptions, session: BrowserSession,
+             stage: Callable[[str], None]) -> WebCapture:
+    from playwright.sync_api import Error
+
     har = workdir / HAR
     started = datetime.now(timezone.utc)
     try:
