@@ -20,6 +20,29 @@ STATUSES: tuple[Status, ...] = ("queued", "pending", "verified", "invalid", "unv
 
 
 @dataclass(frozen=True)
+class Message:
+    """A sentence to be rendered later, so a reason can embed other reasons in the reader's language."""
+
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def render(self, lang: str | None = None) -> str:
+        return render(self.key, self.params, lang)
+
+
+def render(key: str, params: Mapping[str, object], lang: str | None = None) -> str:
+    """``t(key)`` with nested :class:`Message` values (or lists of them) rendered in the same language."""
+    filled: dict[str, object] = {}
+    for name, value in params.items():
+        if isinstance(value, Message):
+            value = value.render(lang)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Message) for v in value):
+            value = " ".join(v.render(lang) for v in value)
+        filled[name] = value
+    return t(key, lang, **filled)
+
+
+@dataclass(frozen=True)
 class OtsDetails:
     """What an OpenTimestamps proof says, and which block header it was checked against."""
 
@@ -62,10 +85,10 @@ class ProofResult:
 
     @property
     def reason(self) -> str:
-        return t(self.reason_key, **self.reason_params)
+        return render(self.reason_key, self.reason_params)
 
     def reason_in(self, lang: str | None) -> str:
-        return t(self.reason_key, lang, **self.reason_params)
+        return render(self.reason_key, self.reason_params, lang)
 
     @property
     def verified(self) -> bool:
@@ -97,7 +120,7 @@ class ServerFailure:
 
     @property
     def reason(self) -> str:
-        return t(self.reason_key, **self.reason_params)
+        return render(self.reason_key, self.reason_params)
 
     @classmethod
     def from_error(cls, kind: Kind, url: str, error: Any) -> ServerFailure:
