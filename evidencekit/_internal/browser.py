@@ -107,11 +107,12 @@ def _runnable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
 
-def _from_setting(value: str | os.PathLike[str], source: str) -> FoundBrowser:
+def _from_setting(value: str | os.PathLike[str], source: str,
+                  search_path: str | None) -> FoundBrowser:
     text = os.fspath(value).strip()
     candidate = Path(text).expanduser()
     if not candidate.is_absolute() and os.sep not in text:
-        located = shutil.which(text)
+        located = shutil.which(text, path=search_path)
         candidate = Path(located) if located else candidate
     if not _runnable(candidate):
         raise BrowserSettingInvalid(text, source)
@@ -131,9 +132,9 @@ def find_browser(
     """
     env = os.environ if environ is None else environ
     if setting:
-        return _from_setting(setting, "setting")
+        return _from_setting(setting, "setting", env.get("PATH"))
     if env.get(ENV_VAR, "").strip():
-        return _from_setting(env[ENV_VAR], "environment")
+        return _from_setting(env[ENV_VAR], "environment", env.get("PATH"))
     if managed and _runnable(Path(managed)):
         return FoundBrowser(Path(managed), "playwright")
     for name in _SYSTEM_NAMES:
