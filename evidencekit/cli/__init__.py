@@ -45,6 +45,10 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo(t("cli.aborted"), err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "evidencekit"
+        click.echo(t("cli.usage_error", message=exc.format_message(), command=command), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

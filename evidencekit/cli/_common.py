@@ -17,49 +17,39 @@ from pathlib import Path
 from typing import Any
 
 import click
-from click.utils import make_default_short_help
 
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
 
 
-class Command(click.Command):
-    """A command whose ``help`` is a catalog key; the text holds an example."""
+class TranslatedHelp:
+    """``help`` is given as a catalog key and read back as text in the current language."""
 
-    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        if self.help:
-            formatter.write_paragraph()
-            with formatter.indentation():
-                formatter.write_text(t(self.help))
+    _help_key: str | None = None
 
-    def get_short_help_str(self, limit: int = 45) -> str:
-        return make_default_short_help(t(self.help), limit) if self.help else ""
+    @property
+    def help(self) -> str | None:
+        return t(self._help_key) if self._help_key else None
+
+    @help.setter
+    def help(self, key: str | None) -> None:
+        self._help_key = key
 
 
-class Group(click.Group):
+class Command(TranslatedHelp, click.Command):
+    pass
+
+
+class Group(TranslatedHelp, click.Group):
     command_class = Command
-
-    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        Command.format_help_text(self, ctx, formatter)  # type: ignore[arg-type]
-
-    def get_short_help_str(self, limit: int = 45) -> str:
-        return Command.get_short_help_str(self, limit)  # type: ignore[arg-type]
 
 
 Group.group_class = Group
 
 
-class Option(click.Option):
-    """An option whose ``help`` is a catalog key."""
-
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        original = self.help
-        self.help = t(original) if original else original
-        try:
-            return super().get_help_record(ctx)
-        finally:
-            self.help = original
+class Option(TranslatedHelp, click.Option):
+    pass
 
 
 def option(*decls: str, **attrs: Any) -> Callable[[Any], Any]:

@@ -25,7 +25,7 @@ who_option = option("--who", type=click.Choice(WHO), help="cli.opt_who")
 
 
 @click.command(cls=Command, help="cli.add_help")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @option("--note", help="cli.opt_note")
 @option("--incident-date", metavar="DATE", help="cli.opt_incident_date")
 @who_option

@@ -1,0 +1,25 @@
+# Set-up and everyday commands. `make demo` and `make test` each install what they need first.
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test bench system-tools
+
+install: $(STAMP) system-tools
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-tools:
+	@bash tools/system-tools.sh
+
+demo: install
+	$(VENV)/bin/evidencekit demo
+
+test: install
+	$(PYTHON) -m pytest -q
+
+bench: install
+	@for script in bench/*.py; do $(PYTHON) $$script; done

@@ -1,0 +1,60 @@
+"""Every sentence exists in bokmål and English, with the same placeholders, and is really used."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from evidencekit.i18n import catalog, domains
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("domain", domains())
+def test_catalogs_match(domain: str) -> None:
+    en, nb = catalog("en", domain), catalog("nb", domain)
+    assert en.keys() == nb.keys(), f"{domain}: keys differ: {set(en) ^ set(nb)}"
+    for key in en:
+        assert _fields(en[key]) == _fields(nb[key]), f"{domain}.{key}: placeholders differ"
+        if len(en[key].split()) >= 3:  # shorter ones may be names, the same in both
+            assert en[key] != nb[key], f"{domain}.{key} is not translated"
+
+
+def test_errors_in_bokmal(case_home: Path) -> None:
+    missing = run_cli("--lang", "nb", "add", "/no/such/file.png")
+    assert missing.code == 2
+    assert missing.err.strip() == "Det finnes ingen fil på /no/such/file.png; ingenting ble lagt til."
+    wrong = run_cli("note", "x", env={"EVIDENCEKIT_LANG": "nb", "EVIDENCEKIT_PASSPHRASE": "feil"})
+    assert wrong.err.strip() == "Passordfrasen er feil; ingenting ble endret."
+
+
+def test_language_from_locale(case_home: Path) -> None:
+    env = {"EVIDENCEKIT_LANG": "", "LC_ALL": "nb_NO.UTF-8"}
+    assert "Alt stemmer".lower() in run_cli("check", env=env).out.lower()
+    env = {"EVIDENCEKIT_LANG": "", "LC_ALL": "C.UTF-8"}
+    assert "everything holds" in run_cli("check", env=env).out
+
+
+COMMANDS = [[], ["init"], ["keys"], ["keys", "show"], ["case"], ["case", "new"], ["case", "list"],
+            ["case", "use"], ["case", "show"], ["add"], ["note"], ["list"], ["show"], ["export"],
+            ["log"], ["check"]]
+
+
+@pytest.mark.parametrize("lang, word", [("en", "Example"), ("nb", "Eksempel")])
+def test_every_command_has_help_with_an_example(home: Path, lang: str, word: str) -> None:
+    from click.testing import CliRunner
+
+    from evidencekit.cli import cli
+
+    runner = CliRunner()
+    for command in COMMANDS:
+        result = runner.invoke(cli, ["--lang", lang, *command, "--help"])
+        assert result.exit_code == 0, (command, result.output)
+        groups = {(), ("keys",), ("case",)}
+        if tuple(command) not in groups:
+            assert word in result.output, (lang, command, result.output)
+        assert "cli." not in result.output, (lang, command)  # no untranslated catalog key
