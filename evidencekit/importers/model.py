@@ -45,10 +45,11 @@ class Attachment:
     status: str = "missing"
     member: str | None = None  # where the file is inside a zip/folder export
     size: int | None = None
+    ref: str | None = None  # the path or URL exactly as the export wrote it, if any
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "sha256": self.sha256, "status": self.status,
-                "member": self.member, "size": self.size}
+                "member": self.member, "size": self.size, "ref": self.ref}
 
 
 @dataclass(slots=True)
@@ -61,7 +62,8 @@ class Message:
     Located: ``source_file`` (member of a zip/folder, ``None`` for a single file) and ``offset``
     (byte offset in that file where the message starts: the first byte of its line for text
     formats, of its ``{`` / ``<`` for JSON/XML formats, of its header block for email), with
-    ``length`` bytes up to its end (line break after it excluded) and ``pointer`` (a JSON pointer
+    ``length`` bytes up to its end (line break after it excluded; ``None`` where not
+    computed) and ``pointer`` (a JSON pointer
     for JSON formats).
     """
 
@@ -78,7 +80,7 @@ class Message:
     deleted: bool = False
     reply_to: str | None = None
     offset: int = 0
-    length: int = 0
+    length: int | None = None
     source_file: str | None = None
     pointer: str | None = None
     id: str | None = None
@@ -196,11 +198,7 @@ class Transcript:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.header()
-        data["message_count"] = len(self.messages)
-        data["notices"] = [n.to_dict() for n in self.notices]
-        data["messages"] = [m.to_dict() for m in self.messages]
-        return data
+        return json.loads(self.to_json())
 
     def to_json(self) -> bytes:
         """The transcript as the bytes stored beside the original export."""
@@ -208,38 +206,51 @@ class Transcript:
 
 
 def _encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the export: keep it, escaped
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"),
+                          allow_nan=False).encode("ascii")
 
 
 def dump_json(transcript: Transcript) -> bytes:
     """One UTF-8 JSON document; compact, key order fixed by the model, ends with a newline."""
-    chunks = list(iter_json(transcript.header(), transcript.messages, transcript.notices))
-    return b"".join(chunks)
+    return b"".join(iter_json(transcript, transcript.messages))
 
 
-def iter_json(header: dict[str, Any], messages: Iterable[Message],
-              notices: list[Notice]) -> Iterator[bytes]:
+def iter_json(transcript: Transcript, messages: Iterable[Message]) -> Iterator[bytes]:
     """The same bytes as :func:`dump_json`, a piece at a time, so a large transcript can be
-    written without holding it whole. ``notices`` is read after ``messages`` is exhausted
-    (parsers add notices while they go), so it must be the live list."""
-    yield _encode(header)[:-1]
-    yield b',"messages":['
+    written without holding it whole. ``messages`` come first and everything parsers learn
+    while reading (details, notices, counts) after them, so the header is complete."""
+    yield b'{"schema":' + _encode(SCHEMA) + b',"messages":['
     count = 0
     for message in messages:
         if count:
             yield b","
         yield _encode(message.to_dict())
         count += 1
-    yield b'],"message_count":' + str(count).encode()
-    yield b',"notices":' + _encode([n.to_dict() for n in notices]) + b"}\n"
+    header = transcript.header()
+    del header["schema"]
+    yield b"]," + _encode(header)[1:-1]
+    yield b',"message_count":' + str(count).encode()
+    yield b',"notices":' + _encode([n.to_dict() for n in transcript.notices]) + b"}\n"
 
 
-def write_json(header: dict[str, Any], messages: Iterable[Message], notices: list[Notice],
-               out: IO[bytes]) -> int:
+def write_json(transcript: Transcript, messages: Iterable[Message], out: IO[bytes]) -> int:
     """Stream the transcript JSON to ``out``; returns the number of bytes written."""
     written = 0
-    for chunk in iter_json(header, messages, notices):
+    for chunk in iter_json(transcript, messages):
         out.write(chunk)
         written += len(chunk)
     return written
+
+
+def describe_tz_source(tz_source: str | None, lang: str | None = None) -> str | None:
+    """A sentence saying where a message's UTC time came from (``None`` when it has none)."""
+    if not tz_source:
+        return None
+    origin, _, zone = tz_source.partition(":")
+    if origin in ("given", "default"):
+        return t(f"importers.tz_{origin}", lang, zone=zone)
+    return t("importers.tz_" + origin.replace("-", "_"), lang)
