@@ -1,0 +1,76 @@
+"""``timestamp verify``: check one ``.ots`` or ``.tsr`` proof against the file it is about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from evidencekit.cli._common import Group, emit, json_option, option
+from evidencekit.errors import NotFound
+from evidencekit.i18n import t
+from evidencekit.timestamps import (BitcoinRpc, Esplora, HeaderSource, OtsDetails, ProofResult,
+                                    StoredHeader, TsaDetails, default_roots, load_root_file,
+                                    verify_proof_file)
+
+
+@click.group(cls=Group, help="timestamps.cli_group_help")
+def timestamp() -> None:
+    pass
+
+
+@timestamp.command(help="timestamps.cli_verify_help")
+@click.argument("proof", type=click.Path(path_type=Path, readable=False))
+@option("--file", "target", required=True, metavar="TARGET",
+        type=click.Path(path_type=Path, readable=False), help="timestamps.cli_opt_file")
+@option("--block-header", "header", metavar="HEADER", type=click.Path(path_type=Path, readable=False),
+        help="timestamps.cli_opt_block_header")
+@option("--bitcoin-rpc", "rpc_url", metavar="URL", help="timestamps.cli_opt_bitcoin_rpc")
+@option("--esplora", "esplora_url", metavar="URL", help="timestamps.cli_opt_esplora")
+@option("--tsa-root", "tsa_roots", metavar="CERT", multiple=True,
+        type=click.Path(path_type=Path, readable=False), help="timestamps.cli_opt_tsa_root")
+@json_option
+def verify(proof: Path, target: Path, header: Path | None, rpc_url: str | None,
+           esplora_url: str | None, tsa_roots: tuple[Path, ...], as_json: bool) -> int:
+    if not proof.is_file():
+        raise NotFound("timestamps.proof_missing", path=str(proof))
+    try:
+        data = proof.read_bytes()
+    except OSError:
+        raise NotFound("timestamps.proof_missing", path=str(proof)) from None
+    sources: list[HeaderSource] = []
+    if rpc_url:
+        sources.append(BitcoinRpc(rpc_url))
+    if esplora_url:
+        sources.append(Esplora(esplora_url))
+    if header is not None:
+        sources.append(StoredHeader.from_file(header))
+    roots = default_roots()
+    for path in tsa_roots:
+        roots.extend(load_root_file(path))
+    result = verify_proof_file(data, target, header_sources=sources, roots=roots)
+    emit(as_json, {"proof": str(proof), "file": str(target), **result.to_json()},
+         lambda: _lines(result))
+    return 0 if result.verified else 1
+
+
+def _lines(result: ProofResult) -> Iterator[str]:
+    yield f"{t('timestamps.kind_' + result.kind)}: {t('timestamps.status_' + result.status)}"
+    yield result.reason
+    details = result.details
+    rows: list[tuple[str, object]] = []
+    if isinstance(details, OtsDetails):
+        rows = [("cli_block_height", details.block_height), ("cli_block_hash", details.block_hash),
+                ("cli_block_time", details.attested_time), ("cli_header_source", details.header_source)]
+    elif isinstance(details, TsaDetails):
+        rows = [("cli_tsa", details.tsa_name), ("cli_gen_time", details.gen_time),
+                ("cli_serial", details.serial), ("cli_policy", details.policy)]
+    for key, value in rows:
+        if value is not None:
+            yield f"  {t('timestamps.' + key)}: {value}"
+    if result.status == "pending":
+        yield t("timestamps.cli_pending_not_verified")
+
+
+COMMANDS = [timestamp]
