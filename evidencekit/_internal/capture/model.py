@@ -63,7 +63,7 @@ class CaptureOptions:
     navigation_timeout_ms: int = 30000
     settle_timeout_ms: int = 5000  # longest wait for the network to fall quiet
     quiet_ms: int = 300  # how long "quiet" must last
-    scroll_pause_ms: int = 60
+    scroll_pause_ms: int = 20  # extra pause after each step (two animation frames always)
     allow_error_status: bool = False  # capture 4xx/5xx pages (an error page can be evidence)
     ignore_https_errors: bool = False  # capture despite a bad certificate (recorded)
     user_agent: str | None = None  # None: the browser's own, recorded either way

@@ -1,0 +1,95 @@
+"""How long a full web capture takes next to a bare Chromium screenshot of the same page.
+
+Both sides start cold in a fresh process, run alternately on the same loopback pages, and the
+medians are compared:
+
+* evidencekit: ``capture_page`` — full-page and viewport PNG, MHTML, DOM, HAR, visible text
+  and every recorded fact, with scrolling for lazy content and a wait for the network to settle;
+* reference: ``chromium --headless --screenshot --window-size=1280,<page height>`` — one picture
+  and nothing else, the floor any browser-based capture stands on.
+
+A warm line shows the per-page cost once the browser is running (demo, interactive mode).
+Run: ``.venv/bin/python bench/capture_speed.py [--runs N]``. The issue's target is a ratio ≤ 2.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+from evidencekit._internal.browser import QUIET_ARGS, BrowserSession, find_browser, launch_args
+from evidencekit._internal.capture import capture_page
+from evidencekit._internal.demo_site import DemoHandler, serve_loopback
+
+COLD_CAPTURE = """
+import sys
+from pathlib import Path
+from evidencekit._internal.capture import capture_page
+capture_page(sys.argv[1], workdir=Path(sys.argv[2]))
+"""
+
+
+class BenchHandler(DemoHandler):
+    """The demo pages, plus ``/bands.html``: 1280×5000 px of colour bands (the issue's page)."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/bands.html":
+            bands = "".join(f'<div style="height:500px;background:hsl({i * 36},70%,50%)">'
+                            f"band {i}</div>" for i in range(10))
+            body = f'<!doctype html><title>5000 px</title><body style="margin:0">{bands}'.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            super().do_GET()
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    runs = parser.parse_args().runs
+    chromium = find_browser()
+    print(f"browser: {chromium.path.name} (found by {chromium.source}); {runs} runs each, "
+          "alternating; median wall time")
+    pages = [("5000-px bands", "/bands.html", 5000), ("demo chat", "/chat.html", None),
+             ("demo post", "/post.html", None)]
+    with serve_loopback(BenchHandler) as base, tempfile.TemporaryDirectory() as tmp, \
+            BrowserSession() as warm:
+        print(f"{'page':<16}{'evidencekit':>13}{'reference':>11}{'ratio':>8}{'warm':>8}")
+        for label, path, height in pages:
+            url = base + path
+            if height is None:  # the reference needs a window as tall as the page
+                probe = capture_page(url, workdir=Path(tmp, "probe"), session=warm)
+                height = probe.metadata["page"]["page_height"]
+            ours, reference, warm_times = [], [], []
+            for run in range(runs):
+                ours.append(timed([sys.executable, "-c", COLD_CAPTURE, url,
+                                   str(Path(tmp, f"cold-{run}"))]))
+                reference.append(timed([
+                    str(chromium.path), "--headless", *launch_args(), "--hide-scrollbars",
+                    f"--screenshot={Path(tmp, 'reference.png')}", f"--window-size=1280,{height}",
+                    url]))
+                start = time.perf_counter()
+                capture_page(url, workdir=Path(tmp, f"warm-{run}"), session=warm)
+                warm_times.append(time.perf_counter() - start)
+            a, b = statistics.median(ours), statistics.median(reference)
+            print(f"{label:<16}{a:>12.2f}s{b:>10.2f}s{a / b:>8.2f}{statistics.median(warm_times):>7.2f}s")
+    assert QUIET_ARGS  # both sides run with the same quiet flags (launch_args)
+
+
+if __name__ == "__main__":
+    main()
