@@ -73,9 +73,17 @@ def _write_text(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="")
 
 
-def photograph(page: Any, workdir: Path, options: CaptureOptions,
-               watch: NetworkWatch) -> dict[str, Any]:
-    """Settle the page, then write both screenshots, the MHTML, the DOM and the visible text."""
+def photograph(page: Any, workdir: Path, options: CaptureOptions, watch: NetworkWatch, *,
+               as_seen: bool = False) -> dict[str, Any]:
+    """Settle the page, then write both screenshots, the MHTML, the DOM and the visible text.
+
+    With ``as_seen`` (interactive mode) the viewport picture is taken first, where the worker
+    had scrolled to, and that position is restored afterwards.
+    """
+    seen_at = 0
+    if as_seen:
+        seen_at = int(page.evaluate("() => Math.round(window.scrollY)"))
+        page.screenshot(path=str(workdir / VIEWPORT), type="png")
     scroll = None
     if options.scroll:
         scroll = scroll_through(page, watch, max_height=options.max_height,
@@ -83,7 +91,8 @@ def photograph(page: Any, workdir: Path, options: CaptureOptions,
                                 settle_timeout_ms=options.settle_timeout_ms,
                                 budget_ms=options.navigation_timeout_ms)
     quiet = watch.wait_quiet(options.quiet_ms, options.settle_timeout_ms)
-    page.screenshot(path=str(workdir / VIEWPORT), type="png")
+    if not as_seen:
+        page.screenshot(path=str(workdir / VIEWPORT), type="png")
     shot = full_page_png(page, workdir / FULL_PAGE, max_height=options.max_height,
                          tile_height=options.tile_height, scale=options.device_scale_factor)
     cdp = page.context.new_cdp_session(page)
@@ -94,6 +103,8 @@ def photograph(page: Any, workdir: Path, options: CaptureOptions,
     (workdir / MHTML).write_bytes(snapshot.encode("utf-8"))
     _write_text(workdir / DOM, page.content())
     _write_text(workdir / TEXT, page.evaluate(VISIBLE_TEXT_JS))
+    if as_seen:
+        page.evaluate("y => window.scrollTo(0, y)", seen_at)
     return {
         **shot,
         "scrolled": scroll is not None,
@@ -101,6 +112,7 @@ def photograph(page: Any, workdir: Path, options: CaptureOptions,
         "reached_bottom": scroll.reached_bottom if scroll else None,
         "network_quiet": quiet,
         "requests": watch.requests,
+        "viewport_scroll_y": seen_at,
     }
 
 
@@ -130,11 +142,13 @@ def context_options(options: CaptureOptions, har: Path | None) -> dict[str, Any]
 
 def assemble(*, requested_url: str, page_url: str, title: str, response: dict[str, Any] | None,
              page: dict[str, Any], browser: dict[str, Any], options: CaptureOptions,
-             started: datetime, finished: datetime, workdir: Path) -> WebCapture:
+             started: datetime, finished: datetime, workdir: Path,
+             viewport: dict[str, Any] | None = None, mode: str = "headless") -> WebCapture:
     """The WebCapture record: files plus JSON-safe metadata (shared with interactive mode)."""
     response = response or {}
     metadata: dict[str, Any] = {
         "format": FORMAT,
+        "mode": mode,
         "requested_url": requested_url,
         "final_url": response.get("url", page_url),
         "page_url": page_url,
@@ -144,8 +158,9 @@ def assemble(*, requested_url: str, page_url: str, title: str, response: dict[st
         "tls": response.get("tls"),
         "server_date": response.get("server_date"),
         "browser": browser,
-        "viewport": {"width": options.viewport_width, "height": options.viewport_height,
-                     "device_scale_factor": options.device_scale_factor},
+        "viewport": viewport or {"width": options.viewport_width,
+                                 "height": options.viewport_height,
+                                 "device_scale_factor": options.device_scale_factor},
         "page": page,
         "started": facts.clock_reading(started),
         "finished": facts.clock_reading(finished),
