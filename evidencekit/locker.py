@@ -24,9 +24,13 @@ from typing import Any, BinaryIO
 
 import nacl.signing
 import platformdirs
+from cryptography import x509
 
 from evidencekit import __version__
-from evidencekit._internal import blobstore, canonical, custody_log, database, keys, media
+from evidencekit._internal import blobstore, canonical, custody_log, database, keys, media, settings, stamp_queue
+from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
+from evidencekit._internal.timestamps.model import ProofResult
+from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import LockerError, NotFound, UserError
 from evidencekit.models import (
     WHO,
@@ -270,10 +274,11 @@ class Locker:
                     "INSERT INTO items (case_id, number, kind, record) VALUES (?, ?, ?, ?)",
                     (target.id, number, draft.kind, record),
                 )
-                custody_log.append(
+                entry = custody_log.append(
                     self.db, target.id, signer, "item.add", canonical.sha256_hex(record), item_label(number)
                 )
                 numbers.append(number)
+            stamp_queue.request(self.db, target.id, entry.seq, entry.digest)
         return [self.item(str(n), target.id) for n in numbers]
 
     def _case_signer(self, case_id: str, passphrase: str) -> nacl.signing.SigningKey:
@@ -332,6 +337,35 @@ class Locker:
             os.replace(partial, destination)
             written.append(destination)
         return written
+
+    # timestamps and settings -----------------------------------------------------------------
+
+    def stamp(self, progress: stamp_queue.Progress | None = None) -> stamp_queue.Summary:
+        """Send every queued timestamp request now; servers that fail keep theirs queued."""
+        return stamp_queue.send(self.db, float(settings.value(self.db, "stamp_timeout")), progress)
+
+    def upgrade_stamps(self, progress: stamp_queue.Progress | None = None) -> stamp_queue.Summary:
+        return stamp_queue.upgrade(self.db, float(settings.value(self.db, "stamp_timeout")), progress)
+
+    def verify_stamps(
+        self,
+        case: str | None = None,
+        header_sources: Sequence[HeaderSource] = (),
+        extra_roots: Sequence[x509.Certificate] = (),
+    ) -> list[tuple[stamp_queue.Stamp, ProofResult]]:
+        return stamp_queue.verify(self.db, self.case(case).id, header_sources, [*default_roots(), *extra_roots])
+
+    def stamps(self, case: str | None = None) -> list[stamp_queue.Stamp]:
+        """The proofs of a case and, with status ``queued``, the stamps still owed."""
+        target = self.case(case).id
+        return stamp_queue.proofs(self.db, target) + stamp_queue.queued(self.db, target)
+
+    def setting(self, name: str) -> tuple[str, str]:
+        return settings.get(self.db, name)
+
+    def set_setting(self, name: str, value: str | None) -> None:
+        with database.transaction(self.db):
+            settings.set_value(self.db, name, value)
 
     # custody log and checking ---------------------------------------------------------------
 

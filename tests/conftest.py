@@ -43,6 +43,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("EVIDENCEKIT_HOME", str(locker_home))
     monkeypatch.setenv("EVIDENCEKIT_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("EVIDENCEKIT_LANG", "en")
+    monkeypatch.setenv("EVIDENCEKIT_OTS_CALENDARS", "")  # tests never reach public servers;
+    monkeypatch.setenv("EVIDENCEKIT_TSA_URLS", "")  # stamping tests name loopback ones
     return locker_home
 
 

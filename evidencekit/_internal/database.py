@@ -54,6 +54,34 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: trusted timestamps. A request per log head to be stamped (queued with the change itself),
+    # a row per proof a server gave, and the block headers that verified Bitcoin attestations.
+    """
+    CREATE TABLE stamp_requests (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        seq INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        created TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    );
+    CREATE TABLE stamps (
+        case_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('ots', 'rfc3161')),
+        server TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'complete')),
+        proof BLOB NOT NULL,
+        updated TEXT NOT NULL,
+        PRIMARY KEY (case_id, seq, kind, server),
+        FOREIGN KEY (case_id, seq) REFERENCES stamp_requests (case_id, seq)
+    );
+    CREATE TABLE block_headers (
+        height INTEGER PRIMARY KEY,
+        block_hash TEXT NOT NULL,
+        header_json TEXT NOT NULL,
+        source TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

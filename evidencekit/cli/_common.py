@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from evidencekit._internal import stamp_queue
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
@@ -115,3 +116,22 @@ def progress_bar(total: int, label_key: str, threshold: int = 64 * 1024 * 1024) 
         return
     with click.progressbar(length=total, label=t(label_key), file=sys.stderr) as bar:
         yield bar.update
+
+
+no_stamp_option = option("--no-stamp", is_flag=True, help="cli.opt_no_stamp")
+
+
+def stamp_after_change(locker: Locker, skip: bool) -> Iterator[str]:
+    """Send the queued timestamp requests right after a change; never fails the change."""
+    if skip:
+        yield t("stamping.skipped")
+        return
+    yield from summary_lines(locker.stamp())
+
+
+def summary_lines(summary: stamp_queue.Summary) -> Iterator[str]:
+    counts = summary.counts
+    yield t("stamping.summary", queued=counts.get("queued", 0), pending=counts.get("pending", 0),
+            complete=counts.get("complete", 0))
+    for failure in summary.failures:
+        yield f"  - {failure.reason}"

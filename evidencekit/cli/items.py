@@ -12,13 +12,15 @@ from evidencekit.cli._common import (
     case_option,
     emit,
     json_option,
+    no_stamp_option,
     option,
     pass_session,
     passphrase,
     progress_bar,
+    stamp_after_change,
 )
 from evidencekit.i18n import t
-from evidencekit.locker import normalise_date
+from evidencekit.locker import Locker, normalise_date
 from evidencekit.models import WHO, IncidentFacts, Item
 
 who_option = option("--who", type=click.Choice(WHO), help="cli.opt_who")
@@ -32,10 +34,11 @@ who_option = option("--who", type=click.Choice(WHO), help="cli.opt_who")
 @option("--channel", help="cli.opt_channel")
 @option("--together", is_flag=True, help="cli.opt_together")
 @case_option
+@no_stamp_option
 @json_option
 @pass_session
 def add(session, files: tuple[Path, ...], note: str | None, incident_date: str | None, who: str | None,
-        channel: str | None, together: bool, case_ref: str | None, as_json: bool) -> None:
+        channel: str | None, together: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     facts = IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note)
     locker = session.locker()
     locker.case(case_ref)  # fail on a missing case before asking for the passphrase
@@ -44,19 +47,28 @@ def add(session, files: tuple[Path, ...], note: str | None, incident_date: str |
     with progress_bar(total, "items.progress") as advance:
         items = locker.add_files(files, secret, facts, case_ref, together, progress=advance)
     emit(as_json, [i.to_json() for i in items], lambda: _added_lines(items))
+    _report_stamps(locker, no_stamp, as_json)
 
 
 @click.command(cls=Command, help="cli.note_help")
 @click.argument("text")
 @option("--date", "when", metavar="DATE", help="cli.opt_note_date")
 @case_option
+@no_stamp_option
 @json_option
 @pass_session
-def note(session, text: str, when: str | None, case_ref: str | None, as_json: bool) -> None:
+def note(session, text: str, when: str | None, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)
     item = locker.add_note(text, passphrase(), when, case_ref)
     emit(as_json, item.to_json(), lambda: _added_lines([item]))
+    _report_stamps(locker, no_stamp, as_json)
+
+
+def _report_stamps(locker: Locker, no_stamp: bool, as_json: bool) -> None:
+    """The evidence is safe already; stamping follows, reported on stderr when stdout is JSON."""
+    for line in stamp_after_change(locker, no_stamp):
+        click.echo(line, err=as_json)
 
 
 @click.command("list", cls=Command, help="cli.list_help")

@@ -1,0 +1,222 @@
+"""The locker's timestamps: what waits to be stamped, what each server gave, and the proofs.
+
+What is stamped is the custody-log head after each change. Its digest commits, through the hash
+chain and the salted records, to every entry and item before it, so one stamp covers a whole
+batch and every item of the case, also items later withheld from a bundle.
+
+A request is recorded in the same transaction as the change, so neither a crash nor a dead
+network loses it. Which servers still owe a stamp is worked out when sending, from the servers
+configured *then*: a server owes one for a case while it holds no proof for the case's newest
+request. Sending stamps that newest head, which covers the older ones: a stamp taken now proves
+no earlier time for them anyway.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from evidencekit._internal import canonical, database, settings
+from evidencekit._internal.timestamps.bitcoin_headers import (
+    HeaderSource,
+    StoredHeader,
+    header_json,
+    parse_header_hex,
+    parse_stored_header,
+)
+from evidencekit._internal.timestamps.model import ProofResult, ServerFailure
+from evidencekit._internal.timestamps.ots import upgrade_many, verify_ots
+from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
+from evidencekit._internal.timestamps.stamping import stamp
+
+Progress = Callable[[str, str], None]  # (kind, server), called once each server has answered
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A proof from one server for one log head, or (``status == "queued"``) one still owed."""
+
+    case_id: str
+    seq: int
+    digest: str
+    kind: str
+    server: str
+    status: str
+    proof: bytes | None = None
+
+
+@dataclass
+class Summary:
+    """What one round did, and where the case's timestamps stand afterwards."""
+
+    stamped: int = 0
+    upgraded: int = 0
+    failures: list[ServerFailure] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "stamped": self.stamped,
+            "upgraded": self.upgraded,
+            "counts": self.counts,
+            "failures": [{"kind": f.kind, "server": f.url, "reason": f.reason} for f in self.failures],
+        }
+
+
+def servers(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    calendars = settings.value(conn, "ots_calendars")
+    tsas = settings.value(conn, "tsa_urls")
+    assert isinstance(calendars, list) and isinstance(tsas, list)
+    return [("ots", url) for url in calendars] + [("rfc3161", url) for url in tsas]
+
+
+def request(conn: sqlite3.Connection, case_id: str, seq: int, digest: str) -> None:
+    """Ask for log head ``seq`` to be stamped; call inside the transaction of the change."""
+    conn.execute(
+        "INSERT OR IGNORE INTO stamp_requests (case_id, seq, digest, created) VALUES (?, ?, ?, ?)",
+        (case_id, seq, digest, canonical.utc_now()),
+    )
+
+
+def proofs(conn: sqlite3.Connection, case_id: str | None = None, status: str | None = None) -> list[Stamp]:
+    query = (
+        "SELECT s.case_id, s.seq, r.digest, s.kind, s.server, s.status, s.proof FROM stamps s"
+        " JOIN stamp_requests r ON r.case_id = s.case_id AND r.seq = s.seq WHERE 1=1"
+    )
+    args: list[object] = []
+    if case_id:
+        query, args = query + " AND s.case_id = ?", [*args, case_id]
+    if status:
+        query, args = query + " AND s.status = ?", [*args, status]
+    return [Stamp(c, s, d, k, srv, st, bytes(p)) for c, s, d, k, srv, st, p in
+            conn.execute(query + " ORDER BY s.case_id, s.seq, s.kind, s.server", args)]
+
+
+def queued(conn: sqlite3.Connection, case_id: str | None = None) -> list[Stamp]:
+    """The stamps still owed: each configured server lacking a proof for a case's newest request."""
+    newest = conn.execute(
+        "SELECT case_id, MAX(seq), digest FROM stamp_requests"
+        + (" WHERE case_id = ?" if case_id else "") + " GROUP BY case_id ORDER BY case_id",
+        (case_id,) if case_id else (),
+    ).fetchall()
+    owed = []
+    for case, seq, digest in newest:
+        for kind, server in servers(conn):
+            covered = conn.execute(
+                "SELECT 1 FROM stamps WHERE case_id = ? AND kind = ? AND server = ? AND seq >= ?",
+                (case, kind, server, seq),
+            ).fetchone()
+            if not covered:
+                owed.append(Stamp(case, seq, digest, kind, server, "queued"))
+    return owed
+
+
+def counts(conn: sqlite3.Connection, case_id: str | None = None) -> dict[str, int]:
+    found = {"queued": len(queued(conn, case_id)), "pending": 0, "complete": 0}
+    for row in proofs(conn, case_id):
+        found[row.status] += 1
+    return found
+
+
+def send(conn: sqlite3.Connection, timeout: float, progress: Progress | None = None) -> Summary:
+    """Ask every server that owes stamps once; a calendar gets one merkle tree for all of them."""
+    by_server: dict[tuple[str, str], list[Stamp]] = {}
+    for owed in queued(conn):
+        by_server.setdefault((owed.kind, owed.server), []).append(owed)
+
+    def ask(kind: str, server: str, targets: list[Stamp]) -> list[tuple[Stamp, bytes | None, ServerFailure | None]]:
+        calendars, tsas = ([server], []) if kind == "ots" else ([], [server])
+        results = stamp([bytes.fromhex(t.digest) for t in targets], calendars, tsas, timeout=timeout)
+        if progress:
+            progress(kind, server)
+        answers = []
+        for target, result in zip(targets, results):
+            proof = result.ots if kind == "ots" else result.tokens.get(server)
+            answers.append((target, proof, None if proof else result.failures[0]))
+        return answers
+
+    summary = Summary()
+    with ThreadPoolExecutor(max_workers=max(1, len(by_server))) as pool:
+        jobs = [pool.submit(ask, kind, server, targets) for (kind, server), targets in by_server.items()]
+        answers = [answer for job in jobs for answer in job.result()]
+    now = canonical.utc_now()
+    with database.transaction(conn):
+        for target, proof, failure in answers:
+            if failure:
+                summary.failures.append(failure)
+                continue
+            summary.stamped += 1
+            conn.execute(
+                "INSERT OR REPLACE INTO stamps (case_id, seq, kind, server, status, proof, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (target.case_id, target.seq, target.kind, target.server,
+                 "pending" if target.kind == "ots" else "complete", proof, now),
+            )
+    summary.counts = counts(conn)
+    return summary
+
+
+def upgrade(conn: sqlite3.Connection, timeout: float, progress: Progress | None = None) -> Summary:
+    """Fetch completed OpenTimestamps proofs from the calendars that hold the pending ones."""
+    pending = proofs(conn, status="pending")
+    allowed = [server for _, server in servers(conn)] + [p.server for p in pending]
+    results = upgrade_many([p.proof or b"" for p in pending], timeout=timeout, allowed_calendars=allowed)
+    summary = Summary()
+    now = canonical.utc_now()
+    with database.transaction(conn):
+        for row, result in zip(pending, results):
+            if progress:
+                progress(row.kind, row.server)
+            summary.failures.extend(result.failures)
+            if result.changed:
+                summary.upgraded += int(result.complete)
+                conn.execute(
+                    "UPDATE stamps SET status = ?, proof = ?, updated = ?"
+                    " WHERE case_id = ? AND seq = ? AND kind = ? AND server = ?",
+                    ("complete" if result.complete else "pending", result.ots, now,
+                     row.case_id, row.seq, row.kind, row.server),
+                )
+    summary.counts = counts(conn)
+    return summary
+
+
+def verify(conn: sqlite3.Connection, case_id: str, header_sources: Sequence[HeaderSource],
+           roots: Sequence[x509.Certificate]) -> list[tuple[Stamp, ProofResult]]:
+    """Check every proof of a case; headers that verify are kept so the next check works offline."""
+    sources = [*header_sources, *stored_headers(conn)]
+    results = []
+    for row in proofs(conn, case_id):
+        assert row.proof is not None
+        if row.kind == "ots":
+            result = verify_ots(row.proof, bytes.fromhex(row.digest), sources)
+            _keep_header(conn, result)
+        else:
+            result = verify_rfc3161(row.proof, bytes.fromhex(row.digest), roots)
+        results.append((row, result))
+    results += [(row, ProofResult.queued(row.kind, row.server)) for row in queued(conn, case_id)]  # type: ignore[arg-type]
+    return results
+
+
+def stored_headers(conn: sqlite3.Connection) -> list[HeaderSource]:
+    return [
+        StoredHeader(parse_stored_header(text), name=f"block {height}")
+        for height, text in conn.execute("SELECT height, header_json FROM block_headers ORDER BY height")
+    ]
+
+
+def _keep_header(conn: sqlite3.Connection, result: ProofResult) -> None:
+    details = result.details
+    header_hex = getattr(details, "header_hex", None)
+    if result.status != "verified" or not header_hex:
+        return
+    height = details.block_height  # type: ignore[union-attr]
+    with database.transaction(conn):
+        conn.execute(
+            "INSERT OR IGNORE INTO block_headers (height, block_hash, header_json, source) VALUES (?, ?, ?, ?)",
+            (height, details.block_hash, header_json(parse_header_hex(header_hex), height),  # type: ignore[union-attr]
+             details.header_source),  # type: ignore[union-attr]
+        )

@@ -1,0 +1,96 @@
+"""``stamp`` and ``config``: trusted timestamps for the case, and the servers that give them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from evidencekit._internal import settings
+from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora, HeaderSource
+from evidencekit._internal.timestamps.rfc3161 import load_root_file
+from evidencekit.cli._common import (
+    Command,
+    Group,
+    case_option,
+    emit,
+    json_option,
+    option,
+    pass_session,
+    summary_lines,
+)
+from evidencekit.i18n import t
+
+
+@click.command(cls=Command, help="cli.stamp_help")
+@option("--upgrade", is_flag=True, help="cli.opt_upgrade")
+@option("--verify", is_flag=True, help="cli.opt_verify")
+@option("--bitcoin-rpc", metavar="URL", help="cli.opt_bitcoin_rpc")
+@option("--esplora", metavar="URL", help="cli.opt_esplora")
+@option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(path_type=Path), help="cli.opt_tsa_root")
+@case_option
+@json_option
+@pass_session
+def stamp(session, upgrade: bool, verify: bool, bitcoin_rpc: str | None, esplora: str | None,
+          tsa_roots: tuple[Path, ...], case_ref: str | None, as_json: bool) -> int:
+    locker = session.locker()
+    if verify:
+        sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
+                                                   esplora and Esplora(esplora)) if s]
+        roots = [cert for path in tsa_roots for cert in load_root_file(path)]
+        results = locker.verify_stamps(case_ref, sources, roots)
+
+        def lines() -> Iterator[str]:
+            if not results:
+                yield t("stamping.none")
+            for row, result in results:
+                yield f"#{row.seq:<4} {t('timestamps.status_' + result.status):<16} {row.server}"
+                yield f"      {result.reason}"
+
+        data = [{"seq": row.seq, "digest": row.digest, "server": row.server, **result.to_json()}
+                for row, result in results]
+        emit(as_json, data, lines)
+        return 1 if any(r.status == "invalid" for _, r in results) else 0
+    progress = _progress_printer(as_json)
+    summary = locker.upgrade_stamps(progress) if upgrade else locker.stamp(progress)
+    emit(as_json, summary.to_json(), lambda: summary_lines(summary))
+    return 0
+
+
+def _progress_printer(quiet: bool):
+    if quiet:
+        return None
+    return lambda kind, server: click.echo(t("stamping.asked", server=server), err=True)
+
+
+@click.group(cls=Group, help="cli.config_help", invoke_without_command=True)
+@json_option
+@click.pass_context
+def config(ctx: click.Context, as_json: bool) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    locker = ctx.obj.locker()
+    values = {name: dict(zip(("value", "source"), locker.setting(name))) for name in settings.SETTINGS}
+    emit(as_json, values, lambda: (f"{n} = {v['value']}  ({t('stamping.source_' + v['source'])})"
+                                    for n, v in values.items()))
+
+
+@config.command("set", help="cli.config_set_help")
+@click.argument("name", type=click.Choice(list(settings.SETTINGS)))
+@click.argument("value")
+@pass_session
+def config_set(session, name: str, value: str) -> None:
+    session.locker().set_setting(name, value)
+    click.echo(t("stamping.setting_saved", name=name, value=value))
+
+
+@config.command("unset", help="cli.config_unset_help")
+@click.argument("name", type=click.Choice(list(settings.SETTINGS)))
+@pass_session
+def config_unset(session, name: str) -> None:
+    session.locker().set_setting(name, None)
+    click.echo(t("stamping.setting_reset", name=name))
+
+
+COMMANDS = [stamp, config]
