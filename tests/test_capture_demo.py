@@ -6,8 +6,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from capture_pages.site import no_floats, session_or_skip
 from evidencekit._internal.capture import capture_page
 from evidencekit._internal.demo_site import serve_demo
