@@ -21,7 +21,7 @@ class Setting:
     name: str
     env: str
     default: str
-    kind: str  # "urls" | "seconds" | "count"
+    kind: str  # "urls" | "seconds" | "count" | "network"
 
 
 SETTINGS = {
@@ -31,6 +31,7 @@ SETTINGS = {
         Setting("tsa_urls", "EVIDENCEKIT_TSA_URLS", ",".join(DEFAULT_TSA_URLS), "urls"),
         Setting("min_calendars", "EVIDENCEKIT_MIN_CALENDARS", "2", "count"),
         Setting("stamp_timeout", "EVIDENCEKIT_STAMP_TIMEOUT", "10", "seconds"),
+        Setting("bitcoin_network", "EVIDENCEKIT_BITCOIN_NETWORK", "mainnet", "network"),
     )
 }
 
@@ -59,8 +60,15 @@ def set_value(conn: sqlite3.Connection, name: str, value: str | None) -> None:
     conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (f"config.{name}", value))
 
 
-def parse(name: str, value: str) -> list[str] | float | int:
+NETWORKS = ("mainnet", "regtest")
+
+
+def parse(name: str, value: str) -> list[str] | float | int | str:
     setting = _setting(name)
+    if setting.kind == "network":
+        if value not in NETWORKS:
+            raise UserError("settings.bad_choice", name=name, value=value, allowed=", ".join(NETWORKS))
+        return value
     if setting.kind == "urls":
         urls = [u.strip() for u in value.split(",") if u.strip()]
         for url in urls:
@@ -77,5 +85,5 @@ def parse(name: str, value: str) -> list[str] | float | int:
     return number
 
 
-def value(conn: sqlite3.Connection, name: str) -> list[str] | float | int:
+def value(conn: sqlite3.Connection, name: str) -> list[str] | float | int | str:
     return parse(name, get(conn, name)[0])

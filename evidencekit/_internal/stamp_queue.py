@@ -202,8 +202,9 @@ def verify(conn: sqlite3.Connection, case_id: str, header_sources: Sequence[Head
 
 
 def stored_headers(conn: sqlite3.Connection) -> list[HeaderSource]:
+    network = settings.value(conn, "bitcoin_network")
     return [
-        StoredHeader(parse_stored_header(text), name=f"block {height}")
+        StoredHeader(parse_stored_header(text), network=network, name=f"block {height}")  # type: ignore[arg-type]
         for height, text in conn.execute("SELECT height, header_json FROM block_headers ORDER BY height")
     ]
 
