@@ -8,6 +8,8 @@ A crash before the commit leaves at most an orphan blob; after it, everything is
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -80,6 +82,8 @@ class Locker:
         self.home = home
         self.db = conn
         self.blobs = blobstore.BlobStore(home / "blobs")
+        self._unsealed: dict[int, tuple[bytes, nacl.signing.SigningKey]] = {}
+        self._pepper = secrets.token_bytes(16)
 
     @classmethod
     def open(cls, home: Path | str | None = None) -> Locker:
@@ -128,10 +132,17 @@ class Locker:
         return int(cursor.lastrowid or 0)
 
     def _unseal(self, key_id: int, passphrase: str) -> nacl.signing.SigningKey:
+        """Open a key once per open locker: the slow KDF runs again only for another passphrase."""
+        tag = hashlib.blake2b(passphrase.encode("utf-8"), key=self._pepper).digest()
+        cached = self._unsealed.get(key_id)
+        if cached and hmac.compare_digest(cached[0], tag):
+            return cached[1]
         public_key, sealed_seed, kdf = self.db.execute(
             "SELECT public_key, sealed_seed, kdf FROM keys WHERE id = ?", (key_id,)
         ).fetchone()
-        return keys.unseal(keys.SealedKey(bytes(public_key), bytes(sealed_seed), kdf), passphrase)
+        signer = keys.unseal(keys.SealedKey(bytes(public_key), bytes(sealed_seed), kdf), passphrase)
+        self._unsealed[key_id] = (tag, signer)
+        return signer
 
     # cases --------------------------------------------------------------------------------
 
@@ -359,6 +370,16 @@ class Locker:
         """The proofs of a case and, with status ``queued``, the stamps still owed."""
         target = self.case(case).id
         return stamp_queue.proofs(self.db, target) + stamp_queue.queued(self.db, target)
+
+    def export_proofs(self, target_dir: Path | str, case: str | None = None) -> list[Path]:
+        """Write the case's ``.ots`` and ``.tsr`` files and the block headers that checked them."""
+        target_dir = Path(target_dir)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, data in stamp_queue.proof_files(self.db, self.case(case).id).items():
+            (target_dir / name).write_bytes(data)
+            written.append(target_dir / name)
+        return written
 
     def setting(self, name: str) -> tuple[str, str]:
         return settings.get(self.db, name)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -69,6 +72,19 @@ def test_down_then_back_then_mined_then_verified(case_home: Path, evidence: Path
     assert all(r["header_source"].startswith("stored") for r in offline if r["kind"] == "ots")
     human = run_cli("stamp", "--verify", "--tsa-root", roots)
     assert human.code == 0 and f"block {height}" in human.out.lower()
+
+    # Standard files that other tools read: `ots info` and `openssl ts -reply -text`.
+    folder = tmp_path / "proofs"
+    written = [Path(p) for p in run_cli("stamp", "--export", folder, "--json").json()]
+    ots_file = next(p for p in written if p.suffix == ".ots")
+    info = subprocess.run([str(Path(sys.executable).parent / "ots"), "info", str(ots_file)],
+                          capture_output=True, text=True)
+    assert info.returncode == 0, info.stderr
+    assert "BitcoinBlockHeaderAttestation" in info.stdout and info.stdout.count("BitcoinBlockHeaderAttestation") == 2
+    tsr = next(p for p in written if p.suffix == ".tsr")
+    if shutil.which("openssl"):
+        text = subprocess.run(["openssl", "ts", "-reply", "-in", str(tsr), "-text"], capture_output=True, text=True)
+        assert text.returncode == 0 and "Granted" in text.stdout
 
 
 def test_newest_head_covers_the_queue_in_one_request(case_home: Path, evidence: Path,

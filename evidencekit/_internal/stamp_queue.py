@@ -13,10 +13,12 @@ no earlier time for them anyway.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
@@ -29,7 +31,7 @@ from evidencekit._internal.timestamps.bitcoin_headers import (
     parse_stored_header,
 )
 from evidencekit._internal.timestamps.model import ProofResult, ServerFailure
-from evidencekit._internal.timestamps.ots import upgrade_many, verify_ots
+from evidencekit._internal.timestamps.ots import merge_ots, upgrade_many, verify_ots
 from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
 from evidencekit._internal.timestamps.stamping import stamp
 
@@ -199,6 +201,28 @@ def verify(conn: sqlite3.Connection, case_id: str, header_sources: Sequence[Head
         results.append((row, result))
     results += [(row, ProofResult.queued(row.kind, row.server)) for row in queued(conn, case_id)]  # type: ignore[arg-type]
     return results
+
+
+def proof_files(conn: sqlite3.Connection, case_id: str) -> dict[str, bytes]:
+    """Standard files a recipient's own tools read: one ``.ots`` per stamped log head (all
+    calendars merged, as ``ots info`` expects) and one DER ``.tsr`` per time-stamping authority."""
+    files: dict[str, bytes] = {}
+    for row in proofs(conn, case_id):
+        assert row.proof is not None
+        stem = f"log-{row.seq:06d}-{row.digest[:16]}"
+        if row.kind == "ots":
+            name = f"{stem}.ots"
+            files[name] = merge_ots(files[name], row.proof) if name in files else row.proof
+        else:
+            files[f"{stem}.{_host(row.server)}.tsr"] = row.proof
+    for height, text in conn.execute("SELECT height, header_json FROM block_headers ORDER BY height"):
+        files[f"block-{height}.header.json"] = text.encode("utf-8")
+    return files
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{parts.hostname}{'-' + str(parts.port) if parts.port else ''}")
 
 
 def stored_headers(conn: sqlite3.Connection) -> list[HeaderSource]:

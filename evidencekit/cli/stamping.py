@@ -29,12 +29,17 @@ from evidencekit.i18n import t
 @option("--bitcoin-rpc", metavar="URL", help="cli.opt_bitcoin_rpc")
 @option("--esplora", metavar="URL", help="cli.opt_esplora")
 @option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(path_type=Path), help="cli.opt_tsa_root")
+@option("--export", "export_dir", type=click.Path(path_type=Path, file_okay=False), help="cli.opt_export_proofs")
 @case_option
 @json_option
 @pass_session
 def stamp(session, upgrade: bool, verify: bool, bitcoin_rpc: str | None, esplora: str | None,
-          tsa_roots: tuple[Path, ...], case_ref: str | None, as_json: bool) -> int:
+          tsa_roots: tuple[Path, ...], export_dir: Path | None, case_ref: str | None, as_json: bool) -> int:
     locker = session.locker()
+    if export_dir:
+        written = locker.export_proofs(export_dir, case_ref)
+        emit(as_json, [str(p) for p in written], lambda: (t("items.exported", path=str(p)) for p in written))
+        return 0
     if verify:
         sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
                                                    esplora and Esplora(esplora)) if s]
