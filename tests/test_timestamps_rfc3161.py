@@ -32,9 +32,9 @@ def test_our_request_is_what_the_library_would_build():
     assert parsed.nonce == 0xD3B86CAD4BCEE9F4 and parsed.cert_req
     assert parsed.message_imprint.message == hashlib.sha256(b"hello").digest()
     theirs = TimestampRequestBuilder().data(b"hello").hash_algorithm(HashAlgorithm.SHA256).build()
-    # Same structure; only the random nonce differs.
-    assert len(theirs.as_bytes()) == len(ours)
-    assert theirs.as_bytes()[:52] == ours[:52]
+    # Same version and message imprint, byte for byte; only the random nonce differs.
+    assert theirs.as_bytes()[2:56] == ours[2:56]
+    assert ours.endswith(b"\x01\x01\xff") and theirs.as_bytes().endswith(b"\x01\x01\xff")
 
 
 def test_local_tsa_token_verifies(tsa, token):

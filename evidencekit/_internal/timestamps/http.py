@@ -1,8 +1,8 @@
 """HTTP with a hard deadline and a size cap, for talking to timestamp servers.
 
 A calendar, TSA or block source that hangs, drips bytes or sends an endless body must never hold
-up a worker's capture: every request here ends by its deadline (a watchdog closes the socket) and
-never reads more than ``max_bytes``. Failures become :class:`ServerError` with a catalog key.
+up a worker's capture: every request here returns by its deadline (the exchange runs in a daemon
+thread whose socket is shut when time is up) and never reads more than ``max_bytes``. Failures become :class:`ServerError` with a catalog key.
 """
 
 from __future__ import annotations
@@ -81,8 +81,23 @@ def request(url: str, *, method: str = "GET", body: bytes | None = None,
         conn = http.client.HTTPConnection(parts.hostname, port, timeout=remaining)
 
     expired = threading.Event()
+    done = threading.Event()
+    outcome: list[Response | ServerError] = []
 
-    def watchdog() -> None:
+    def work() -> None:
+        try:
+            outcome.append(_exchange(conn, method, target, body, all_headers, end, max_bytes,
+                                     shown, seconds, expired))
+        except ServerError as exc:
+            outcome.append(exc)
+        finally:
+            conn.close()
+            done.set()
+
+    # The exchange runs in a daemon thread so that even a step no socket timeout covers (a name
+    # lookup that hangs) cannot keep the caller past its deadline.
+    threading.Thread(target=work, name="evidencekit-http", daemon=True).start()
+    if not done.wait(max(0.0, end - time.monotonic())) or not outcome:
         expired.set()
         sock = conn.sock
         if sock is not None:
@@ -90,12 +105,20 @@ def request(url: str, *, method: str = "GET", body: bytes | None = None,
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        done.wait(0.2)
+        if not outcome or isinstance(outcome[0], Response):
+            raise ServerError("timestamps.server_timeout", shown, seconds=seconds)
+    result = outcome[0]
+    if isinstance(result, ServerError):
+        raise result
+    return result
 
-    timer = threading.Timer(remaining, watchdog)
-    timer.daemon = True
-    timer.start()
+
+def _exchange(conn: http.client.HTTPConnection, method: str, target: str, body: bytes | None,
+              headers: dict[str, str], end: float, max_bytes: int, shown: str, seconds: float,
+              expired: threading.Event) -> Response:
     try:
-        conn.request(method, target, body=body, headers=all_headers)
+        conn.request(method, target, body=body, headers=headers)
         resp = conn.getresponse()
         length = resp.getheader("Content-Length")
         if length is not None and length.isdigit() and int(length) > max_bytes:
@@ -103,11 +126,11 @@ def request(url: str, *, method: str = "GET", body: bytes | None = None,
         data = bytearray()
         while True:
             left = end - time.monotonic()
-            if left <= 0:
+            if left <= 0 or expired.is_set():
                 raise ServerError("timestamps.server_timeout", shown, seconds=seconds)
             if conn.sock is not None:
                 conn.sock.settimeout(left)
-            chunk = resp.read1(_CHUNK) if hasattr(resp, "read1") else resp.read(_CHUNK)
+            chunk = resp.read1(_CHUNK)
             if not chunk:
                 break
             data += chunk
@@ -128,9 +151,6 @@ def request(url: str, *, method: str = "GET", body: bytes | None = None,
         if isinstance(exc, http.client.HTTPException):
             raise ServerError("timestamps.server_bad_http", shown) from None
         raise ServerError("timestamps.server_unreachable", shown, detail=_short(exc)) from None
-    finally:
-        timer.cancel()
-        conn.close()
 
 
 def _short(exc: BaseException) -> str:
