@@ -390,7 +390,13 @@ def _header_for(height: int, sources: Sequence[HeaderSource]
         try:
             return source.header_at(height), source
         except HeaderUnavailable as exc:
-            problems.append(Message("timestamps.source_problem",
-                                    {"source": source_name(source),
-                                     "problem": Message(exc.key, exc.params)}))
+            if exc.key == "timestamps.header_wrong_height":
+                # A locker keeps headers of many blocks; one line says none of them is this one.
+                problem = Message("timestamps.no_stored_header", {"height": height})
+            else:
+                problem = Message("timestamps.source_problem",
+                                  {"source": source_name(source),
+                                   "problem": Message(exc.key, exc.params)})
+            if problem not in problems:
+                problems.append(problem)
     return problems
