@@ -114,6 +114,16 @@ def test_without_scrolling_lazy_content_is_missing(session: Any, site: str,
     assert capture.metadata["page"]["scrolled"] is False
 
 
+def test_a_request_that_never_ends_does_not_stall_the_capture(session: Any, site: str,
+                                                              tmp_path: Path) -> None:
+    capture = capture_page(f"{site}/hung-image", workdir=tmp_path, session=session,
+                           options=CaptureOptions(settle_timeout_ms=1500))
+    page = capture.metadata["page"]
+    assert page["load_event"] is False  # recorded, not hidden
+    assert page["requests_never_finished"] == 1  # written off once, not waited for again
+    assert "still here" in capture.file("visible_text").path.read_text(encoding="utf-8")
+
+
 def test_redirect_chain_is_recorded(session: Any, site: str, tmp_path: Path) -> None:
     url = f"{site}/redirect?hops=3&to=/bands?n=2"
     capture = capture_page(url, workdir=tmp_path, session=session)

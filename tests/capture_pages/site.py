@@ -2,7 +2,7 @@
 
 Routes: ``/bands?n=&h=`` (a page of solid colour bands, known colours at known offsets),
 ``/lazy`` (content fetched only when scrolled to), ``/redirect?hops=&to=`` (a redirect chain),
-``/status/<code>``, ``/hang`` (never answers), ``/login`` and ``/whoami`` (a cookie),
+``/status/<code>``, ``/hang`` (never answers), ``/hung-image`` (a page whose image hangs), ``/login`` and ``/whoami`` (a cookie),
 ``/download`` (an attachment), ``/image?rgb=&w=&h=`` (a solid PNG), ``/slow-json``.
 """
 
@@ -98,6 +98,9 @@ class Handler(BaseHTTPRequestHandler):
             code = int(path.rsplit("/", 1)[1])
             self._send(code, f"<html><title>Error {code}</title><body>error page {code}</body></html>"
                        .encode())
+        elif path == "/hung-image":
+            self._send(200, b'<html><title>Hung</title><body><p>still here</p>'
+                            b'<img src="/hang" width="10" height="10"></body></html>')
         elif path == "/hang":
             time.sleep(30)
         elif path == "/login":

@@ -54,6 +54,7 @@ class NetworkWatch:
         self._inflight: set[Any] = set()
         self._last_activity = time.monotonic()
         self.requests = 0
+        self.written_off = 0
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
@@ -68,6 +69,15 @@ class NetworkWatch:
         self._inflight.discard(request)
         self._last_activity = time.monotonic()
 
+    def write_off(self) -> None:
+        """Stop waiting for the requests in flight now (long polls, streams, a hung image).
+
+        Called when a wait ran out: those requests evidently never end, and waiting for them
+        again at every later step would only multiply the delay.
+        """
+        self.written_off += len(self._inflight)
+        self._inflight.clear()
+
     def wait_quiet(self, quiet_ms: int, timeout_ms: int) -> bool:
         """Wait until nothing is in flight and nothing happened for ``quiet_ms``; False on timeout."""
         deadline = time.monotonic() + timeout_ms / 1000
@@ -76,6 +86,7 @@ class NetworkWatch:
             if not self._inflight and (now - self._last_activity) * 1000 >= quiet_ms:
                 return True
             if now >= deadline:
+                self.write_off()
                 return False
             # Playwright delivers events only while we are inside one of its calls.
             self._page.wait_for_timeout(20)

@@ -112,6 +112,7 @@ def photograph(page: Any, workdir: Path, options: CaptureOptions, watch: Network
         "reached_bottom": scroll.reached_bottom if scroll else None,
         "network_quiet": quiet,
         "requests": watch.requests,
+        "requests_never_finished": watch.written_off,
         "viewport_scroll_y": seen_at,
     }
 
@@ -172,7 +173,8 @@ def assemble(*, requested_url: str, page_url: str, title: str, response: dict[st
                       files=captured_files(workdir), metadata=metadata)
 
 
-def _navigate(page: Any, url: str, options: CaptureOptions) -> tuple[Any, bool]:
+def _navigate(page: Any, url: str, options: CaptureOptions,
+              watch: NetworkWatch) -> tuple[Any, bool]:
     """Open ``url``; return the main response and whether the load event came in time."""
     from playwright.sync_api import Error, TimeoutError
 
@@ -190,6 +192,7 @@ def _navigate(page: Any, url: str, options: CaptureOptions) -> tuple[Any, bool]:
         loaded = True
     except TimeoutError:
         loaded = False
+        watch.write_off()  # whatever holds up the load event will not end while we wait
     if options.wait_for:
         _wait_for(page, url, options)
     return response, loaded
@@ -257,7 +260,7 @@ def _capture(url: str, workdir: Path, options: CaptureOptions, session: BrowserS
             page = _open_page(context)
             watch = NetworkWatch(page)
             stage("loading")
-            response, loaded = _navigate(page, url, options)
+            response, loaded = _navigate(page, url, options, watch)
             stage("capturing")
             page_facts = photograph(page, workdir, options, watch)
             page_facts["load_event"] = loaded
