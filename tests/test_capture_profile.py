@@ -10,7 +10,8 @@ import pytest
 
 from capture_pages.site import serve, session_or_skip
 from evidencekit._internal.browser import ProfileInUse
-from evidencekit._internal.capture import CaptureOptions, capture_page
+from evidencekit._internal.capture import CaptureOptions, capture_page, open_for_login
+from evidencekit.i18n import t
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +55,22 @@ def test_profile_open_elsewhere_gives_a_clear_message(session: Any, site: str,
             capture_page(f"{site}/whoami", workdir=tmp_path / "w", session=session,
                          options=CaptureOptions(profile_dir=profile))
     assert '"busy"' in caught.value.message("en") and "«busy»" in caught.value.message("nb")
+
+
+def test_login_window_keeps_the_login_for_later_captures(session: Any, site: str,
+                                                         tmp_path: Path) -> None:
+    profile = tmp_path / "webmail"
+    said: list[str] = []
+
+    def worker_logs_in_and_closes(context: Any) -> None:
+        page = context.pages[0]
+        assert "welcome" in page.inner_text("body")  # the login page was opened for them
+        page.close()
+
+    open_for_login(profile, f"{site}/login", session=session, say=said.append,
+                   on_ready=worker_logs_in_and_closes)
+    assert said == [t("capture.login_open", profile="webmail"),
+                    t("capture.login_done", profile="webmail")]
+    later = capture_page(f"{site}/whoami", workdir=tmp_path / "c", session=session,
+                         options=CaptureOptions(profile_dir=profile))
+    assert "status: logged in" in text_of(later)

@@ -109,8 +109,12 @@ def _pause(context: Any, ms: int) -> bool:
 
 def open_for_login(profile_dir: Path, url: str | None = None, *,
                    session: BrowserSession | None = None,
-                   say: Callable[[str], None] = print) -> None:
-    """Show a browser on ``profile_dir`` so the worker can log in; return when they close it."""
+                   say: Callable[[str], None] = print,
+                   on_ready: Callable[[Any], None] | None = None) -> None:
+    """Show a browser on ``profile_dir`` so the worker can log in; return when they close it.
+
+    ``on_ready(context)`` is for tests that play the worker in a headless session.
+    """
     if url:
         url = check_url(url)
     session, own = _visible_session(session)
@@ -123,6 +127,8 @@ def open_for_login(profile_dir: Path, url: str | None = None, *,
                 except Exception:  # noqa: BLE001 - the worker sees the browser's own error page
                     pass
             say(t("capture.login_open", profile=profile_dir.name))
+            if on_ready is not None:
+                on_ready(context)
             while _pause(context, 250):
                 pass
         say(t("capture.login_done", profile=profile_dir.name))
