@@ -38,6 +38,7 @@ def test_profile_keeps_a_login_between_captures(session: Any, site: str, tmp_pat
     second = capture_page(f"{site}/whoami", workdir=tmp_path / "2", options=with_profile,
                           session=session)
     assert "status: logged in" in text_of(second)
+    assert len(second.files) == 6  # a profile capture holds everything a plain one does
     assert second.metadata["options"]["profile"] == "work-chat"  # the name, never the path
     assert str(tmp_path) not in repr(second.metadata)
     for f in second.files:  # the session cookie the browser sent stays out of the evidence
