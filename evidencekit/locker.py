@@ -267,7 +267,7 @@ class Locker:
     ) -> list[Item]:
         """The one way evidence enters a case: (kind, sources, how acquired, incident facts) each."""
         target = self.case(case)
-        signer = self._case_signer(target.id, passphrase)
+        signer = self.case_signer(target.id, passphrase)
         _check_facts(drafts)
         stored = [
             _Draft(kind, tuple(self._store(source, progress) for source in sources), acquired, facts)
@@ -291,10 +291,6 @@ class Locker:
                 numbers.append(number)
             stamp_queue.request(self.db, target.id, entry.seq, entry.digest)
         return [self.item(str(n), target.id) for n in numbers]
-
-    def _case_signer(self, case_id: str, passphrase: str) -> nacl.signing.SigningKey:
-        key_id = self.db.execute("SELECT key_id FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
-        return self._unseal(key_id, passphrase)
 
     def _store(self, source: Source, progress: Callable[[int], None] | None) -> ItemFile:
         with ExitStack() as stack:
@@ -349,6 +345,71 @@ class Locker:
             written.append(destination)
         return written
 
+    # hand-over: recipients and sealing ------------------------------------------------------
+
+    def add_recipient(self, name: str, public_key: str) -> KeyInfo:
+        name = name.strip()
+        if not name:
+            raise UserError("bundle.recipient_empty_name")
+        key = keys.parse_public_key(public_key)
+        with database.transaction(self.db):
+            if self.db.execute("SELECT 1 FROM recipients WHERE name = ?", (name,)).fetchone():
+                raise UserError("bundle.recipient_exists", name=name)
+            self.db.execute("INSERT INTO recipients (name, public_key, added) VALUES (?, ?, ?)",
+                            (name, keys.public_key_string(key), canonical.utc_now()))
+        return _key_info(key, "recipient")
+
+    def recipients(self) -> list[tuple[str, KeyInfo]]:
+        rows = self.db.execute("SELECT name, public_key FROM recipients ORDER BY name").fetchall()
+        return [(name, _key_info(keys.parse_public_key(pk), "recipient")) for name, pk in rows]
+
+    def remove_recipient(self, name: str) -> None:
+        with database.transaction(self.db):
+            if not self.db.execute("DELETE FROM recipients WHERE name = ?", (name,)).rowcount:
+                raise NotFound("bundle.recipient_unknown", name=name)
+
+    def recipient_key(self, ref: str) -> bytes:
+        """A name from the address book, or a public key given as it is."""
+        row = self.db.execute("SELECT public_key FROM recipients WHERE name = ?", (ref.strip(),)).fetchone()
+        if row:
+            return keys.parse_public_key(row[0])
+        try:
+            return keys.parse_public_key(ref)
+        except UserError:
+            raise NotFound("bundle.recipient_unknown", name=ref) from None
+
+    def identity_signer(self, passphrase: str) -> nacl.signing.SigningKey:
+        """The identity key itself, to open bundles sealed to it."""
+        row = self._identity_row()
+        if row is None:
+            raise LockerError("keys.no_identity")
+        return self._unseal(row[0], passphrase)
+
+    def case_signer(self, case_id: str, passphrase: str) -> nacl.signing.SigningKey:
+        key_id = self.db.execute("SELECT key_id FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
+        return self._unseal(key_id, passphrase)
+
+    def record_seal(self, case_id: str, signer: nacl.signing.SigningKey, manifest: bytes,
+                    items: Sequence[Item], recipients: int) -> LogEntry:
+        """Log (and queue for stamping) a bundle handed over, by the digest of its signed manifest."""
+        record = canonical.dumps(
+            {
+                "type": "evidencekit.seal",
+                "v": 1,
+                "salt": _salt(),
+                "case": case_id,
+                "created": canonical.utc_now(),
+                "manifest_sha256": canonical.sha256_hex(manifest),
+                "items": [i.label for i in items],
+                "recipients": recipients,
+            }
+        )
+        with database.transaction(self.db):
+            entry = custody_log.append(self.db, case_id, signer, "bundle.seal", canonical.sha256_hex(record))
+            self.db.execute("INSERT INTO seals (case_id, seq, record) VALUES (?, ?, ?)", (case_id, entry.seq, record))
+            stamp_queue.request(self.db, case_id, entry.seq, entry.digest)
+        return entry
+
     # timestamps and settings -----------------------------------------------------------------
 
     def stamp(self, progress: stamp_queue.Progress | None = None) -> stamp_queue.Summary:
@@ -376,7 +437,8 @@ class Locker:
         target_dir = Path(target_dir)
         target_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        for name, data in stamp_queue.proof_files(self.db, self.case(case).id).items():
+        files = {p.name: p.data for p in stamp_queue.proof_files(self.db, self.case(case).id)}
+        for name, data in {**files, **stamp_queue.header_files(self.db)}.items():
             (target_dir / name).write_bytes(data)
             written.append(target_dir / name)
         return written
@@ -427,6 +489,11 @@ class Locker:
                 if state != "ok":
                     problems.append(Problem(f"blob_{state}", f"{label} {file.name}", {"sha256": file.sha256}))
         problems += [Problem("item_missing", label) for label in logged]
+        seals = dict(self.db.execute("SELECT seq, record FROM seals WHERE case_id = ?", (target.id,)).fetchall())
+        for entry in (e for e in entries if e.action == "bundle.seal"):
+            record = seals.get(entry.seq)
+            if record is None or canonical.sha256_hex(bytes(record)) != entry.record_sha256:
+                problems.append(Problem("record_changed", f"#{entry.seq}"))
         return CheckReport(target.id, len(rows), files, len(custody_log.read(self.db, target.id)), tuple(problems))
 
 

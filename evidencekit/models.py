@@ -142,3 +142,53 @@ class CheckReport:
             "entries": self.entries,
             "problems": [p.to_json() for p in self.problems],
         }
+
+
+VERDICTS = ("valid", "valid_with_warnings", "invalid")
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    """One thing the verifier checked: ``ok``, ``warning`` or ``failed``, and why, in words."""
+
+    name: str
+    status: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str | None = None) -> str:
+        return t(self.key, lang, **self.params)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.name, "status": self.status, "message": self.message(), "code": self.key, **self.params}
+
+
+@dataclass(frozen=True)
+class BundleReport:
+    """Everything a case handler needs from ``verify``: one verdict, then each check."""
+
+    signer_public_key: str | None
+    signer_fingerprint: str | None
+    case_title: str | None
+    checks: tuple[BundleCheck, ...]
+    included: tuple[str, ...] = ()
+    withheld: tuple[dict[str, Any], ...] = ()
+    timestamps: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        statuses = {c.status for c in self.checks}
+        if "failed" in statuses:
+            return "invalid"
+        return "valid_with_warnings" if "warning" in statuses else "valid"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "signer": {"public_key": self.signer_public_key, "fingerprint": self.signer_fingerprint},
+            "case": self.case_title,
+            "items": list(self.included),
+            "withheld": list(self.withheld),
+            "timestamps": list(self.timestamps),
+            "checks": [c.to_json() for c in self.checks],
+        }

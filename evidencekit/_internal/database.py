@@ -82,6 +82,21 @@ MIGRATIONS: tuple[str, ...] = (
         source TEXT NOT NULL
     );
     """,
+    # 3: hand-over. An address book of recipients' public keys, and a salted record of every
+    # bundle sealed (its manifest digest), which the custody log commits to.
+    """
+    CREATE TABLE recipients (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        public_key TEXT NOT NULL,
+        added TEXT NOT NULL
+    );
+    CREATE TABLE seals (
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        seq INTEGER NOT NULL,
+        record BLOB NOT NULL,
+        PRIMARY KEY (case_id, seq)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

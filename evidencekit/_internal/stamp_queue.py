@@ -203,21 +203,41 @@ def verify(conn: sqlite3.Connection, case_id: str, header_sources: Sequence[Head
     return results
 
 
-def proof_files(conn: sqlite3.Connection, case_id: str) -> dict[str, bytes]:
-    """Standard files a recipient's own tools read: one ``.ots`` per stamped log head (all
-    calendars merged, as ``ots info`` expects) and one DER ``.tsr`` per time-stamping authority."""
-    files: dict[str, bytes] = {}
+@dataclass(frozen=True)
+class ProofFile:
+    """A proof as a standard file: ``.ots`` (all calendars merged, as ``ots info`` expects) or a
+    DER ``.tsr`` per time-stamping authority."""
+
+    name: str
+    kind: str
+    seq: int
+    digest: str
+    servers: tuple[str, ...]
+    data: bytes
+
+
+def proof_files(conn: sqlite3.Connection, case_id: str) -> list[ProofFile]:
+    files: dict[str, ProofFile] = {}
     for row in proofs(conn, case_id):
         assert row.proof is not None
         stem = f"log-{row.seq:06d}-{row.digest[:16]}"
         if row.kind == "ots":
             name = f"{stem}.ots"
-            files[name] = merge_ots(files[name], row.proof) if name in files else row.proof
+            earlier = files.get(name)
+            data = merge_ots(earlier.data, row.proof) if earlier else row.proof
+            servers = (*earlier.servers, row.server) if earlier else (row.server,)
         else:
-            files[f"{stem}.{_host(row.server)}.tsr"] = row.proof
-    for height, text in conn.execute("SELECT height, header_json FROM block_headers ORDER BY height"):
-        files[f"block-{height}.header.json"] = text.encode("utf-8")
-    return files
+            name, data, servers = f"{stem}.{_host(row.server)}.tsr", row.proof, (row.server,)
+        files[name] = ProofFile(name, row.kind, row.seq, row.digest, servers, data)
+    return list(files.values())
+
+
+def header_files(conn: sqlite3.Connection) -> dict[str, bytes]:
+    """The block headers that verified proofs, as JSON files a recipient can check by hand."""
+    return {
+        f"block-{height}.header.json": text.encode("utf-8")
+        for height, text in conn.execute("SELECT height, header_json FROM block_headers ORDER BY height")
+    }
 
 
 def _host(url: str) -> str:

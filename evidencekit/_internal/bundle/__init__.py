@@ -1,0 +1,1 @@
+"""Bundles: the ZIP a worker hands over, its manifest and signature, and the sealed envelope."""

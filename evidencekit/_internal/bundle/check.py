@@ -1,0 +1,235 @@
+"""Verifying a plain bundle offline: every digest, the manifest signature, the custody log,
+what was withheld, and every timestamp — each finding said precisely.
+
+Nothing in the bundle is trusted for what it claims about itself: digests are recomputed, the
+log is re-verified with the key that signed the manifest, and each included record must be the
+one that key committed to in the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography import x509
+
+from evidencekit._internal import canonical, custody_log, keys, safe_zip
+from evidencekit._internal.bundle import layout, minisign
+from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource, StoredHeader, parse_stored_header
+from evidencekit._internal.timestamps.model import ProofResult
+from evidencekit._internal.timestamps.ots import verify_ots
+from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
+from evidencekit.errors import UserError
+from evidencekit.models import BundleCheck, BundleReport
+
+MAX_SMALL_MEMBER = 256 << 20  # manifest, log, records: read whole
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.checks: list[BundleCheck] = []
+
+    def ok(self, name: str, key: str, **params: object) -> None:
+        self.checks.append(BundleCheck(name, "ok", key, params))
+
+    def warn(self, name: str, key: str, **params: object) -> None:
+        self.checks.append(BundleCheck(name, "warning", key, params))
+
+    def fail(self, name: str, key: str, **params: object) -> None:
+        self.checks.append(BundleCheck(name, "failed", key, params))
+
+
+def verify(path: Path, header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
+           network: str) -> BundleReport:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UserError("bundle.not_a_bundle", path=str(path)) from exc
+    with archive:
+        members = {m.filename: m for m in safe_zip.checked_members(archive)}
+        return _verify(archive, members, header_sources, roots, network)
+
+
+def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    if info.file_size > MAX_SMALL_MEMBER:
+        raise safe_zip.UnsafeArchive("zip.too_big", limit_gb=0)
+    return b"".join(safe_zip.read_chunks(archive, info))
+
+
+def _verify(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo],
+            header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate], network: str) -> BundleReport:
+    found = _Findings()
+    missing = [name for name in layout.UNSIGNED if name not in members]
+    if layout.MANIFEST in missing or layout.SIGNER in missing:
+        found.fail("signature", "bundle.check_unsigned_missing", names=", ".join(missing))
+        return BundleReport(None, None, None, tuple(found.checks))
+    manifest_bytes = _read(archive, members[layout.MANIFEST])
+
+    # Who signed, and does the signature hold?
+    try:
+        signer = minisign.parse_public_key_file(_read(archive, members[layout.SIGNER]))
+    except (ValueError, UserError):
+        found.fail("signature", "bundle.check_signer_unreadable")
+        return BundleReport(None, None, None, tuple(found.checks))
+    public, fingerprint = keys.public_key_string(signer), keys.fingerprint(signer)
+    if layout.SIGNATURE in missing:
+        found.fail("signature", "bundle.check_signature_missing")
+    else:
+        try:
+            signature = minisign.parse_signature(_read(archive, members[layout.SIGNATURE]))
+            holds = minisign.verify(signer, manifest_bytes, signature)
+        except ValueError:
+            holds = False
+        if holds:
+            found.ok("signature", "bundle.check_signature_ok", fingerprint=fingerprint)
+        else:
+            found.fail("signature", "bundle.check_signature_bad")
+    try:
+        manifest = layout.Manifest.from_bytes(manifest_bytes)
+    except NotImplementedError as exc:
+        raise UserError("bundle.unsupported_version", version=str(exc)) from exc
+    except (ValueError, KeyError, TypeError, AttributeError):
+        found.fail("manifest", "bundle.check_manifest_unreadable")
+        return BundleReport(public, fingerprint, None, tuple(found.checks))
+    if manifest.signer != public:
+        found.fail("signature", "bundle.check_signer_mismatch")
+
+    _check_files(archive, members, manifest, found)
+    entries = _check_log(archive, members, manifest, signer, found)
+    title = _check_case(archive, members, manifest, entries, found)
+    withheld = _check_items(archive, members, manifest, entries, found)
+    stamps = _check_timestamps(archive, members, manifest, entries, header_sources, roots, network, found)
+    return BundleReport(public, fingerprint, title, tuple(found.checks),
+                        tuple(i.label for i in manifest.items), tuple(withheld), tuple(stamps))
+
+
+def _check_files(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
+                 found: _Findings) -> None:
+    bad = 0
+    for path, meta in manifest.files.items():
+        info = members.get(path)
+        if info is None:
+            found.fail("files", "bundle.check_file_missing", path=path)
+            bad += 1
+            continue
+        digest = hashlib.sha256()
+        try:
+            for chunk in safe_zip.read_chunks(archive, info):
+                digest.update(chunk)
+        except safe_zip.UnsafeArchive:
+            digest = None  # type: ignore[assignment]
+        if digest is None or digest.hexdigest() != meta.get("sha256") or info.file_size != meta.get("size"):
+            found.fail("files", "bundle.check_file_changed", path=path)
+            bad += 1
+    for path in members:
+        if path not in manifest.files and path not in layout.UNSIGNED:
+            found.fail("files", "bundle.check_file_unexpected", path=path)
+            bad += 1
+    if not bad:
+        found.ok("files", "bundle.check_files_ok", count=len(manifest.files))
+
+
+def _check_log(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
+               signer: bytes, found: _Findings) -> list:
+    try:
+        stored = layout.read_log(_read(archive, members[layout.LOG_ENTRIES]),
+                                 _read(archive, members[layout.LOG_SIGNATURES]))
+    except (KeyError, ValueError, UnicodeDecodeError):
+        found.fail("log", "bundle.check_log_unreadable")
+        return []
+    entries, problems = custody_log.verify(stored, signer)
+    for problem in problems:
+        found.fail("log", f"check.{problem.code}", subject=problem.subject, **problem.params)
+    if len(stored) != manifest.log_length or not stored or canonical.sha256_hex(stored[-1][0]) != manifest.log_head:
+        found.fail("log", "bundle.check_log_not_manifest")
+    elif not problems:
+        found.ok("log", "bundle.check_log_ok", count=len(stored))
+    return entries
+
+
+def _check_case(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
+                entries: list, found: _Findings) -> str | None:
+    try:
+        record = _read(archive, members[layout.CASE_RECORD])
+        case = canonical.loads(record)
+    except (KeyError, ValueError):
+        found.fail("case", "bundle.check_case_unreadable")
+        return None
+    created = [e for e in entries if e.action == "case.create"]
+    if not created or created[0].record_sha256 != canonical.sha256_hex(record) or case.get("id") != manifest.case_id:
+        found.fail("case", "bundle.check_case_not_logged")
+    return str(case.get("title")) if isinstance(case, dict) else None
+
+
+def _check_items(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
+                 entries: list, found: _Findings) -> list[dict[str, object]]:
+    logged = {e.subject: e for e in entries if e.action == "item.add"}
+    good = 0
+    for item in manifest.items:
+        entry = logged.get(item.label)
+        try:
+            record_bytes = _read(archive, members[item.record])
+            record = canonical.loads(record_bytes)
+            recorded_files = [(f["sha256"], f["size"]) for f in record["files"]]
+        except (KeyError, ValueError, TypeError):
+            found.fail("items", "bundle.check_item_unreadable", item=item.label)
+            continue
+        digest = canonical.sha256_hex(record_bytes)
+        if entry is None or entry.record_sha256 != digest or digest != item.record_sha256:
+            found.fail("items", "bundle.check_item_not_logged", item=item.label)
+        elif record.get("case") != manifest.case_id or record.get("item") != item.label:
+            found.fail("items", "bundle.check_item_other_case", item=item.label)
+        elif recorded_files != [(f["sha256"], f["size"]) for f in item.files]:
+            found.fail("items", "bundle.check_item_files_differ", item=item.label)
+        else:
+            good += 1
+    included = {i.label for i in manifest.items}
+    withheld = [{"id": label, "added": e.time} for label, e in logged.items() if label not in included]
+    if good == len(manifest.items):
+        found.ok("items", "bundle.check_items_ok", count=good)
+    if withheld:
+        found.ok("withheld", "bundle.check_withheld", count=len(withheld))
+    if len(withheld) != manifest.withheld:
+        found.fail("withheld", "bundle.check_withheld_mismatch", claimed=manifest.withheld, found=len(withheld))
+    return withheld
+
+
+def _check_timestamps(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
+                      entries: list, header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
+                      network: str, found: _Findings) -> list[dict[str, object]]:
+    stored = [StoredHeader(parse_stored_header(_read(archive, info).decode("utf-8", "replace")),
+                           network=network, name=name)  # type: ignore[arg-type]
+              for name, info in members.items()
+              if name.startswith(layout.TIMESTAMPS) and name.endswith(".header.json") and _parses(archive, info)]
+    sources = [*header_sources, *stored]
+    digests = {e.seq: e.digest for e in entries}
+    results = []
+    for stamp in manifest.timestamps:
+        seq, path = stamp.get("seq"), str(stamp.get("path"))
+        if digests.get(seq) != stamp.get("digest") or path not in members:
+            found.fail("timestamps", "bundle.check_stamp_not_log", path=path)
+            continue
+        proof, digest = _read(archive, members[path]), bytes.fromhex(str(stamp["digest"]))
+        result: ProofResult = (verify_ots(proof, digest, sources) if stamp.get("kind") == "ots"
+                               else verify_rfc3161(proof, digest, roots))
+        results.append({"path": path, "seq": seq, "servers": stamp.get("servers"), **result.to_json()})
+        params = {"path": path, "reason": result.reason}
+        if result.status == "verified":
+            found.ok("timestamps", "bundle.check_stamp_ok", **params)
+        elif result.status == "invalid":
+            found.fail("timestamps", "bundle.check_stamp_invalid", **params)
+        else:
+            found.warn("timestamps", "bundle.check_stamp_open", **params)
+    if not manifest.timestamps:
+        found.warn("timestamps", "bundle.check_no_stamps")
+    return results
+
+
+def _parses(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    try:
+        parse_stored_header(_read(archive, info).decode("utf-8", "replace"))
+    except UserError:
+        return False
+    return True

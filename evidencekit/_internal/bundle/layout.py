@@ -1,0 +1,118 @@
+"""The bundle format, defined once: member names, the manifest, and the custody-log files.
+
+Writing (``build``) and reading (``check``) both go through this module, so the two cannot
+drift apart. See ``docs/bundle-format.md`` for the same in words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from evidencekit._internal import canonical
+
+FORMAT = "evidencekit-bundle"
+VERSION = 1
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.json.minisig"
+SIGNER = "signer.pub"
+README = "README.txt"
+LOG_ENTRIES = "custody-log.jsonl"
+LOG_SIGNATURES = "custody-log.sig"
+CASE_RECORD = "records/case.json"
+TIMESTAMPS = "timestamps/"
+UNSIGNED = (MANIFEST, SIGNATURE, SIGNER)  # everything else is listed, with its digest, in the manifest
+
+
+def record_path(label: str) -> str:
+    return f"records/{label}.json"
+
+
+def item_file_path(label: str, index: int, name: str) -> str:
+    """``items/E-001/01-name``: the index keeps two files of the same name apart."""
+    clean = re.sub(r"[/\\\x00-\x1f]", "_", name).lstrip(".") or "file"
+    return f"items/{label}/{index:02d}-{clean}"
+
+
+def log_files(stored: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    """Entry bodies one per line, exactly as signed (canonical JSON has no newline); hex signatures alike."""
+    return (
+        b"".join(body + b"\n" for body, _ in stored),
+        b"".join(sig.hex().encode() + b"\n" for _, sig in stored),
+    )
+
+
+def read_log(entries: bytes, signatures: bytes) -> list[tuple[bytes, bytes]]:
+    bodies = entries.split(b"\n")
+    sigs = signatures.split(b"\n")
+    if bodies[-1] != b"" or sigs[-1] != b"" or len(bodies) != len(sigs):
+        raise ValueError("custody log files do not line up")
+    return [(body, bytes.fromhex(sig.decode("ascii"))) for body, sig in zip(bodies[:-1], sigs[:-1])]
+
+
+@dataclass(frozen=True)
+class ManifestItem:
+    label: str
+    record: str
+    record_sha256: str
+    files: tuple[dict[str, Any], ...]  # {path, name, sha256, size}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    created: str
+    tool: str
+    case_id: str
+    signer: str
+    log_length: int
+    log_head: str
+    items: tuple[ManifestItem, ...]
+    files: dict[str, dict[str, Any]]  # path -> {sha256, size}: every member but the unsigned three
+    timestamps: tuple[dict[str, Any], ...]  # {path, kind, seq, digest, server}
+    withheld: int
+
+    def to_bytes(self) -> bytes:
+        return canonical.dumps(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "created": self.created,
+                "tool": self.tool,
+                "case": {"id": self.case_id, "record": CASE_RECORD},
+                "signer": self.signer,
+                "log": {"entries": LOG_ENTRIES, "signatures": LOG_SIGNATURES,
+                        "length": self.log_length, "head": self.log_head},
+                "items": [
+                    {"id": i.label, "record": i.record, "record_sha256": i.record_sha256, "files": list(i.files)}
+                    for i in self.items
+                ],
+                "files": self.files,
+                "timestamps": list(self.timestamps),
+                "withheld": self.withheld,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        """Raises ValueError/KeyError/TypeError for anything that is not a version-1 manifest."""
+        raw = canonical.loads(data)
+        if raw.get("format") != FORMAT:
+            raise ValueError("not an evidencekit manifest")
+        if raw.get("version") != VERSION:
+            raise NotImplementedError(str(raw.get("version")))
+        return cls(
+            created=str(raw["created"]),
+            tool=str(raw["tool"]),
+            case_id=str(raw["case"]["id"]),
+            signer=str(raw["signer"]),
+            log_length=int(raw["log"]["length"]),
+            log_head=str(raw["log"]["head"]),
+            items=tuple(
+                ManifestItem(str(i["id"]), str(i["record"]), str(i["record_sha256"]), tuple(i["files"]))
+                for i in raw["items"]
+            ),
+            files={str(k): dict(v) for k, v in raw["files"].items()},
+            timestamps=tuple(dict(t) for t in raw["timestamps"]),
+            withheld=int(raw["withheld"]),
+        )

@@ -1,0 +1,135 @@
+"""``seal``, ``open``, ``verify`` and ``recipients``: handing evidence over and checking it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from evidencekit import bundle
+from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora, HeaderSource
+from evidencekit._internal.timestamps.rfc3161 import load_root_file
+from evidencekit.cli._common import (
+    Command,
+    Group,
+    case_option,
+    emit,
+    json_option,
+    no_stamp_option,
+    option,
+    pass_session,
+    passphrase,
+    stamp_after_change,
+)
+from evidencekit.i18n import t
+from evidencekit.models import BundleReport
+
+VERDICT_KEYS = {"valid": "bundle.verdict_valid", "valid_with_warnings": "bundle.verdict_warnings",
+                "invalid": "bundle.verdict_invalid"}
+MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
+
+
+@click.command(cls=Command, help="cli.seal_help")
+@option("--items", metavar="E-001,E-004", help="cli.opt_items")
+@option("--to", "recipients", multiple=True, metavar="RECIPIENT", help="cli.opt_to")
+@option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="cli.opt_bundle_output")
+@case_option
+@no_stamp_option
+@json_option
+@pass_session
+def seal(session, items: str | None, recipients: tuple[str, ...], output: Path | None, case_ref: str | None,
+         no_stamp: bool, as_json: bool) -> None:
+    locker = session.locker()
+    locker.case(case_ref)
+    refs = [r for r in (items or "").split(",") if r.strip()]
+    sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref)
+    emit(as_json, sealed.to_json(), lambda: iter([t("bundle.sealed", path=str(sealed.path), items=len(sealed.items),
+                                                    withheld=sealed.withheld, recipients=sealed.recipients)]))
+    for line in stamp_after_change(locker, no_stamp):
+        click.echo(line, err=as_json)
+
+
+def _identity_if_sealed(session, path: Path):
+    return session.locker().identity_signer(passphrase()) if bundle.is_sealed(path) else None
+
+
+@click.command("open", cls=Command, help="cli.open_help")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="cli.opt_open_output")
+@json_option
+@pass_session
+def open_command(session, path: Path, output: Path | None, as_json: bool) -> None:
+    target = output or path.with_name(path.name.rsplit(".", 1)[0] + "-opened")
+    written = bundle.open_bundle(path, target, _identity_if_sealed(session, path))
+    emit(as_json, {"folder": str(target), "files": [str(p) for p in written]},
+         lambda: iter([t("bundle.opened", count=len(written), path=str(target))]))
+
+
+@click.command(cls=Command, help="cli.verify_help")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@option("--bitcoin-rpc", metavar="URL", help="cli.opt_bitcoin_rpc")
+@option("--esplora", metavar="URL", help="cli.opt_esplora")
+@option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(path_type=Path), help="cli.opt_tsa_root")
+@json_option
+@pass_session
+def verify(session, path: Path, bitcoin_rpc: str | None, esplora: str | None, tsa_roots: tuple[Path, ...],
+           as_json: bool) -> int:
+    sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
+                                               esplora and Esplora(esplora)) if s]
+    roots = [cert for root in tsa_roots for cert in load_root_file(root)]
+    network = os.environ.get("EVIDENCEKIT_BITCOIN_NETWORK", "mainnet")
+    report = bundle.verify(path, identity=_identity_if_sealed(session, path), header_sources=sources,
+                           extra_roots=roots, network=network)
+    emit(as_json, report.to_json(), lambda: _report_lines(report))
+    return 1 if report.verdict == "invalid" else 0
+
+
+def _report_lines(report: BundleReport) -> Iterator[str]:
+    yield t(VERDICT_KEYS[report.verdict])
+    if report.case_title:
+        yield t("bundle.case_line", title=report.case_title)
+    if report.signer_fingerprint:
+        yield t("bundle.signer_line", fingerprint=report.signer_fingerprint)
+    for item in report.withheld:
+        yield "  " + t("bundle.withheld_line", item=item["id"], added=item["added"])
+    for check in report.checks:
+        yield f"  {MARKS[check.status]} {check.message()}"
+
+
+@click.group(cls=Group, help="cli.recipients_help")
+def recipients() -> None:
+    pass
+
+
+@recipients.command("add", help="cli.recipients_add_help")
+@click.argument("name")
+@click.argument("public_key")
+@json_option
+@pass_session
+def recipients_add(session, name: str, public_key: str, as_json: bool) -> None:
+    info = session.locker().add_recipient(name, public_key)
+    emit(as_json, {"name": name, **info.to_json()},
+         lambda: iter([t("bundle.recipient_added", name=name, fingerprint=info.fingerprint)]))
+
+
+@recipients.command("list", help="cli.recipients_list_help")
+@json_option
+@pass_session
+def recipients_list(session, as_json: bool) -> None:
+    book = session.locker().recipients()
+    emit(as_json, [{"name": n, **k.to_json()} for n, k in book],
+         lambda: (f"{n}  {k.fingerprint}  {k.public_key}" for n, k in book) if book
+         else iter([t("bundle.no_recipients_yet")]))
+
+
+@recipients.command("remove", help="cli.recipients_remove_help")
+@click.argument("name")
+@pass_session
+def recipients_remove(session, name: str) -> None:
+    session.locker().remove_recipient(name)
+    click.echo(t("bundle.recipient_removed", name=name))
+
+
+COMMANDS = [seal, open_command, verify, recipients]
