@@ -106,6 +106,15 @@ def test_lazy_page_ends_with_all_content(session: Any, site: str, tmp_path: Path
     assert capture.metadata["page"]["reached_bottom"] is True
 
 
+def test_debounced_loader_fires_after_scrolling_stops(session: Any, site: str,
+                                                      tmp_path: Path) -> None:
+    capture = capture_page(f"{site}/debounced", workdir=tmp_path, session=session)
+    assert "Item 11" in capture.file("visible_text").path.read_text(encoding="utf-8")
+    img = image(capture)
+    assert img.height == 12 * 400
+    assert img.getpixel((1000, 11 * 400 + 200)) == band_colour(11)
+
+
 def test_without_scrolling_lazy_content_is_missing(session: Any, site: str,
                                                    tmp_path: Path) -> None:
     capture = capture_page(f"{site}/lazy", workdir=tmp_path,

@@ -1,7 +1,8 @@
 """A test web site on 127.0.0.1 with the shapes the capture tests need.
 
 Routes: ``/bands?n=&h=`` (a page of solid colour bands, known colours at known offsets),
-``/lazy`` (content fetched only when scrolled to), ``/redirect?hops=&to=`` (a redirect chain),
+``/lazy`` (content fetched only when scrolled to), ``/debounced`` (fetched 150 ms after
+scrolling stops), ``/redirect?hops=&to=`` (a redirect chain),
 ``/status/<code>``, ``/hang`` (never answers), ``/hung-image`` (a page whose image hangs), ``/login`` and ``/whoami`` (a cookie),
 ``/download`` (an attachment), ``/image?rgb=&w=&h=`` (a solid PNG), ``/slow-json``.
 """
@@ -75,8 +76,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/bands":
             html = bands_html(int(query.get("n", 10)), int(query.get("h", 500)))
             self._send(200, html.encode())
-        elif path == "/lazy":
-            self._send(200, (HERE / "lazy.html").read_bytes())
+        elif path in ("/lazy", "/debounced"):
+            self._send(200, (HERE / f"{path[1:]}.html").read_bytes())
         elif path == "/slow-json":
             time.sleep(int(query.get("ms", 0)) / 1000)
             start = int(query.get("from", 0))

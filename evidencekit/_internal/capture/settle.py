@@ -78,12 +78,18 @@ class NetworkWatch:
         self.written_off += len(self._inflight)
         self._inflight.clear()
 
-    def wait_quiet(self, quiet_ms: int, timeout_ms: int) -> bool:
-        """Wait until nothing is in flight and nothing happened for ``quiet_ms``; False on timeout."""
+    def wait_quiet(self, quiet_ms: int, timeout_ms: int, *, since: float | None = None) -> bool:
+        """Wait until nothing is in flight and nothing happened for ``quiet_ms``; False on timeout.
+
+        ``since`` (a ``time.monotonic()`` reading) counts as activity too: after scrolling, a
+        throttled scroll handler may start its request a moment later, so quiet is measured
+        from the end of the scroll, not from the last request.
+        """
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             now = time.monotonic()
-            if not self._inflight and (now - self._last_activity) * 1000 >= quiet_ms:
+            last = max(self._last_activity, since or 0.0)
+            if not self._inflight and (now - last) * 1000 >= quiet_ms:
                 return True
             if now >= deadline:
                 self.write_off()
@@ -115,7 +121,9 @@ def scroll_through(page: Any, watch: NetworkWatch, *, max_height: int, pause_ms:
         result = page.evaluate(SCROLL_JS, {"start": y, "limit": max_height, "pause": pause_ms})
         y, steps = int(result["y"]), steps + int(result["steps"])
         remaining = max(0, int((deadline - time.monotonic()) * 1000))
-        watch.wait_quiet(quiet_ms, min(settle_timeout_ms, remaining))
+        moved = int(result["steps"]) > 0
+        watch.wait_quiet(quiet_ms, min(settle_timeout_ms, remaining),
+                         since=time.monotonic() if moved else None)
         height = page_size(page)[1]
         if y + int(result["view"]) >= min(height, max_height):
             reached = True
