@@ -63,7 +63,7 @@ class CaptureOptions:
     navigation_timeout_ms: int = 30000
     settle_timeout_ms: int = 5000  # longest wait for the network to fall quiet
     quiet_ms: int = 250  # how long "quiet" must last (also after each scroll to the bottom)
-    scroll_pause_ms: int = 20  # extra pause after each step (two animation frames always)
+    scroll_pause_ms: int = 0  # extra pause after each step (two animation frames always)
     allow_error_status: bool = False  # capture 4xx/5xx pages (an error page can be evidence)
     ignore_https_errors: bool = False  # capture despite a bad certificate (recorded)
     user_agent: str | None = None  # None: the browser's own, recorded either way
