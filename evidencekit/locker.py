@@ -13,10 +13,12 @@ import hmac
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
 import stat
+import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -65,6 +67,7 @@ class Source:
     path: Path | None = None
     data: bytes | None = None
     modified: str | None = None
+    media_type: str | None = None  # when the producer knows better than a guess from name and bytes
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,7 @@ class Locker:
                 stream = io.BytesIO(source.data or b"")
             blob = self.blobs.put_stream(stream, progress)
         media_type, phash = media.describe(self.blobs.path(blob.sha256), source.name)
-        return ItemFile(source.name, media_type, blob.size, blob.sha256, source.modified, phash)
+        return ItemFile(source.name, source.media_type or media_type, blob.size, blob.sha256, source.modified, phash)
 
     def items(self, case: str | None = None) -> list[Item]:
         target = self.case(case)
@@ -431,6 +434,18 @@ class Locker:
         """The proofs of a case and, with status ``queued``, the stamps still owed."""
         target = self.case(case).id
         return stamp_queue.proofs(self.db, target) + stamp_queue.queued(self.db, target)
+
+    def scratch(self) -> Path:
+        """A private empty folder inside the locker for work in progress (same file system)."""
+        return Path(tempfile.mkdtemp(prefix="work-", dir=self.blobs.tmp))
+
+    def profile_dir(self, name: str) -> Path:
+        """A persistent browser profile kept in the locker, for logged-in captures."""
+        if not re.fullmatch(r"[\w.-]{1,64}", name) or name.startswith("."):
+            raise UserError("cases.bad_profile", name=name)
+        folder = self.home / "profiles" / name
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return folder
 
     def export_proofs(self, target_dir: Path | str, case: str | None = None) -> list[Path]:
         """Write the case's ``.ots`` and ``.tsr`` files and the block headers that checked them."""

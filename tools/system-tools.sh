@@ -19,6 +19,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi dejavu || missing+=(fonts-dejavu-core)
+command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "color emoji" || missing+=(fonts-noto-color-emoji)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -88,7 +88,7 @@ class BlobStore:
         """Temp files of writers that died (their pid is gone) are useless halves: drop them."""
         for leftover in self.tmp.iterdir():
             pid = leftover.name.partition("-")[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not _alive(int(pid)) and leftover.is_file():
                 leftover.unlink(missing_ok=True)
 
 

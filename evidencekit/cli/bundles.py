@@ -82,11 +82,11 @@ def verify(session, path: Path, bitcoin_rpc: str | None, esplora: str | None, ts
     network = os.environ.get("EVIDENCEKIT_BITCOIN_NETWORK", "mainnet")
     report = bundle.verify(path, identity=_identity_if_sealed(session, path), header_sources=sources,
                            extra_roots=roots, network=network)
-    emit(as_json, report.to_json(), lambda: _report_lines(report))
+    emit(as_json, report.to_json(), lambda: report_lines(report))
     return 1 if report.verdict == "invalid" else 0
 
 
-def _report_lines(report: BundleReport) -> Iterator[str]:
+def report_lines(report: BundleReport) -> Iterator[str]:
     yield t(VERDICT_KEYS[report.verdict])
     if report.case_title:
         yield t("bundle.case_line", title=report.case_title)

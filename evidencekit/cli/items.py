@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,15 +24,25 @@ from evidencekit.i18n import t
 from evidencekit.locker import Locker, normalise_date
 from evidencekit.models import WHO, IncidentFacts, Item
 
-who_option = option("--who", type=click.Choice(WHO), help="cli.opt_who")
+def facts_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What the worker says happened, the same four options wherever evidence comes in."""
+    for decorate in reversed((
+        option("--note", help="cli.opt_note"),
+        option("--incident-date", metavar="DATE", help="cli.opt_incident_date"),
+        option("--who", type=click.Choice(WHO), help="cli.opt_who"),
+        option("--channel", help="cli.opt_channel"),
+    )):
+        command = decorate(command)
+    return command
+
+
+def incident_facts(incident_date: str | None, who: str | None, channel: str | None, note: str | None) -> IncidentFacts:
+    return IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note)
 
 
 @click.command(cls=Command, help="cli.add_help")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@option("--note", help="cli.opt_note")
-@option("--incident-date", metavar="DATE", help="cli.opt_incident_date")
-@who_option
-@option("--channel", help="cli.opt_channel")
+@facts_options
 @option("--together", is_flag=True, help="cli.opt_together")
 @case_option
 @no_stamp_option
@@ -39,14 +50,14 @@ who_option = option("--who", type=click.Choice(WHO), help="cli.opt_who")
 @pass_session
 def add(session, files: tuple[Path, ...], note: str | None, incident_date: str | None, who: str | None,
         channel: str | None, together: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
-    facts = IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note)
+    facts = incident_facts(incident_date, who, channel, note)
     locker = session.locker()
     locker.case(case_ref)  # fail on a missing case before asking for the passphrase
     secret = passphrase()
     total = sum(p.stat().st_size for p in files if p.is_file())
     with progress_bar(total, "items.progress") as advance:
         items = locker.add_files(files, secret, facts, case_ref, together, progress=advance)
-    emit(as_json, [i.to_json() for i in items], lambda: _added_lines(items))
+    emit(as_json, [i.to_json() for i in items], lambda: item_lines(items))
     _report_stamps(locker, no_stamp, as_json)
 
 
@@ -61,7 +72,7 @@ def note(session, text: str, when: str | None, case_ref: str | None, no_stamp: b
     locker = session.locker()
     locker.case(case_ref)
     item = locker.add_note(text, passphrase(), when, case_ref)
-    emit(as_json, item.to_json(), lambda: _added_lines([item]))
+    emit(as_json, item.to_json(), lambda: item_lines([item]))
     _report_stamps(locker, no_stamp, as_json)
 
 
@@ -110,7 +121,7 @@ def export(session, ref: str, target: Path, case_ref: str | None, as_json: bool)
     emit(as_json, [str(p) for p in written], lambda: (t("items.exported", path=str(p)) for p in written))
 
 
-def _added_lines(items: list[Item]) -> Iterator[str]:
+def item_lines(items: list[Item]) -> Iterator[str]:
     for item in items:
         for file in item.files:
             yield t("items.added", item=item.label, name=file.name, sha=file.sha256[:16])

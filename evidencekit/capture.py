@@ -1,0 +1,49 @@
+"""Web capture into the locker: one page becomes one item of six files and its facts.
+
+The browser work is in ``evidencekit._internal.capture``; this module only decides how a
+capture is stored, so the CLI, interactive browsing and the browser extension's native host
+all produce items of the same layout.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+from evidencekit import __version__
+from evidencekit._internal.browser import BrowserSession
+from evidencekit._internal.capture import CaptureOptions, WebCapture, capture_page
+from evidencekit.locker import Locker, Source
+from evidencekit.models import IncidentFacts, Item
+
+KIND = "web"
+
+
+def store(locker: Locker, capture: WebCapture, passphrase: str, facts: IncidentFacts = IncidentFacts(),
+          case: str | None = None, method: str = "web-capture") -> Item:
+    """Keep a finished capture as an item: its files unchanged, its facts as acquisition metadata."""
+    sources = [Source(f.name, path=f.path, media_type=f.media_type) for f in capture.files]
+    acquired = {"method": method, "tool": f"evidencekit {__version__}", **capture.metadata}
+    return locker.add_items([(KIND, sources, acquired, facts)], passphrase, case)[0]
+
+
+def capture(
+    locker: Locker,
+    url: str,
+    passphrase: str,
+    *,
+    facts: IncidentFacts = IncidentFacts(),
+    options: CaptureOptions | None = None,
+    case: str | None = None,
+    session: BrowserSession | None = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> Item:
+    """Capture ``url`` and store it; the passphrase is checked first, so no capture is wasted."""
+    target = locker.case(case)
+    locker.case_signer(target.id, passphrase)
+    workdir = locker.scratch()
+    try:
+        result = capture_page(url, workdir=workdir, options=options, session=session, on_stage=on_stage)
+        return store(locker, result, passphrase, facts, target.id)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""``capture`` and ``browser``: web pages into the case, and logged-in browser profiles."""
+
+from __future__ import annotations
+
+import shutil
+
+import click
+
+from evidencekit import capture as web
+from evidencekit._internal.capture import CaptureOptions, open_for_login, run_interactive
+from evidencekit.cli._common import (
+    Command,
+    Group,
+    case_option,
+    emit,
+    json_option,
+    no_stamp_option,
+    option,
+    pass_session,
+    passphrase,
+    stamp_after_change,
+)
+from evidencekit.cli.items import facts_options, incident_facts, item_lines
+from evidencekit.i18n import t
+from evidencekit.models import Item
+
+
+@click.command(cls=Command, help="cli.capture_help")
+@click.argument("url", required=False)
+@facts_options
+@option("--profile", metavar="NAME", help="cli.opt_profile")
+@option("--scroll/--no-scroll", default=True, show_default=True, help="cli.opt_scroll")
+@option("--max-height", type=click.IntRange(500, 200_000), default=40_000, show_default=True, help="cli.opt_max_height")
+@option("--wait-for", metavar="SELECTOR", help="cli.opt_wait_for")
+@option("--timeout", type=click.IntRange(1, 600), default=30, show_default=True, help="cli.opt_capture_timeout")
+@option("--interactive", is_flag=True, help="cli.opt_interactive")
+@case_option
+@no_stamp_option
+@json_option
+@pass_session
+def capture(session, url: str | None, note: str | None, incident_date: str | None, who: str | None,
+            channel: str | None, profile: str | None, scroll: bool, max_height: int, wait_for: str | None,
+            timeout: int, interactive: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+    locker = session.locker()
+    locker.case(case_ref)
+    facts = incident_facts(incident_date, who, channel, note)
+    options = CaptureOptions(scroll=scroll, max_height=max_height, wait_for=wait_for,
+                             navigation_timeout_ms=timeout * 1000,
+                             profile_dir=locker.profile_dir(profile) if profile else None)
+    secret = passphrase()
+    if interactive:
+        items: list[Item] = []
+
+        def keep(result) -> None:
+            try:
+                items.append(web.store(locker, result, secret, facts, case_ref, method="web-capture-interactive"))
+            finally:
+                shutil.rmtree(result.files[0].path.parent, ignore_errors=True)
+            for line in item_lines(items[-1:]):
+                click.echo(line, err=as_json)
+
+        run_interactive(workdir_for=lambda _n: locker.scratch(), on_capture=keep, start_url=url,
+                        options=options, say=lambda text: click.echo(text, err=True))
+        emit(as_json, [i.to_json() for i in items], lambda: iter([t("capture.interactive_done", count=len(items))]))
+    else:
+        if not url:
+            raise click.UsageError(t("cli.capture_url_needed"))
+        item = web.capture(locker, url, secret, facts=facts, options=options, case=case_ref,
+                           on_stage=None if as_json else lambda stage: click.echo(t(f"capture.stage_{stage}", url=url), err=True))
+        emit(as_json, item.to_json(), lambda: item_lines([item]))
+    for line in stamp_after_change(locker, no_stamp):
+        click.echo(line, err=as_json)
+
+
+@click.group(cls=Group, help="cli.browser_help")
+def browser() -> None:
+    pass
+
+
+@browser.command("login", help="cli.browser_login_help")
+@click.argument("profile", metavar="NAME")
+@click.argument("url", required=False)
+@pass_session
+def browser_login(session, profile: str, url: str | None) -> None:
+    open_for_login(session.locker().profile_dir(profile), url, say=lambda text: click.echo(text, err=True))
+    click.echo(t("cli.profile_saved", name=profile))
+
+
+COMMANDS = [capture, browser]
