@@ -101,3 +101,4 @@ def test_a_program_that_will_not_start_gives_a_clear_error(tmp_path: Path) -> No
             session.browser
     text = caught.value.message("en")
     assert str(fake) in text and "\n" not in text
+    assert text.endswith("this is not a browser")  # what the program itself said

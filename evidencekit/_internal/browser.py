@@ -10,6 +10,7 @@ evidence. Every launch gets the flags that keep Chromium from calling home while
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import threading
@@ -168,6 +169,22 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _launch_reason(error: BaseException) -> str:
+    """What the browser itself said when it would not start (its last stderr line), if anything.
+
+    Playwright's own first line ("Target page, context or browser has been closed") says
+    nothing a person can act on; the browser's stderr usually does.
+    """
+    text = str(getattr(error, "message", "") or error)
+    said = [m.group(1).strip() for m in re.finditer(r"\[pid=\d+\]\[err\] (.*)",
+                                                   text.split("Call log:", 1)[0])]
+    said = [line for line in said if line]
+    if said:
+        return said[-1][:300]
+    exit_code = re.search(r"exitCode=(-?\d+)", text)
+    return exit_code.group(0) if exit_code else _first_line(error)
+
+
 class _Driver:
     """The Playwright driver of this thread, shared by its sessions and stopped with the last.
 
@@ -184,7 +201,10 @@ class _Driver:
             from playwright.sync_api import sync_playwright
 
             manager = sync_playwright()
-            state.playwright = manager.start()
+            try:
+                state.playwright = manager.start()
+            except Exception as error:  # noqa: BLE001 - driver missing or broken install
+                raise BrowserFailedToStart("playwright", _first_line(error)) from None
             state.manager = manager
             state.users = 0
         state.users += 1
@@ -284,7 +304,7 @@ class BrowserSession:
                 self._browser = playwright.chromium.launch(**self._launch_options())
             except Error as error:
                 raise BrowserFailedToStart(str(self.found.path if self.found else "?"),
-                                           _first_line(error)) from None
+                                           _launch_reason(error)) from None
         return self._browser
 
     @contextmanager
@@ -319,7 +339,7 @@ class BrowserSession:
             if "ProcessSingleton" in text or "SingletonLock" in text or "in use" in text:
                 raise ProfileInUse(profile_dir.name) from None
             raise BrowserFailedToStart(str(self.found.path if self.found else "?"),
-                                       _first_line(error)) from None
+                                       _launch_reason(error)) from None
 
     def describe(self, context: Any) -> dict[str, object]:
         """Name, version and origin of the browser behind ``context``, for the record."""
