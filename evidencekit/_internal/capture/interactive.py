@@ -226,8 +226,9 @@ def run_interactive(*, workdir_for: Callable[[int], Path],
     """Let the worker browse and capture pages on demand; return how many were captured.
 
     ``workdir_for(n)`` gives an empty directory for capture number ``n``; ``on_capture`` gets
-    each result (the locker stores it as an item) before the next one can start. The session
-    ends when the worker closes the browser. ``on_ready(context)`` is for tests and tools that
+    each result (the locker stores it as an item, then removes the directory) before the next
+    one can start; a failed capture is reported through ``say`` and its (empty) directory
+    removed. The session ends when the worker closes the browser. ``on_ready(context)`` is for tests and tools that
     drive the browser themselves.
     """
     from playwright.sync_api import Error
@@ -281,8 +282,7 @@ def run_interactive(*, workdir_for: Callable[[int], Path],
         shutil.rmtree(scratch, ignore_errors=True)
         if own:
             session.close()
-    say(t("capture.interactive_done", count=count))
-    return count
+    return count  # the caller reports it (capture.interactive_done), with or without --json
 
 
 def _capture_one(page: Any, state: _PageState, har: _HarSegments, workdir: Path,
@@ -324,6 +324,10 @@ def _capture_one(page: Any, state: _PageState, har: _HarSegments, workdir: Path,
         on_capture(capture)
     except (EvidencekitError, Error) as error:
         discard(workdir)
+        try:
+            workdir.rmdir()  # nothing of a failed capture stays behind, not even its folder
+        except OSError:
+            pass  # the caller keeps other things there
         _overlay(page, "attach()")
         _overlay(page, 'state("failed")')
         reason = error.message() if isinstance(error, EvidencekitError) \
