@@ -309,19 +309,22 @@ class Locker:
     def items(self, case: str | None = None) -> list[Item]:
         target = self.case(case)
         rows = self.db.execute(
-            "SELECT record FROM items WHERE case_id = ? ORDER BY number", (target.id,)
+            "SELECT i.record, COALESCE(m.sensitive, 0) FROM items i LEFT JOIN item_marks m"
+            " ON m.case_id = i.case_id AND m.number = i.number WHERE i.case_id = ? ORDER BY i.number", (target.id,)
         ).fetchall()
-        return [_item_from_record(bytes(r[0])) for r in rows]
+        return [_item_from_record(bytes(r[0]), bool(r[1])) for r in rows]
 
     def item(self, ref: str, case: str | None = None) -> Item:
         target = self.case(case)
         number = parse_item_ref(ref)
         row = self.db.execute(
-            "SELECT record FROM items WHERE case_id = ? AND number = ?", (target.id, number)
+            "SELECT i.record, COALESCE(m.sensitive, 0) FROM items i LEFT JOIN item_marks m"
+            " ON m.case_id = i.case_id AND m.number = i.number WHERE i.case_id = ? AND i.number = ?",
+            (target.id, number),
         ).fetchone()
         if row is None:
             raise NotFound("items.unknown", ref=ref, case=target.title)
-        return _item_from_record(bytes(row[0]))
+        return _item_from_record(bytes(row[0]), bool(row[1]))
 
     def export_item(self, ref: str, target_dir: Path | str, case: str | None = None) -> list[Path]:
         """Write the item's original bytes into ``target_dir``; never overwrites a file."""
@@ -395,22 +398,32 @@ class Locker:
     def record_seal(self, case_id: str, signer: nacl.signing.SigningKey, manifest: bytes,
                     items: Sequence[Item], recipients: int) -> LogEntry:
         """Log (and queue for stamping) a bundle handed over, by the digest of its signed manifest."""
-        record = canonical.dumps(
-            {
-                "type": "evidencekit.seal",
-                "v": 1,
-                "salt": _salt(),
-                "case": case_id,
-                "created": canonical.utc_now(),
-                "manifest_sha256": canonical.sha256_hex(manifest),
-                "items": [i.label for i in items],
-                "recipients": recipients,
-            }
-        )
+        record = {"manifest_sha256": canonical.sha256_hex(manifest), "items": [i.label for i in items],
+                  "recipients": recipients}
         with database.transaction(self.db):
-            entry = custody_log.append(self.db, case_id, signer, "bundle.seal", canonical.sha256_hex(record))
-            self.db.execute("INSERT INTO seals (case_id, seq, record) VALUES (?, ?, ?)", (case_id, entry.seq, record))
+            entry = self._log_record(case_id, signer, "bundle.seal", "evidencekit.seal", record)
             stamp_queue.request(self.db, case_id, entry.seq, entry.digest)
+        return entry
+
+    def mark_sensitive(self, ref: str, passphrase: str, sensitive: bool = True, case: str | None = None) -> Item:
+        """Mark an item (not) sensitive, so reports blur it unless asked not to; logged like any change."""
+        target = self.case(case)
+        item = self.item(ref, target.id)
+        signer = self.case_signer(target.id, passphrase)
+        with database.transaction(self.db):
+            entry = self._log_record(target.id, signer, "item.mark", "evidencekit.mark",
+                                     {"item": item.label, "sensitive": sensitive}, subject=item.label)
+            self.db.execute("INSERT OR REPLACE INTO item_marks (case_id, number, sensitive, seq) VALUES (?, ?, ?, ?)",
+                            (target.id, item.number, int(sensitive), entry.seq))
+        return self.item(item.label, target.id)
+
+    def _log_record(self, case_id: str, signer: nacl.signing.SigningKey, action: str, record_type: str,
+                    fields: dict[str, Any], subject: str | None = None) -> LogEntry:
+        """Append an entry committing to a salted record of its own; inside the caller's transaction."""
+        record = canonical.dumps({"type": record_type, "v": 1, "salt": _salt(), "case": case_id,
+                                  "created": canonical.utc_now(), **fields})
+        entry = custody_log.append(self.db, case_id, signer, action, canonical.sha256_hex(record), subject)
+        self.db.execute("INSERT INTO log_records (case_id, seq, record) VALUES (?, ?, ?)", (case_id, entry.seq, record))
         return entry
 
     # timestamps and settings -----------------------------------------------------------------
@@ -481,14 +494,14 @@ class Locker:
         logged = {e.subject: e.record_sha256 for e in entries if e.action == "item.add"}
         created = [e for e in entries if e.action == "case.create"]
         record = self.db.execute("SELECT record FROM cases WHERE id = ?", (target.id,)).fetchone()[0]
-        if created and created[0].record_sha256 != canonical.sha256_hex(bytes(record)):
+        if created and created[0].record_sha256 != canonical.sha256_hex(canonical.as_bytes(record)):
             problems.append(Problem("case_record_changed", target.id))
         rows = self.db.execute(
             "SELECT number, record FROM items WHERE case_id = ? ORDER BY number", (target.id,)
         ).fetchall()
         files = 0
         for number, raw in rows:
-            label, raw = item_label(number), bytes(raw)
+            label, raw = item_label(number), canonical.as_bytes(raw)
             if label not in logged:
                 problems.append(Problem("item_unlogged", label))
             elif logged.pop(label) != canonical.sha256_hex(raw):
@@ -504,10 +517,10 @@ class Locker:
                 if state != "ok":
                     problems.append(Problem(f"blob_{state}", f"{label} {file.name}", {"sha256": file.sha256}))
         problems += [Problem("item_missing", label) for label in logged]
-        seals = dict(self.db.execute("SELECT seq, record FROM seals WHERE case_id = ?", (target.id,)).fetchall())
-        for entry in (e for e in entries if e.action == "bundle.seal"):
-            record = seals.get(entry.seq)
-            if record is None or canonical.sha256_hex(bytes(record)) != entry.record_sha256:
+        records = dict(self.db.execute("SELECT seq, record FROM log_records WHERE case_id = ?", (target.id,)).fetchall())
+        for entry in (e for e in entries if e.action not in ("case.create", "item.add")):
+            record = records.get(entry.seq)
+            if record is None or canonical.sha256_hex(canonical.as_bytes(record)) != entry.record_sha256:
                 problems.append(Problem("record_changed", f"#{entry.seq}"))
         return CheckReport(target.id, len(rows), files, len(custody_log.read(self.db, target.id)), tuple(problems))
 
@@ -605,7 +618,7 @@ def _item_record(case_id: str, number: int, draft: _Draft) -> bytes:
     )
 
 
-def _item_from_record(record: bytes) -> Item:
+def _item_from_record(record: bytes, sensitive: bool = False) -> Item:
     data = canonical.loads(record)
     return Item(
         case_id=data["case"],
@@ -616,5 +629,6 @@ def _item_from_record(record: bytes) -> Item:
         incident=IncidentFacts(**data["incident"]),
         files=tuple(ItemFile(**f) for f in data["files"]),
         record_sha256=canonical.sha256_hex(record),
+        sensitive=sensitive,
     )
 

@@ -78,6 +78,7 @@ class Item:
     incident: IncidentFacts
     files: tuple[ItemFile, ...]
     record_sha256: str
+    sensitive: bool = False  # a mark kept beside the record (logged), not part of it
 
     @property
     def label(self) -> str:

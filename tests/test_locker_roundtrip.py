@@ -91,3 +91,21 @@ def test_keys_show_and_anonymous_case(case_home: Path) -> None:
     assert log[0]["signer"] == anonymous["key"]["public_key"]
     assert identity["public_key"] not in run_cli("case", "show", "--json").out
     assert run_cli("check", "--all").code == 0
+
+
+def test_marking_sensitive_is_logged_and_checked(case_home: Path, tmp_path: Path) -> None:
+    f = tmp_path / "photo.png"
+    Image.new("RGB", (40, 40), (10, 10, 10)).save(f)
+    assert run_cli("add", f).code == 0
+    marked = run_cli("mark", "E-001", "--sensitive", "--json")
+    assert marked.code == 0 and marked.json()["sensitive"] is True
+    assert run_cli("list", "--json").json()[0]["sensitive"] is True
+    assert run_cli("mark", "E-001", "--not-sensitive", "--json").json()["sensitive"] is False
+    assert [e["action"] for e in run_cli("log", "--json").json()][-2:] == ["item.mark", "item.mark"]
+    assert run_cli("check").code == 0
+    import sqlite3
+
+    with sqlite3.connect(case_home / "locker.sqlite") as db:
+        db.execute("UPDATE log_records SET record = replace(record, 'false', 'true ')")
+    broken = run_cli("check")
+    assert broken.code == 1 and "The record of #4 was changed" in broken.out

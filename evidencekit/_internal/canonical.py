@@ -38,3 +38,8 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def as_bytes(value: bytes | str) -> bytes:
+    """Stored records are BLOBs; one edited by hand may come back as TEXT and must still be checked."""
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)

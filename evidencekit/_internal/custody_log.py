@@ -57,7 +57,7 @@ def append(
 def read(conn: sqlite3.Connection, case_id: str) -> list[tuple[bytes, bytes]]:
     """The stored (body, signature) pairs in order, exactly as written."""
     return [
-        (bytes(body), bytes(sig))
+        (canonical.as_bytes(body), canonical.as_bytes(sig))
         for body, sig in conn.execute(
             "SELECT body, signature FROM log_entries WHERE case_id = ? ORDER BY seq", (case_id,)
         )

@@ -82,19 +82,28 @@ MIGRATIONS: tuple[str, ...] = (
         source TEXT NOT NULL
     );
     """,
-    # 3: hand-over. An address book of recipients' public keys, and a salted record of every
-    # bundle sealed (its manifest digest), which the custody log commits to.
+    # 3: hand-over and marks. An address book of recipients' public keys; the salted records of
+    # log entries that are neither a case nor an item (a bundle sealed, an item marked sensitive);
+    # and the current sensitivity of items, derived from those entries.
     """
     CREATE TABLE recipients (
         name TEXT PRIMARY KEY COLLATE NOCASE,
         public_key TEXT NOT NULL,
         added TEXT NOT NULL
     );
-    CREATE TABLE seals (
+    CREATE TABLE log_records (
         case_id TEXT NOT NULL REFERENCES cases (id),
         seq INTEGER NOT NULL,
         record BLOB NOT NULL,
         PRIMARY KEY (case_id, seq)
+    );
+    CREATE TABLE item_marks (
+        case_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        sensitive INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (case_id, number),
+        FOREIGN KEY (case_id, number) REFERENCES items (case_id, number)
     );
     """,
 )

@@ -121,6 +121,20 @@ def export(session, ref: str, target: Path, case_ref: str | None, as_json: bool)
     emit(as_json, [str(p) for p in written], lambda: (t("items.exported", path=str(p)) for p in written))
 
 
+@click.command(cls=Command, help="cli.mark_help")
+@click.argument("ref", metavar="ITEM")
+@option("--sensitive/--not-sensitive", default=True, help="cli.opt_sensitive")
+@case_option
+@json_option
+@pass_session
+def mark(session, ref: str, sensitive: bool, case_ref: str | None, as_json: bool) -> None:
+    locker = session.locker()
+    locker.item(ref, case_ref)
+    item = locker.mark_sensitive(ref, passphrase(), sensitive, case_ref)
+    emit(as_json, item.to_json(),
+         lambda: iter([t("items.marked_sensitive" if item.sensitive else "items.marked_not_sensitive", item=item.label)]))
+
+
 def item_lines(items: list[Item]) -> Iterator[str]:
     for item in items:
         for file in item.files:
@@ -145,4 +159,4 @@ def _item_lines(item: Item) -> Iterator[str]:
     yield f"  {t('items.record_digest')}: {item.record_sha256}"
 
 
-COMMANDS = [add, note, list_items, show, export]
+COMMANDS = [add, note, list_items, show, export, mark]
