@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from evidencekit._internal.capture.secrets import redact_header
+from evidencekit._internal.capture.redaction import redact_header
 
 
 def utc_text(moment: datetime) -> str:

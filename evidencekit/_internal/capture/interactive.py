@@ -25,7 +25,7 @@ from evidencekit._internal.browser import BrowserSession, has_display
 from evidencekit._internal.capture import facts
 from evidencekit._internal.capture.errors import CaptureError
 from evidencekit._internal.capture.model import HAR, CaptureOptions, WebCapture
-from evidencekit._internal.capture.secrets import redact_har_file
+from evidencekit._internal.capture.redaction import redact_har_file
 from evidencekit._internal.capture.settle import NetworkWatch
 from evidencekit._internal.capture.web import assemble, check_url, discard, photograph
 from evidencekit.errors import EvidencekitError

@@ -38,8 +38,8 @@ ROLES = {
     TEXT: "visible_text",
 }
 
-# Chromium paints a tall page in one go on this machine, but Playwright's own headless shell and
-# GPU-backed builds stop at the largest texture (16384 device pixels); beyond it we paint tiles.
+# Debian's Chromium 156 paints even a 130,000-px page in one go, but Playwright's headless shell
+# and GPU-backed builds stop at the largest texture (16384 device pixels); beyond it, tiles.
 DEFAULT_TILE_HEIGHT = 16384
 
 

@@ -39,7 +39,7 @@ from evidencekit._internal.capture.model import (
     WebCapture,
 )
 from evidencekit._internal.capture.screenshot import full_page_png
-from evidencekit._internal.capture.secrets import WHAT_IS_REDACTED, redact_har_file
+from evidencekit._internal.capture.redaction import WHAT_IS_REDACTED, redact_har_file
 from evidencekit._internal.capture.settle import NetworkWatch, scroll_through
 from evidencekit.errors import EvidencekitError
 
