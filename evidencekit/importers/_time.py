@@ -27,7 +27,9 @@ DISCORD_EPOCH_MS = 1420070400000
 
 def format_utc(moment: datetime) -> str:
     """RFC 3339 UTC with ``Z`` and fixed microseconds: sortable as text across formats."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_epoch(seconds: int | str | Decimal, scale: int = 1) -> datetime:
@@ -110,3 +112,31 @@ def local_to_utc(local: datetime, zone: Zone, after: datetime | None = None) -> 
         return LocalResult(chosen, "ambiguous")
     # zoneinfo's fold=0 in a gap uses the offset from before the change.
     return LocalResult(utc0, "nonexistent")
+
+
+class LocalClock:
+    """:func:`local_to_utc` for many times in one zone, fast: the UTC offset is looked up once
+    per local hour and reused, except in hours where the offset changes (those take the exact,
+    slow path with its ambiguity rules)."""
+
+    def __init__(self, zone: Zone) -> None:
+        self.zone = zone
+        self._hours: dict[tuple[int, int, int, int], timedelta | None] = {}
+
+    def _steady_offset(self, local: datetime) -> timedelta | None:
+        key = (local.year, local.month, local.day, local.hour)
+        if key in self._hours:
+            return self._hours[key]
+        top = local.replace(minute=0, second=0, microsecond=0)
+        end = top.replace(minute=59, second=59, microsecond=999999)
+        offsets = {moment.replace(tzinfo=self.zone.info, fold=fold).utcoffset()
+                   for moment in (top, end) for fold in (0, 1)}
+        steady = offsets.pop() if len(offsets) == 1 else None
+        self._hours[key] = steady
+        return steady
+
+    def to_utc(self, local: datetime, after: datetime | None = None) -> LocalResult:
+        offset = self._steady_offset(local)
+        if offset is None:
+            return local_to_utc(local, self.zone, after)
+        return LocalResult((local - offset).replace(tzinfo=timezone.utc), None)

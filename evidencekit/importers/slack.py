@@ -22,7 +22,7 @@ from evidencekit.importers.model import Attachment, Message, Transcript
 
 NAMES = ("slack",)
 PATTERNS: list[_json.Pattern] = [("*",)]
-_USED = frozenset({"type", "subtype", "user", "text", "ts", "edited", "thread_ts", "files", "file",
+_USED = frozenset({"user", "text", "ts", "edited", "thread_ts", "files", "file",
                    "user_profile", "username"})
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}\.json")
 _LISTS = ("channels.json", "groups.json", "dms.json", "mpims.json")

@@ -5,8 +5,9 @@ Why hand-written: the line format follows the phone's region (order and separato
 the day/month order can be undecidable. Every message keeps its text byte for byte and its
 offset; flags (deleted, media, system) are derived from the wording and never change the text.
 
-The file is read line by line twice (once to decide the date order, once to build messages), so a
-very large export is streamed, never held whole.
+The file is read twice in blocks of a few megabytes (once to decide the date order, once to build
+messages), so a very large export is streamed, never held whole; within a block one regular
+expression finds where messages start, which keeps the importer close to a plain split in speed.
 """
 
 from __future__ import annotations
@@ -15,28 +16,32 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
-from typing import IO, Iterator
+from typing import IO, Iterator, NamedTuple
 
 from evidencekit.importers._options import Options
 from evidencekit.importers._source import Source
-from evidencekit.importers._time import Zone, format_utc, local_to_utc
+from evidencekit.importers._time import LocalClock, Zone, format_utc
 from evidencekit.importers.errors import ImportFailed, NeedsDateOrder
 from evidencekit.importers.model import (Attachment, Message, Transcript, INVISIBLE,
                                          strip_marks)
 
 NAMES = ("whatsapp",)
 
-#: The longest line accepted (a WhatsApp message is at most 65,536 characters).
-MAX_LINE = 1 << 20
+#: The longest message accepted (WhatsApp allows 65,536 characters, at most 4 bytes each).
+MAX_MESSAGE = 1 << 20
+#: Bytes read at a time.
+BLOCK = 4 << 20
 
 _MARKS = "[" + INVISIBLE + "]*"
 _DATE = r"(?P<date>\d{1,4}(?P<ds>[./-])\d{1,2}(?P=ds)\d{1,4}\.?)"
 _TIME = (r"(?P<time>(?P<h>\d{1,2})[:.](?P<m>\d{2})(?:[:.](?P<s>\d{2}))?"
          r"(?:[ \u202f\u00a0]?(?P<ampm>[AaPp]\.?[ \u202f\u00a0]?[Mm]\.?))?)")
 _SEP = r"(?P<sep>,? )"
-ANDROID = re.compile(_MARKS + r"(?P<stamp>" + _DATE + _SEP + _TIME + r") [-\u2013] (?P<rest>.*)",
-                     re.S)
-IOS = re.compile(_MARKS + r"\[(?P<stamp>" + _DATE + _SEP + _TIME + r")\] (?P<rest>.*)", re.S)
+ANDROID = re.compile("^" + _MARKS + r"(?P<stamp>" + _DATE + _SEP + _TIME +
+                     r") [-\u2013] (?P<rest>[^\n]*)", re.M)
+IOS = re.compile("^" + _MARKS + r"\[(?P<stamp>" + _DATE + _SEP + _TIME + r")\] (?P<rest>[^\n]*)",
+                 re.M)
+_HAS_MARK = re.compile("[" + INVISIBLE + "]")
 
 _NAME_SPLIT = ": "
 
@@ -74,7 +79,7 @@ ORDERS = ("dmy", "mdy", "ymd")
 
 
 def _strip(text: str) -> str:
-    return strip_marks(text).strip()
+    return (strip_marks(text) if _HAS_MARK.search(text) else text).strip()
 
 
 # -- detection ------------------------------------------------------------------------------
@@ -90,19 +95,13 @@ def _chat_member(src: Source) -> str | None:
 
 
 def _style(head: bytes) -> str | None:
-    """"android" or "ios" when the first lines look like a WhatsApp export."""
-    try:
-        text = head.decode("utf-8", "ignore")
-    except Exception:  # pragma: no cover - "ignore" never raises
+    """"android" or "ios" when the start of a file has WhatsApp's dated lines."""
+    text = head.decode("utf-8", "ignore")
+    ios = sum(1 for _ in IOS.finditer(text))
+    android = sum(1 for _ in ANDROID.finditer(text))
+    if not ios and not android:
         return None
-    votes = {"android": 0, "ios": 0}
-    for line in text.lstrip("\ufeff").splitlines()[:20]:
-        if IOS.match(line):
-            votes["ios"] += 1
-        elif ANDROID.match(line):
-            votes["android"] += 1
-    best = max(votes, key=lambda k: votes[k])
-    return best if votes[best] else None
+    return "ios" if ios >= android else "android"
 
 
 def sniff(src: Source) -> int:
@@ -111,41 +110,80 @@ def sniff(src: Source) -> int:
     return 80 if _chat_member(src) else 0
 
 
-# -- reading lines --------------------------------------------------------------------------
-@dataclass(slots=True)
-class _Line:
-    offset: int  # first byte of the line (after a byte-order mark)
-    text: str  # without the line break
-    brk: str  # the line break itself ("\n", "\r\n" or "" at the end)
+# -- reading records -----------------------------------------------------------------------
+class _Record(NamedTuple):
+    match: re.Match[str] | None  # the dated first line; None for text before the first one
+    text: str  # the whole record without its final line break
+    offset: int  # byte offset of its first byte in the file
 
 
-def _lines(handle: IO[bytes], name: str) -> Iterator[_Line]:
-    offset = 0
-    first = True
+def _records(handle: IO[bytes], regex: re.Pattern[str], name: str) -> Iterator[_Record]:
+    """Cut the file into records at every dated line, block by block, with byte offsets.
+
+    A record still growing at the end of a block is carried into the next one; one longer than
+    :data:`MAX_MESSAGE` is refused (no real export has one, a hostile file might).
+    """
+    carry = b""
+    base = 0  # file offset of carry[0]
+    at_start = True
     while True:
-        raw = handle.readline(MAX_LINE + 1)
-        if not raw:
+        raw = handle.read(BLOCK)
+        final = not raw
+        data = carry + raw
+        if at_start and base == 0 and data.startswith(b"\xef\xbb\xbf"):
+            data, base = data[3:], 3
+        if final and not data:
             return
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            raise ImportFailed("importers.line_too_long", name=name, offset=offset,
-                               limit_kb=MAX_LINE >> 10)
-        start = offset
-        offset += len(raw)
-        if first:
-            first = False
-            if raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-                start += 3
-        if raw.endswith(b"\r\n"):
-            body, brk = raw[:-2], "\r\n"
-        elif raw.endswith(b"\n"):
-            body, brk = raw[:-1], "\n"
-        else:
-            body, brk = raw, ""
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        if cut == 0:
+            if len(data) > MAX_MESSAGE:
+                raise ImportFailed("importers.line_too_long", name=name, offset=base,
+                                   limit_kb=MAX_MESSAGE >> 10)
+            carry = data
+            continue
+        chunk, tail = data[:cut], data[cut:]
         try:
-            yield _Line(start, body.decode("utf-8"), brk)
+            text = chunk.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ImportFailed("importers.not_utf8", name=name, offset=start + exc.start) from exc
+            raise ImportFailed("importers.not_utf8", name=name, offset=base + exc.start) from exc
+        starts: list[tuple[int, re.Match[str] | None]] = [(m.start(), m) for m in regex.finditer(text)]
+        if at_start and (not starts or starts[0][0] > 0):
+            starts.insert(0, (0, None))
+        ascii_only = len(text) == len(chunk)
+        char_pos, byte_pos = 0, base
+
+        def byte_at(pos: int) -> int:
+            nonlocal char_pos, byte_pos
+            if ascii_only:
+                return base + pos
+            byte_pos += len(text[char_pos:pos].encode("utf-8"))
+            char_pos = pos
+            return byte_pos
+
+        last = len(starts) if final else len(starts) - 1
+        for i in range(max(last, 0)):
+            begin, match = starts[i]
+            finish = starts[i + 1][0] if i + 1 < len(starts) else len(text)
+            record = text[begin:finish]
+            if record.endswith("\n"):
+                record = record[:-2] if record.endswith("\r\n") else record[:-1]
+            if len(record) > MAX_MESSAGE:
+                raise ImportFailed("importers.line_too_long", name=name, offset=byte_at(begin),
+                                   limit_kb=MAX_MESSAGE >> 10)
+            yield _Record(match, record, byte_at(begin))
+        if final:
+            return
+        if starts:
+            keep = starts[-1][0]
+            kept_at = byte_at(keep)
+            carry = text[keep:].encode("utf-8") + tail
+            base = kept_at
+            at_start = at_start and keep == 0 and starts[-1][1] is None
+        else:  # no record starts here: the block continues the preamble or previous record
+            carry = data
+        if len(carry) > MAX_MESSAGE + BLOCK:
+            raise ImportFailed("importers.line_too_long", name=name, offset=base,
+                               limit_kb=MAX_MESSAGE >> 10)
 
 
 # -- dates ----------------------------------------------------------------------------------
@@ -183,31 +221,56 @@ def _possible(date_text: str, order: str) -> bool:
 
 @dataclass(slots=True)
 class _Survey:
-    style: str | None = None
+    style: str
     dates: set[str] = field(default_factory=set)
     media: set[tuple[str, date, str]] = field(default_factory=set)
 
 
-def _survey(src: Source, member: str | None) -> _Survey:
-    survey = _Survey()
-    votes = {"android": 0, "ios": 0}
+def _survey(src: Source, member: str | None, style: str) -> _Survey:
+    """Every distinct written date, and dates found in media file names on dated lines."""
+    survey = _Survey(style)
+    regex = IOS if style == "ios" else ANDROID
     with src.open(member) as handle:
-        for line in _lines(handle, member or src.name):
-            match = IOS.match(line.text) or ANDROID.match(line.text)
-            if match is None:
-                continue
-            votes["ios" if match.re is IOS else "android"] += 1
-            survey.dates.add(match["date"])
-            for found in _NAME_DATE.finditer(match["rest"]):
-                groups = [g for g in found.groups() if g]
-                try:
-                    named = date(int(groups[0]), int(groups[1]), int(groups[2]))
-                except ValueError:
+        for text in _texts(handle, member or src.name):
+            for match in regex.finditer(text):
+                survey.dates.add(match["date"])
+                rest = match["rest"]
+                if "-" not in rest:
                     continue
-                survey.media.add((match["date"], named, found.group(0)))
-    if votes["ios"] or votes["android"]:
-        survey.style = "ios" if votes["ios"] >= votes["android"] else "android"
+                for found in _NAME_DATE.finditer(rest):
+                    groups = [g for g in found.groups() if g]
+                    try:
+                        named = date(int(groups[0]), int(groups[1]), int(groups[2]))
+                    except ValueError:
+                        continue
+                    survey.media.add((match["date"], named, found.group(0)))
     return survey
+
+
+def _texts(handle: IO[bytes], name: str) -> Iterator[str]:
+    """The file as text in blocks that end at line breaks (for the survey pass)."""
+    carry = b""
+    offset = 0
+    while True:
+        raw = handle.read(BLOCK)
+        data = carry + raw
+        if not data:
+            return
+        cut = len(data) if not raw else data.rfind(b"\n") + 1
+        if cut == 0:
+            if len(data) > MAX_MESSAGE + BLOCK:
+                raise ImportFailed("importers.line_too_long", name=name, offset=offset,
+                                   limit_kb=MAX_MESSAGE >> 10)
+            carry = data
+            continue
+        chunk, carry = data[:cut], data[cut:]
+        try:
+            yield chunk.decode("utf-8-sig" if offset == 0 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFailed("importers.not_utf8", name=name, offset=offset + exc.start) from exc
+        offset += len(chunk)
+        if not raw:
+            return
 
 
 def decide_date_order(dates: set[str], media: set[tuple[str, date, str]],
@@ -265,15 +328,16 @@ def _clock(match: re.Match[str]) -> tuple[int, int, int] | None:
 def _attachments(text: str, src: Source, ios: bool) -> tuple[list[Attachment], bool]:
     """Files named in a message, and whether the text is an "omitted media" line."""
     first = text.split("\n", 1)[0].rstrip("\r")
-    bare = _strip(first)
     names: list[str] = []
     omitted = False
     if ios:
-        for found in _ATTACHED_IOS.finditer(first):
-            names.append(_strip(found["name"] or found["name2"]))
-        if not names and _OMITTED_IOS.fullmatch(bare):
+        if "<" in first:
+            for found in _ATTACHED_IOS.finditer(first):
+                names.append(_strip(found["name"] or found["name2"]))
+        if not names and len(first) < 60 and _OMITTED_IOS.fullmatch(_strip(first)):
             omitted = True
-    else:
+    elif first.endswith(")") or first.endswith(">"):
+        bare = _strip(first)
         found = _FILE_ATTACHED.fullmatch(bare) or _FILE_ATTACHED_ANY.fullmatch(bare)
         if found:
             names.append(_strip(found["name"]))
@@ -285,54 +349,65 @@ def _attachments(text: str, src: Source, ios: bool) -> tuple[list[Attachment], b
 
 
 def _is_deleted(text: str) -> bool:
-    return _strip(text).rstrip(".") in DELETED
+    return len(text) < 80 and _strip(text).rstrip(".") in DELETED
 
 
 class _Builder:
-    """Turns header lines and their continuation lines into messages."""
+    """Turns records into messages."""
 
     def __init__(self, src: Source, member: str | None, transcript: Transcript, zone: Zone,
                  order: str, style: str, me: str | None) -> None:
         self.src, self.member, self.t = src, member, transcript
-        self.zone, self.order, self.ios, self.me = zone, order, style == "ios", me
+        self.zone, self.order, self.ios = zone, order, style == "ios"
+        self.me = _strip(me) if me is not None else None
         self.regex = IOS if self.ios else ANDROID
+        self.clock = LocalClock(zone)
+        self.tz_source = zone.source
         self.last_utc: datetime | None = None
         self.index = 0
         self.conversation = transcript.details.get("chat_name")
+        self.days: dict[str, date | None] = {}
+        self.senders: dict[str, str] = {}
+        self.stamps: dict[str, tuple[str, datetime]] = {}
 
-    def message(self, start: _Line, match: re.Match[str] | None, rest: list[_Line]) -> Message:
-        if match is None:  # text before the first dated line: kept, never dropped
-            head_text, prefix_len = start.text, 0
-            sender, stamp = None, None
-        else:
-            rest_text = match["rest"]
-            prefix_len = len(start.text) - len(rest_text)
-            sender, _, body = rest_text.partition(_NAME_SPLIT)
-            if not _ or len(sender) > 100 or '"' in sender:
-                sender, body = None, rest_text
-            head_text, stamp = body, match
-            prefix_len = len(start.text) - len(body)
-        text = head_text + "".join(prev.brk + line.text for prev, line in
-                                   zip([start] + rest[:-1], rest))
-        end_line = rest[-1] if rest else start
-        length = end_line.offset + len(end_line.text.encode("utf-8")) - start.offset
+    def message(self, record: _Record) -> Message:
+        match = record.match
         index = self.index
         self.index += 1
-        msg = Message(index=index, sender=sender, time_written=None, time_utc=None,
-                      tz_source=None, text=text, offset=start.offset, length=length,
-                      source_file=self.member, conversation=self.conversation)
-        msg.extra["text_offset"] = start.offset + len(start.text[:prefix_len].encode("utf-8"))
-        if sender is not None:
-            msg.sender_id = _strip(sender)
-            if self.me is not None:
-                msg.from_me = msg.sender_id == _strip(self.me)
-        if stamp is None:
-            msg.system = True
-            self.t.notice("text_before_first_message", index, offset=start.offset)
+        if match is None:  # text before the first dated line: kept, never dropped
+            msg = Message(index=index, sender=None, time_written=None, time_utc=None,
+                          tz_source=None, text=record.text, system=True, offset=record.offset,
+                          length=len(record.text.encode("utf-8")), source_file=self.member,
+                          conversation=self.conversation)
+            msg.extra["text_offset"] = record.offset
+            self.t.notice("text_before_first_message", index, offset=record.offset)
             return msg
-        msg.time_written = stamp["stamp"]
-        self._time(msg, stamp)
-        msg.attachments, omitted = _attachments(text, self.src, self.ios)
+        first_line = match["rest"]
+        prefix = match.start("rest") - match.start()
+        sender: str | None
+        sender, found, _ = first_line.partition(_NAME_SPLIT)
+        if not found or len(sender) > 100 or '"' in sender:
+            sender = None
+        else:
+            prefix += len(sender) + len(_NAME_SPLIT)
+        text = record.text[prefix:]
+        head = record.text[:prefix]
+        msg = Message(index=index, sender=sender, time_written=match["stamp"], time_utc=None,
+                      tz_source=None, text=text, offset=record.offset,
+                      length=len(record.text.encode("utf-8")), source_file=self.member,
+                      conversation=self.conversation)
+        msg.extra["text_offset"] = record.offset + len(head.encode("utf-8"))
+        if sender is not None:
+            sender_id = self.senders.get(sender)
+            if sender_id is None:
+                sender_id = self.senders[sender] = _strip(sender)
+            msg.sender_id = sender_id
+            if self.me is not None:
+                msg.from_me = sender_id == self.me
+        self._time(msg, match)
+        omitted = False
+        if "<" in text or ")" in text or (self.ios and len(text) < 60):
+            msg.attachments, omitted = _attachments(text, self.src, self.ios)
         msg.deleted = _is_deleted(text)
         if sender is None:
             msg.system = True
@@ -342,36 +417,36 @@ class _Builder:
         return msg
 
     def _time(self, msg: Message, stamp: re.Match[str]) -> None:
-        day = _as_date(stamp["date"], self.order)
+        known = self.stamps.get(stamp["stamp"])
+        if known is not None and (self.last_utc is None or known[1] >= self.last_utc):
+            msg.time_utc, msg.tz_source = known[0], self.tz_source
+            self.last_utc = known[1]
+            return
+        written = stamp["date"]
+        if written in self.days:
+            day = self.days[written]
+        else:
+            day = self.days[written] = _as_date(written, self.order)
         clock = _clock(stamp)
         if day is None or clock is None:
             self.t.notice("unreadable_time", msg.index, written=stamp["stamp"])
             return
         local = datetime(day.year, day.month, day.day, *clock)
-        result = local_to_utc(local, self.zone, self.last_utc)
+        result = self.clock.to_utc(local, self.last_utc)
         msg.time_utc = format_utc(result.utc)
-        msg.tz_source = self.zone.source
-        msg.extra["time_local"] = local.isoformat()
+        msg.tz_source = self.tz_source
         if result.problem:
             self.t.notice(f"local_time_{result.problem}", msg.index, written=stamp["stamp"],
                           zone=self.zone.name, chosen=msg.time_utc)
+        else:  # the same written time always reads the same; remember it
+            if len(self.stamps) > 4096:
+                self.stamps.clear()
+            self.stamps[stamp["stamp"]] = (msg.time_utc, result.utc)
         self.last_utc = result.utc
 
     def run(self, handle: IO[bytes]) -> Iterator[Message]:
-        start: _Line | None = None
-        match: re.Match[str] | None = None
-        rest: list[_Line] = []
-        regex = self.regex
-        for line in _lines(handle, self.member or self.src.name):
-            found = regex.match(line.text)
-            if found is None and start is not None:
-                rest.append(line)
-                continue
-            if start is not None:
-                yield self.message(start, match, rest)
-            start, match, rest = line, found, []
-        if start is not None:
-            yield self.message(start, match, rest)
+        for record in _records(handle, self.regex, self.member or self.src.name):
+            yield self.message(record)
 
 
 def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterator[Message]:
@@ -379,8 +454,11 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     if src.kind != "file" and member is None:
         raise ImportFailed("importers.whatsapp_no_chat", name=src.name)
     chat_file = PurePosixPath(member).name if member else src.name
-    survey = _survey(src, member)
-    if survey.style is None:
+    style = _style(src.head(member))
+    if style is None:
+        raise ImportFailed("importers.whatsapp_no_messages", name=chat_file)
+    survey = _survey(src, member, style)
+    if not survey.dates:
         raise ImportFailed("importers.whatsapp_no_messages", name=chat_file)
     order, how, example = decide_date_order(survey.dates, survey.media, opts.date_order)
     transcript.date_order, transcript.date_order_source = order, how

@@ -1,0 +1,108 @@
+"""How fast the WhatsApp importer reads a large export, next to a named reference on the same bytes.
+
+Run: ``.venv/bin/python bench/import_speed.py [--messages 200000]``
+
+Generates a synthetic Android export (Norwegian style, æøå, some multi-line messages, media lines,
+a daylight-saving change) in a temporary folder, then times, on the same file:
+
+* ``evidencekit``: ``evidencekit.importers.parse`` — hashing, both passes, every field of the model;
+* ``regex-split``: a plain Python reference that reads the file, decodes it and splits it into
+  messages with one regular expression (no times, no offsets, no flags) — the least any parser does;
+* ``whatstk`` (only if installed): ``whatstk.WhatsAppChat.from_source``, a popular analytics parser.
+
+It prints messages per second for each and the ratio ours/reference. Not a test: speed depends on
+the machine, so nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from evidencekit.importers import parse
+
+NAMES = ["Kari Nordmann", "Ola Åsen", "Per Ørn", "Siri Æsir"]
+WORDS = "hei på deg blåbær syltetøy møte i morgen klokka ni ærlig talt jeg synes ikke det er greit".split()
+
+
+def generate(path: Path, count: int) -> None:
+    """A WhatsApp Android export with ``count`` messages, one per 37 seconds from 2022-03-20."""
+    start = time.mktime((2022, 3, 20, 8, 0, 0, 0, 0, -1))
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        for i in range(count):
+            moment = time.localtime(start + i * 37)
+            stamp = time.strftime("%d.%m.%Y, %H:%M", moment)
+            name = NAMES[i % len(NAMES)]
+            words = " ".join(WORDS[(i * 7 + k) % len(WORDS)] for k in range(3 + i % 11))
+            if i % 50 == 0:
+                body = "<Media utelatt>"
+            elif i % 17 == 0:
+                body = f"{words}\nandre linje {i}\ntredje linje"
+            elif i % 97 == 0:
+                body = f"IMG-{time.strftime('%Y%m%d', moment)}-WA{i % 10000:04d}.jpg (fil vedlagt)"
+            else:
+                body = words
+            out.write(f"{stamp} - {name}: {body}\n")
+
+
+HEADER = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2,4}, \d{1,2}:\d{2} - ", re.M)
+
+
+def regex_split(path: Path) -> int:
+    """Reference: read, decode, split at every header with one regex."""
+    text = path.read_bytes().decode("utf-8")
+    return len(HEADER.split(text)) - 1
+
+
+def ours(path: Path) -> int:
+    return len(parse(path, fmt="whatsapp").messages)
+
+
+def whatstk_count(path: Path) -> int:
+    from whatstk import WhatsAppChat  # type: ignore[import-not-found]
+
+    return len(WhatsAppChat.from_source(filepath=str(path)).df)
+
+
+def timed(run: Callable[[Path], int], path: Path, repeat: int) -> tuple[float, int]:
+    best, count = float("inf"), 0
+    for _ in range(repeat):
+        began = time.perf_counter()
+        count = run(path)
+        best = min(best, time.perf_counter() - began)
+    return best, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "WhatsApp-chat med Kari.txt"
+        generate(path, args.messages)
+        size = path.stat().st_size
+        print(f"input: {args.messages} messages, {size / 1e6:.1f} MB, best of {args.repeat}")
+        runs = {"evidencekit": ours, "regex-split (reference)": regex_split}
+        try:
+            import whatstk  # type: ignore[import-not-found]  # noqa: F401
+            runs["whatstk (reference)"] = whatstk_count
+        except ImportError:
+            print("whatstk not installed: skipped")
+        results = {}
+        for name, run in runs.items():
+            seconds, count = timed(run, path, args.repeat)
+            results[name] = (seconds, count)
+            print(f"{name:26s} {count:9d} messages {seconds:8.3f} s {count / seconds:12,.0f} msg/s")
+        ours_rate = results["evidencekit"][1] / results["evidencekit"][0]
+        for name, (seconds, count) in results.items():
+            if name != "evidencekit":
+                print(f"ratio evidencekit / {name}: {ours_rate / (count / seconds):.2f}")
+
+
+if __name__ == "__main__":
+    main()
