@@ -1,0 +1,161 @@
+/* The one native-messaging port to evidencekit on this computer.
+
+   Opened on first use and kept while captures come (an open port also keeps the service worker
+   alive); closed after a minute without work, which ends the host process. Requests carry an id,
+   replies are matched to it; a capture's file chunks all travel over this same port. */
+"use strict";
+
+self.EK = self.EK || {};
+
+EK.host = (() => {
+  const NAME = "org.evidencekit.native_host";
+  const IDLE_MS = 60_000;
+  const CHUNK_CHARS = 1024 * 1024; // base64 characters per chunk message (768 KiB of bytes)
+
+  let port = null;
+  let idleTimer = null;
+  let counter = 0;
+  const waiting = new Map(); // id -> {resolve, reject, expect}
+  const listeners = new Map(); // id -> callback for a later message (e.g. "stamped")
+
+  /** An Error whose message a worker can read, with the host's code when it gave one. */
+  function failure(message, code) {
+    const error = new Error(message);
+    error.code = code || "extension";
+    return error;
+  }
+
+  function disconnectReason(text) {
+    const reason = text || "";
+    if (/not found/i.test(reason)) return failure(chrome.i18n.getMessage("errorHostMissing"), "host_missing");
+    if (/forbidden/i.test(reason)) return failure(chrome.i18n.getMessage("errorHostForbidden"), "host_forbidden");
+    return failure(chrome.i18n.getMessage("errorHostGone", [reason || "?"]), "host_gone");
+  }
+
+  function newId(prefix) {
+    counter += 1;
+    return `${prefix}-${Date.now().toString(36)}-${counter}`;
+  }
+
+  function onMessage(message) {
+    const entry = waiting.get(message.id);
+    if (entry) {
+      if (message.type === "error") {
+        waiting.delete(message.id);
+        entry.reject(failure(message.message, message.code));
+      } else if (message.type === entry.expect) {
+        waiting.delete(message.id);
+        entry.resolve(message);
+      }
+    } else if (message.type === "error" && message.id === null) {
+      for (const [id, pending] of waiting) pending.reject(failure(message.message, message.code));
+      waiting.clear();
+    }
+    const later = listeners.get(message.id);
+    if (later && message.type === "stamped") {
+      listeners.delete(message.id);
+      later(message);
+    }
+    armIdle();
+  }
+
+  function onDisconnect() {
+    const error = disconnectReason(chrome.runtime.lastError && chrome.runtime.lastError.message);
+    port = null;
+    clearTimeout(idleTimer);
+    for (const pending of waiting.values()) pending.reject(error);
+    waiting.clear();
+    listeners.clear();
+  }
+
+  function armIdle() {
+    clearTimeout(idleTimer);
+    if (waiting.size === 0) {
+      idleTimer = setTimeout(() => {
+        if (port && waiting.size === 0) {
+          port.disconnect();
+          port = null;
+        }
+      }, IDLE_MS);
+    }
+  }
+
+  function connect() {
+    if (port) return port;
+    try {
+      port = chrome.runtime.connectNative(NAME);
+    } catch (error) {
+      port = null;
+      throw disconnectReason(String(error && error.message));
+    }
+    port.onMessage.addListener(onMessage);
+    port.onDisconnect.addListener(onDisconnect);
+    const manifest = chrome.runtime.getManifest();
+    port.postMessage({type: "hello", id: newId("hello"), lang: chrome.i18n.getUILanguage(),
+      extension: {id: chrome.runtime.id, version: manifest.version}});
+    return port;
+  }
+
+  function post(message) {
+    connect().postMessage(message);
+  }
+
+  /** Send ``message`` and wait for the reply of type ``expect`` (or its error). */
+  function request(message, expect) {
+    const open = connect();
+    clearTimeout(idleTimer);
+    return new Promise((resolve, reject) => {
+      waiting.set(message.id, {resolve, reject, expect});
+      try {
+        open.postMessage(message);
+      } catch (error) {
+        waiting.delete(message.id);
+        reject(disconnectReason(String(error && error.message)));
+      }
+    });
+  }
+
+  function cases() {
+    return request({type: "cases", id: newId("cases")}, "cases");
+  }
+
+  function unlock(passphrase, caseId) {
+    const message = {type: "unlock", id: newId("unlock"), passphrase};
+    if (caseId) message.caseId = caseId;
+    return request(message, "unlocked");
+  }
+
+  /** Hand one capture to the host: announce, stream every file in chunks, wait until stored. */
+  async function store({files, page, facts, caseId, passphrase, onStamped}) {
+    const id = newId("capture");
+    const begin = {type: "begin", id, page, facts,
+      files: files.map((f) => ({name: f.name, size: f.size, sha256: f.sha256}))};
+    if (caseId) begin.caseId = caseId;
+    if (passphrase) begin.passphrase = passphrase;
+    await request(begin, "ready");
+    const stored = new Promise((resolve, reject) => waiting.set(id, {resolve, reject, expect: "stored"}));
+    if (onStamped) listeners.set(id, onStamped);
+    const chunks = {};
+    try {
+      for (const file of files) {
+        let seq = 0;
+        for (let at = 0; at < file.b64.length; at += CHUNK_CHARS) {
+          post({type: "chunk", id, file: file.name, seq, data: file.b64.slice(at, at + CHUNK_CHARS)});
+          seq += 1;
+        }
+        chunks[file.name] = seq;
+      }
+      post({type: "end", id});
+    } catch (error) {
+      const pending = waiting.get(id);
+      if (pending) {
+        waiting.delete(id);
+        pending.reject(disconnectReason(String(error && error.message)));
+      }
+    }
+    const reply = await stored;
+    return {reply, chunks};
+  }
+
+  return {cases, unlock, store, newId, failure};
+})();
