@@ -119,7 +119,7 @@ def verify(
     sealed = is_sealed(path)
     try:
         with plain_zip(path, identity) as plain:
-            report = check.verify(plain, header_sources, [*default_roots(), *extra_roots], network)
+            report = check.verify(plain, header_sources, [*default_roots(), *extra_roots], network, shown_as=path)
     except envelope.Damaged as damage:
         return BundleReport(None, None, None, (BundleCheck("envelope", "failed", damage.key, damage.params),))
     if sealed:
@@ -137,7 +137,7 @@ def open_bundle(path: Path, target: Path, identity: nacl.signing.SigningKey | No
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         with plain_zip(path, identity) as plain:
-            written = _extract(plain, staging)
+            written = _extract(plain, staging, shown_as=path)
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
@@ -147,11 +147,11 @@ def open_bundle(path: Path, target: Path, identity: nacl.signing.SigningKey | No
     return [target / p.relative_to(staging) for p in written]
 
 
-def _extract(plain: Path, into: Path) -> list[Path]:
+def _extract(plain: Path, into: Path, shown_as: Path) -> list[Path]:
     try:
         archive = zipfile.ZipFile(plain)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UserError("bundle.not_a_bundle", path=str(plain)) from exc
+        raise UserError("bundle.not_a_bundle", path=str(shown_as)) from exc  # never the decrypted copy
     written = []
     with archive:
         for info in safe_zip.checked_members(archive):

@@ -42,11 +42,12 @@ class _Findings:
 
 
 def verify(path: Path, header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
-           network: str) -> BundleReport:
+           network: str, shown_as: Path | None = None) -> BundleReport:
+    """``shown_as``: the file the user named, when ``path`` is a private decrypted copy of it."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UserError("bundle.not_a_bundle", path=str(path)) from exc
+        raise UserError("bundle.not_a_bundle", path=str(shown_as or path)) from exc
     with archive:
         members = {m.filename: m for m in safe_zip.checked_members(archive)}
         return _verify(archive, members, header_sources, roots, network)

@@ -119,12 +119,18 @@ def open_sealed(source: BinaryIO, identity: nacl.signing.SigningKey, out: Binary
             chunk = source.read(CHUNK + ABYTES)
             if not chunk:
                 raise Damaged("bundle.sealed_truncated")
-            plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, chunk, aad)
+            try:
+                plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, chunk, aad)
+            except (nacl.exceptions.CryptoError, RuntimeError) as exc:  # a changed chunk raises RuntimeError
+                # Only the last chunk is short. A file cut inside a chunk, or with bytes added at
+                # its end, fails here too and cannot be told from a changed last chunk.
+                short = len(chunk) < CHUNK + ABYTES
+                raise Damaged("bundle.sealed_end_damaged" if short else "bundle.sealed_damaged") from exc
             aad = None
             out.write(plain)
             if tag == TAG_FINAL:
                 break
-    except (nacl.exceptions.CryptoError, RuntimeError) as exc:  # a changed chunk raises RuntimeError
+    except (nacl.exceptions.CryptoError, RuntimeError) as exc:
         raise Damaged("bundle.sealed_damaged") from exc
     if source.read(1):
         raise Damaged("bundle.sealed_trailing")

@@ -1,0 +1,416 @@
+"""Every way of changing a bundle after sealing is caught, each with its own reason.
+
+One flipped byte in any member; a file deleted, added or renamed; the manifest taken from
+another bundle; the signature stripped or made by another key; a forger who re-signs everything;
+a sealed file cut short or changed in its header or body. Selective disclosure: a bundle of some
+items verifies and counts the rest; an item moved in from another case is caught by the custody
+log even when the manifest is re-signed with the very same key.
+
+The bundles are built once per module through the CLI; the many verifications run the same CLI
+in this process (``evidencekit.cli.main``), which keeps the module fast.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import nacl.signing
+import pytest
+
+from bundle_support import invoke
+from conftest import PASSPHRASE, Result, run_cli
+from evidencekit._internal import canonical, keys
+from evidencekit._internal.bundle import envelope, layout, minisign
+from evidencekit.locker import Locker
+from servers.block_sources import BitcoindRpc
+from servers.chain import SyntheticChain
+from servers.ots_calendar import LoopbackCalendar
+from servers.tsa import LocalTsa, openssl
+
+UNSIGNED = set(layout.UNSIGNED)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One worker: case A with five stamped items (bundles: all, again E-001 only, E-002+E-004,
+    sealed to self, sealed to self and someone else) and case B with two items (one bundle)."""
+    if openssl() is None:
+        pytest.skip("the openssl command is needed for the local TSA")
+    root = tmp_path_factory.mktemp("tamper")
+    chain = SyntheticChain()
+    calendar, rpc, tsa = LoopbackCalendar(chain), BitcoindRpc(chain), LocalTsa("Loopback")
+    env = {"EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
+           "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": "",
+           "EVIDENCEKIT_BITCOIN_NETWORK": "regtest"}
+
+    def ok(*args: str | Path, **more: str) -> Result:
+        result = run_cli(*args, env={**env, **more})
+        assert result.code == 0, (args, result.out, result.err)
+        return result
+
+    try:
+        ok("init", "--kdf", "interactive")
+        ok("case", "new", "Case A")
+        files = []
+        for n in range(1, 6):
+            path = root / "sources" / f"evidence-{n}.txt"
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(f"Melding {n}: du skal få svi.\n".encode() * (40 * n) if n < 5
+                             else os.urandom(300_000))  # several 64 KiB chunks once sealed
+            files.append(path)
+        ok("add", *files, EVIDENCEKIT_OTS_CALENDARS=calendar.url, EVIDENCEKIT_TSA_URLS=tsa.url)
+        calendar.mine()
+        ok("stamp", "--upgrade")
+        ok("stamp", "--verify", "--bitcoin-rpc", rpc.url)  # keeps the block header for the bundles
+        public = ok("keys", "show", "--json").json()["public_key"]
+        ok("recipients", "add", "me", public)
+        other = nacl.signing.SigningKey.generate()
+        bundles = root / "bundles"
+        bundles.mkdir()
+        paths = {name: bundles / name for name in ("all.zip", "e001.zip", "some.zip", "me.sealed", "two.sealed")}
+        ok("seal", "--no-stamp", "-o", paths["all.zip"])
+        ok("seal", "--no-stamp", "--items", "E-001", "-o", paths["e001.zip"])
+        ok("seal", "--no-stamp", "--items", "E-002,E-004", "-o", paths["some.zip"])
+        ok("seal", "--no-stamp", "--to", "me", "-o", paths["me.sealed"])
+        ok("seal", "--no-stamp", "--to", keys.public_key_string(bytes(other.verify_key)), "--to", "me",
+           "-o", paths["two.sealed"])
+        ok("case", "new", "Case B")
+        ok("add", files[0], files[1])
+        paths["b.zip"] = bundles / "b.zip"
+        ok("seal", "--no-stamp", "-o", paths["b.zip"])
+        roots = root / "tsa-root.pem"
+        roots.write_bytes(tsa.ca_pem)
+    finally:
+        calendar.close()
+        rpc.close()
+        tsa.close()
+    with Locker.open(root / "locker") as locker:
+        identity = locker.identity_signer(PASSPHRASE)
+    env["EVIDENCEKIT_HOME"] = str(root / "locker")
+    return {"root": root, "env": env, "roots": roots, "identity": identity, "other": other, **paths}
+
+
+def verify(world: dict, path: Path) -> tuple[int, dict]:
+    result = invoke("verify", path, "--json", "--tsa-root", world["roots"], env=world["env"])
+    if result.code == 2:
+        return 2, {"error": result.err.strip()}
+    report = json.loads(result.out)
+    assert result.code == (1 if report["verdict"] == "invalid" else 0), (result.code, report["verdict"])
+    return result.code, report
+
+
+def failed(report: dict) -> list[tuple[str, str, str]]:
+    """(check, code, path-or-item) of every failed check."""
+    return [(c["check"], c["code"], str(c.get("path") or c.get("item") or "")) for c in report["checks"]
+            if c["status"] == "failed"]
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def write_zip(target: Path, content: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in content.items():
+            archive.writestr(name, data)
+    return target
+
+
+def flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+
+
+def resign(content: dict[str, bytes], signer: nacl.signing.SigningKey,
+           edit: Callable[[dict], None] = lambda manifest: None, *, replace_signer: bool = True) -> dict[str, bytes]:
+    """Recompute the manifest's file list for ``content``, apply ``edit``, and sign it with ``signer``."""
+    manifest = json.loads(content[layout.MANIFEST])
+    manifest["files"] = {name: {"sha256": canonical.sha256_hex(data), "size": len(data)}
+                         for name, data in content.items() if name not in UNSIGNED}
+    edit(manifest)
+    body = canonical.dumps(manifest)
+    signed = {**content, layout.MANIFEST: body,
+              layout.SIGNATURE: minisign.sign(signer, body, "evidencekit manifest of case " + manifest["case"]["id"])}
+    if replace_signer:
+        signed[layout.SIGNER] = minisign.public_key_file(bytes(signer.verify_key), "evidencekit case key")
+    return signed
+
+
+# --- the plain bundle, member by member -----------------------------------------------------
+
+
+def test_untouched_bundles_verify(world: dict) -> None:
+    for name in ("all.zip", "e001.zip", "some.zip", "me.sealed", "two.sealed"):
+        code, report = verify(world, world[name])
+        assert code == 0 and report["verdict"] == "valid", (name, failed(report), report["checks"])
+    code, report = verify(world, world["b.zip"])  # case B was never stamped
+    assert code == 0 and report["verdict"] == "valid_with_warnings" and not failed(report)
+
+
+def test_one_flipped_byte_in_any_member(world: dict, tmp_path: Path) -> None:
+    original = members(world["all.zip"])
+    kinds = {name.split("/")[0] for name in original}
+    assert {"items", "records", "timestamps", "README.txt", "custody-log.jsonl", "custody-log.sig",
+            *UNSIGNED} <= kinds, kinds
+    assert any(n.endswith(".ots") for n in original) and any(n.endswith(".tsr") for n in original)
+    assert any(n.endswith(".header.json") for n in original)
+    missed = []
+    for name, data in original.items():
+        forged = write_zip(tmp_path / "forged.zip", {**original, name: flip(data, len(data) // 2)})
+        code, report = verify(world, forged)
+        named = [f for f in failed(report) if f[2] == name or (name in UNSIGNED and f[0] == "signature")]
+        if code != 1 or report.get("verdict") != "invalid" or not named:
+            missed.append((name, code, report))
+        forged.unlink()
+    assert not missed, missed
+
+
+def test_changed_file_is_named_in_plain_words(world: dict, tmp_path: Path) -> None:
+    original = members(world["all.zip"])
+    name = next(n for n in original if n.startswith("items/E-003/"))
+    forged = write_zip(tmp_path / "forged.zip", {**original, name: original[name] + b" "})
+    result = invoke("verify", forged, env=world["env"])
+    assert result.code == 1
+    assert result.out.startswith("INVALID: this bundle does not check out")
+    assert f"✗ {name} was changed: its digest no longer matches the manifest." in result.out
+
+
+def test_deleted_added_and_renamed_files(world: dict, tmp_path: Path) -> None:
+    original = members(world["all.zip"])
+    item = next(n for n in original if n.startswith("items/E-002/"))
+
+    deleted = {k: v for k, v in original.items() if k != item}
+    code, report = verify(world, write_zip(tmp_path / "deleted.zip", deleted))
+    assert code == 1 and failed(report) == [("files", "bundle.check_file_missing", item)]
+
+    added = {**original, "items/E-002/02-extra.txt": b"planted later"}
+    code, report = verify(world, write_zip(tmp_path / "added.zip", added))
+    assert code == 1 and failed(report) == [("files", "bundle.check_file_unexpected", "items/E-002/02-extra.txt")]
+
+    renamed_to = item.rsplit("/", 1)[0] + "/01-renamed.txt"
+    renamed = {(renamed_to if k == item else k): v for k, v in original.items()}
+    code, report = verify(world, write_zip(tmp_path / "renamed.zip", renamed))
+    assert code == 1 and sorted(failed(report)) == [("files", "bundle.check_file_missing", item),
+                                                    ("files", "bundle.check_file_unexpected", renamed_to)]
+
+
+def test_manifest_taken_from_another_bundle_of_the_same_case(world: dict, tmp_path: Path) -> None:
+    """A genuine, well-signed manifest of E-001 alone does not vouch for the bundle of all five."""
+    whole, single = members(world["all.zip"]), members(world["e001.zip"])
+    swapped = {**whole, layout.MANIFEST: single[layout.MANIFEST], layout.SIGNATURE: single[layout.SIGNATURE]}
+    code, report = verify(world, write_zip(tmp_path / "swapped.zip", swapped))
+    assert code == 1
+    found = failed(report)
+    assert ("signature", "bundle.check_signature_ok") not in found
+    assert ("files", "bundle.check_file_changed", "custody-log.jsonl") in found  # the other bundle's log is longer
+    assert ("log", "bundle.check_log_not_manifest", "") in found
+    assert ("files", "bundle.check_file_unexpected", "records/E-003.json") in found
+
+
+def test_stripped_signature(world: dict, tmp_path: Path) -> None:
+    original = members(world["all.zip"])
+    stripped = {k: v for k, v in original.items() if k != layout.SIGNATURE}
+    code, report = verify(world, write_zip(tmp_path / "stripped.zip", stripped))
+    assert code == 1 and failed(report) == [("signature", "bundle.check_signature_missing", "")]
+    no_key = {k: v for k, v in original.items() if k != layout.SIGNER}
+    code, report = verify(world, write_zip(tmp_path / "no-key.zip", no_key))
+    assert code == 1 and failed(report) == [("signature", "bundle.check_unsigned_missing", "")]
+    assert report["signer"]["fingerprint"] is None
+
+
+def test_signature_by_another_key(world: dict, tmp_path: Path) -> None:
+    original = members(world["all.zip"])
+    stranger = nacl.signing.SigningKey.generate()
+    stranger_fingerprint = keys.fingerprint(bytes(stranger.verify_key))
+
+    # Re-signed with another key, signer.pub left alone: the signature does not hold.
+    kept_key = resign(original, stranger, replace_signer=False)
+    code, report = verify(world, write_zip(tmp_path / "kept.zip", kept_key))
+    assert code == 1 and failed(report) == [("signature", "bundle.check_signature_bad", "")]
+
+    # signer.pub replaced too: the signature holds for the stranger, but the manifest names the
+    # worker's key and the custody log is signed by the worker, not the stranger.
+    replaced = resign(original, stranger)
+    code, report = verify(world, write_zip(tmp_path / "replaced.zip", replaced))
+    assert code == 1 and report["signer"]["fingerprint"] == stranger_fingerprint
+    found = {f[1] for f in failed(report)}
+    assert "bundle.check_signer_mismatch" in found and "check.signature_unknown_key" in found
+
+    # ... and with the manifest's signer field changed as well, only the custody log tells.
+    renamed = resign(original, stranger,
+                     lambda m: m.update(signer=keys.public_key_string(bytes(stranger.verify_key))))
+    code, report = verify(world, write_zip(tmp_path / "renamed.zip", renamed))
+    assert code == 1 and report["checks"][0]["code"] == "bundle.check_signature_ok"
+    found = failed(report)
+    assert found[0][:2] == ("log", "check.signature_unknown_key")  # then all that rests on the log
+    assert {f[0] for f in found} == {"log", "case", "items", "timestamps"}
+
+
+def test_forger_who_re_signs_everything_is_caught_by_the_timestamps(world: dict, tmp_path: Path) -> None:
+    """Log rebuilt and re-signed by another key, manifest too: consistent in itself, so the
+    fingerprint differs from the worker's and no timestamp is for an entry of this log."""
+    original = members(world["all.zip"])
+    forger = nacl.signing.SigningKey.generate()
+    forger_key = keys.public_key_string(bytes(forger.verify_key))
+    bodies, sigs, prev = [], [], None
+    for line in original[layout.LOG_ENTRIES].splitlines():
+        entry = json.loads(line)
+        entry.update(signer=forger_key, prev=prev)
+        body = canonical.dumps(entry)
+        bodies.append(body)
+        sigs.append(forger.sign(body).signature)
+        prev = canonical.sha256_hex(body)
+    entries, signatures = layout.log_files(list(zip(bodies, sigs)))
+    content = {**original, layout.LOG_ENTRIES: entries, layout.LOG_SIGNATURES: signatures}
+    forged = resign(content, forger, lambda m: (m.update(signer=forger_key), m["log"].update(head=prev)))
+    code, report = verify(world, write_zip(tmp_path / "forged.zip", forged))
+    assert code == 1 and report["signer"]["fingerprint"] == keys.fingerprint(bytes(forger.verify_key))
+    found = failed(report)
+    assert found and {f[1] for f in found} == {"bundle.check_stamp_not_log"}, found
+
+
+# --- selective disclosure --------------------------------------------------------------------
+
+
+def test_two_of_five_items_verify_and_three_are_counted(world: dict) -> None:
+    names = members(world["some.zip"])
+    assert {n.split("/")[1] for n in names if n.startswith("items/")} == {"E-002", "E-004"}
+    assert not any("E-001" in n or "E-003" in n or "E-005" in n for n in names)
+    code, report = verify(world, world["some.zip"])
+    assert code == 0 and report["verdict"] == "valid", failed(report)
+    assert report["items"] == ["E-002", "E-004"]
+    log = [json.loads(line) for line in names[layout.LOG_ENTRIES].splitlines()]
+    added = {e["subject"]: e["time"] for e in log if e["action"] == "item.add"}
+    assert report["withheld"] == [{"id": i, "added": added[i]} for i in ("E-001", "E-003", "E-005")]
+    withheld = next(c for c in report["checks"] if c["check"] == "withheld")
+    assert withheld["status"] == "ok" and withheld["count"] == 3
+
+    human = invoke("verify", world["some.zip"], "--tsa-root", world["roots"], env=world["env"])
+    assert human.code == 0
+    assert f"E-003 was withheld (added {added['E-003']})." in human.out
+    assert "3 item(s) of the case were withheld from this bundle" in human.out
+
+
+def test_withheld_count_cannot_be_understated(world: dict, tmp_path: Path) -> None:
+    forged = resign(members(world["some.zip"]), world["identity"], lambda m: m.update(withheld=0))
+    code, report = verify(world, write_zip(tmp_path / "understated.zip", forged))
+    assert code == 1 and failed(report) == [("withheld", "bundle.check_withheld_mismatch", "")]
+
+
+@pytest.mark.parametrize("as_label", ["E-001", "E-006"])
+def test_item_moved_in_from_another_case(world: dict, tmp_path: Path, as_label: str) -> None:
+    """Case B's E-001, put into case A's bundle (as A's withheld E-001, or as a new E-006) and the
+    manifest re-signed by the worker's own key, which signs both cases: signature, files and log
+    all hold, and only the custody log's commitment to each record catches the stranger."""
+    content, other = members(world["some.zip"]), members(world["b.zip"])
+    moved = {n: d for n, d in other.items() if n.startswith("items/E-001/") or n == "records/E-001.json"}
+    assert len(moved) == 2
+    renamed = {n.replace("E-001", as_label): d for n, d in moved.items()}
+    b_item = next(i for i in json.loads(other[layout.MANIFEST])["items"] if i["id"] == "E-001")
+
+    def add_item(manifest: dict) -> None:
+        files = [{**f, "path": f["path"].replace("E-001", as_label)} for f in b_item["files"]]
+        manifest["items"].append({**b_item, "id": as_label, "record": f"records/{as_label}.json", "files": files})
+        manifest["withheld"] -= 1 if as_label == "E-001" else 0
+
+    forged = resign({**content, **renamed}, world["identity"], add_item)
+    code, report = verify(world, write_zip(tmp_path / "moved.zip", forged))
+    assert code == 1 and report["verdict"] == "invalid"
+    assert failed(report) == [("items", "bundle.check_item_not_logged", as_label)]
+    assert report["signer"]["fingerprint"] == keys.fingerprint(bytes(world["identity"].verify_key))
+
+
+# --- the sealed envelope ---------------------------------------------------------------------
+
+
+def _envelope_failure(world: dict, path: Path) -> tuple[int, str]:
+    """Exit code and the envelope's reason (code when the file is invalid, sentence when refused)."""
+    code, report = verify(world, path)
+    if code == 2:
+        return code, report["error"]
+    assert report["verdict"] == "invalid" and len(report["checks"]) == 1, report
+    return code, report["checks"][0]["code"]
+
+
+def test_sealed_file_cut_short(world: dict, tmp_path: Path) -> None:
+    data = world["me.sealed"].read_bytes()
+    stream_start = len(envelope.MAGIC) + 2 + envelope.SLOT + envelope.HEADER
+    chunk = envelope.CHUNK + envelope.ABYTES
+    assert len(data) > stream_start + 3 * chunk
+    cuts = {
+        "in the header": (20, "bundle.sealed_truncated"),
+        "after the header": (stream_start, "bundle.sealed_truncated"),
+        "at a chunk boundary": (stream_start + 2 * chunk, "bundle.sealed_truncated"),
+        # A cut inside a chunk leaves a short last chunk that does not authenticate.
+        "inside a chunk": (stream_start + 2 * chunk + 1000, "bundle.sealed_end_damaged"),
+        "by one byte": (len(data) - 1, "bundle.sealed_end_damaged"),
+    }
+    for where, (length, expected) in cuts.items():
+        cut = tmp_path / "cut.sealed"
+        cut.write_bytes(data[:length])
+        assert _envelope_failure(world, cut) == (1, expected), where
+    result = invoke("verify", cut, env=world["env"])
+    assert result.code == 1 and "cut short" in result.out
+
+
+def test_sealed_file_with_extra_data(world: dict, tmp_path: Path) -> None:
+    longer = tmp_path / "longer.sealed"
+    data = world["me.sealed"].read_bytes()
+    longer.write_bytes(data + b"\x00")  # read with the (short) last chunk, which then fails
+    assert _envelope_failure(world, longer) == (1, "bundle.sealed_end_damaged")
+    # After a last chunk of full size, extra bytes are found as such.
+    one_chunk = envelope.CHUNK + envelope.ABYTES
+    exact = tmp_path / "exact.sealed"
+    with open(exact, "wb") as raw:
+        writer = envelope.SealWriter(raw, [bytes(world["identity"].verify_key)])
+        writer.write(b"x" * envelope.CHUNK)
+        writer.close()
+    assert exact.stat().st_size == len(envelope.MAGIC) + 2 + envelope.SLOT + envelope.HEADER + one_chunk
+    exact.write_bytes(exact.read_bytes() + b"\x00")
+    with open(exact, "rb") as source, pytest.raises(envelope.Damaged) as caught:
+        envelope.open_sealed(source, world["identity"], io.BytesIO())
+    assert caught.value.key == "bundle.sealed_trailing"
+
+
+def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path) -> None:
+    mine = world["me.sealed"].read_bytes()
+    two = world["two.sealed"].read_bytes()
+    slots = len(envelope.MAGIC) + 2
+    cases = {
+        # Our own key slot: we cannot tell a damaged slot from one for somebody else.
+        "own key slot": (mine, slots + 40, 2, "not addressed to your key (it has 1 recipient(s)), or its header is damaged"),
+        "recipient count, high byte": (mine, slots - 2, 1, "bundle.sealed_damaged"),  # 257: our slot still opens
+        "recipient count, low byte": (mine, slots - 1, 1, "bundle.sealed_damaged"),  # 0 recipients
+        # Another recipient's slot, the stream header, the body: all bound together.
+        "other recipient's slot": (two, slots + 40, 1, "bundle.sealed_damaged"),
+        "stream header": (mine, slots + envelope.SLOT + 5, 1, "bundle.sealed_damaged"),
+        "first chunk": (mine, slots + envelope.SLOT + envelope.HEADER + 100, 1, "bundle.sealed_damaged"),
+        "middle of the body": (mine, len(mine) // 2, 1, "bundle.sealed_damaged"),
+        "last chunk": (mine, len(mine) - 5, 1, "bundle.sealed_end_damaged"),
+    }
+    for where, (data, at, code, expected) in cases.items():
+        changed = tmp_path / "changed.sealed"
+        changed.write_bytes(flip(data, at))
+        got_code, reason = _envelope_failure(world, changed)
+        assert got_code == code and expected in reason, (where, got_code, reason)
+    # The two-recipient file still opens for us where our own slot is intact: the check is ours.
+    assert struct.unpack(">H", two[8:10]) == (2,)
+
+
+def test_damaged_sealed_file_is_not_opened(world: dict, tmp_path: Path) -> None:
+    data = world["me.sealed"].read_bytes()
+    changed = tmp_path / "changed.sealed"
+    changed.write_bytes(flip(data, len(data) // 2))
+    target = tmp_path / "opened"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = invoke("open", changed, "-o", target, env={**world["env"], "TMPDIR": str(scratch)})
+    assert result.code == 1 and result.err.strip() == (
+        "The sealed file is damaged or was changed: its encrypted contents do not check out.")
+    assert sorted(os.listdir(tmp_path)) == ["changed.sealed", "tmp"] and os.listdir(scratch) == []
