@@ -1,0 +1,105 @@
+"""``import``, ``transcript`` and ``timeline``: chat and email exports, read back and in time order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from evidencekit import imports, importers
+from evidencekit.cli._common import (
+    Command,
+    case_option,
+    emit,
+    json_option,
+    no_stamp_option,
+    option,
+    pass_session,
+    passphrase,
+    stamp_after_change,
+)
+from evidencekit.cli.items import facts_options, incident_facts, item_lines
+from evidencekit.errors import UserError
+from evidencekit.i18n import t
+
+
+@click.command("import", cls=Command, help="cli.import_help")
+@click.argument("path", type=click.Path(path_type=Path, readable=False))
+@option("--format", "fmt", type=click.Choice(["auto", *sorted(importers.formats())]), default="auto",
+        show_default=True, help="cli.opt_format")
+@option("--tz", metavar="ZONE", help="cli.opt_tz")
+@option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]), help="cli.opt_date_order")
+@option("--me", metavar="NAME", help="cli.opt_me")
+@option("--dkim-key", "dkim_keys", multiple=True, metavar="NAME=FILE", help="cli.opt_dkim_key")
+@option("--resolve-dns", is_flag=True, help="cli.opt_resolve_dns")
+@facts_options
+@case_option
+@no_stamp_option
+@json_option
+@pass_session
+def import_command(session, path: Path, fmt: str, tz: str | None, date_order: str | None, me: str | None,
+                   dkim_keys: tuple[str, ...], resolve_dns: bool, note: str | None, incident_date: str | None, who: str | None, channel: str | None,
+                   case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+    locker = session.locker()
+    locker.case(case_ref)
+    facts = incident_facts(incident_date, who, channel, note)
+    records = dict(_dkim_record(spec) for spec in dkim_keys)
+    item = imports.import_export(locker, path, passphrase(), fmt=fmt, tz=tz, date_order=date_order, me=me,
+                                 dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref)
+    emit(as_json, item.to_json(), lambda: item_lines([item]))
+    for line in stamp_after_change(locker, no_stamp):
+        click.echo(line, err=as_json)
+
+
+def _dkim_record(spec: str) -> tuple[str, str]:
+    """``selector._domainkey.domain=FILE``: a DKIM key record kept from when the mail arrived."""
+    name, _, file = spec.partition("=")
+    if not name or not file:
+        raise UserError("imports.bad_dkim_key", spec=spec)
+    try:
+        return name, Path(file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError("items.path_unreadable", path=file, reason=str(exc)) from exc
+
+
+@click.command(cls=Command, help="cli.transcript_help")
+@click.argument("ref", metavar="ITEM")
+@option("--from", "since", metavar="DATE", help="cli.opt_from")
+@option("--to", "until", metavar="DATE", help="cli.opt_to_date")
+@option("--sender", metavar="NAME", help="cli.opt_sender")
+@case_option
+@json_option
+@pass_session
+def transcript(session, ref: str, since: str | None, until: str | None, sender: str | None,
+               case_ref: str | None, as_json: bool) -> None:
+    data = imports.transcript(session.locker(), ref, case_ref)
+    data["messages"] = imports.select(data.get("messages", []), since, until, sender)
+    emit(as_json, data, lambda: _conversation(data["messages"]))
+
+
+def _conversation(messages: list[dict]) -> Iterator[str]:
+    for m in messages:
+        text = (m.get("text") or "").replace("\n", "\n    ")
+        if m.get("system"):
+            yield f"[{m.get('time_written')}] ({text})"
+        else:
+            flags = "".join(f" [{t('imports.' + flag)}]" for flag in ("edited", "deleted") if m.get(flag))
+            yield f"[{m.get('time_written')}] {m.get('sender')}:{flags} {text}"
+        for attachment in m.get("attachments") or []:
+            if attachment.get("name"):
+                yield f"    📎 {attachment['name']}"
+
+
+@click.command(cls=Command, help="cli.timeline_help")
+@case_option
+@json_option
+@pass_session
+def timeline(session, case_ref: str | None, as_json: bool) -> None:
+    moments = imports.timeline(session.locker(), case_ref)
+    emit(as_json, [m.to_json() for m in moments],
+         lambda: (f"{m.time or '?':<27} {m.item}  {(m.sender or '') + ': ' if m.sender else ''}{m.text.splitlines()[0] if m.text else ''}"
+                  for m in moments))
+
+
+COMMANDS = [import_command, transcript, timeline]

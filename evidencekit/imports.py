@@ -1,0 +1,146 @@
+"""Chat and email exports into the locker: the export itself is the evidence, the transcript a
+derivative stored beside it, and the case's timeline merges both kinds of time.
+
+The export is first copied into the locker's work area and everything — hashing, parsing,
+storing — reads that copy, so what is stored is exactly what was parsed even if the original
+changes meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidencekit import __version__, importers
+from evidencekit.errors import NotFound, UserError
+from evidencekit.locker import Locker, Source
+from evidencekit.models import IncidentFacts, Item
+
+TRANSCRIPT = "evidencekit-transcript.json"
+EMAIL_FORMATS = ("email",)
+
+
+def import_export(
+    locker: Locker,
+    path: Path,
+    passphrase: str,
+    *,
+    fmt: str = "auto",
+    tz: str | None = None,
+    date_order: str | None = None,
+    me: str | None = None,
+    dns_records: Mapping[str, str] | None = None,
+    resolve_dns: bool = False,
+    facts: IncidentFacts = IncidentFacts(),
+    case: str | None = None,
+) -> Item:
+    """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``."""
+    if not path.exists():
+        raise NotFound("items.path_missing", path=str(path))
+    target = locker.case(case)
+    locker.case_signer(target.id, passphrase)
+    work = locker.scratch()
+    try:
+        snapshot = work / "export" / path.name
+        snapshot.parent.mkdir()
+        _copy(path, snapshot)
+        with open(work / TRANSCRIPT, "wb") as out:
+            header = importers.write_transcript(snapshot, out, fmt=fmt, tz=tz, date_order=date_order, me=me,
+                                                dns_records=dns_records, resolve_dns=resolve_dns)
+        sources = [Source(name, path=file) for name, file in _originals(snapshot)]
+        sources.append(Source(TRANSCRIPT, path=work / TRANSCRIPT, media_type="application/json"))
+        acquired = {
+            "method": "import",
+            "tool": f"evidencekit {__version__}",
+            "format": header.format,
+            "source": {k: v for k, v in header.source.to_dict().items() if k != "files"},
+            "tz": header.tz,
+            "tz_origin": header.tz_origin,
+            "date_order": header.date_order,
+            "date_order_source": header.date_order_source,
+            "me": header.me,
+            "notices": len(header.notices),
+            "derivative": {TRANSCRIPT: "parsed from the export; the export itself is the evidence"},
+        }
+        kind = "email" if header.format in EMAIL_FORMATS else "chat"
+        return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id)[0]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _copy(source: Path, destination: Path) -> None:
+    try:
+        if source.is_dir():
+            shutil.copytree(source, destination, symlinks=True)
+        else:
+            shutil.copyfile(source, destination)
+    except OSError as exc:
+        raise UserError("items.path_unreadable", path=str(source), reason=exc.strerror or str(exc)) from exc
+
+
+def _originals(snapshot: Path) -> Iterator[tuple[str, Path]]:
+    """The export's files with their names: the file itself, or each file of a folder by relative path."""
+    if snapshot.is_file():
+        yield snapshot.name, snapshot
+        return
+    for file in sorted(p for p in snapshot.rglob("*") if p.is_file() and not p.is_symlink()):
+        yield f"{snapshot.name}/{file.relative_to(snapshot).as_posix()}", file
+
+
+def transcript(locker: Locker, ref: str, case: str | None = None) -> dict[str, Any]:
+    """The stored transcript of an imported item, as written at import time."""
+    item = locker.item(ref, case)
+    stored = next((f for f in item.files if f.name == TRANSCRIPT), None)
+    if stored is None:
+        raise UserError("imports.no_transcript", item=item.label)
+    with locker.blobs.open(stored.sha256) as handle:
+        return json.load(handle)
+
+
+def select(messages: list[dict[str, Any]], since: str | None, until: str | None,
+           sender: str | None) -> list[dict[str, Any]]:
+    """Messages in [since, until] (dates or times, compared on UTC) and from ``sender``, if given."""
+    picked = []
+    for message in messages:
+        when = message.get("time_utc") or ""
+        if since and (not when or when < since):
+            continue
+        if until and (not when or when[: len(until)] > until):
+            continue
+        if sender and (message.get("sender") or "").casefold() != sender.casefold():
+            continue
+        picked.append(message)
+    return picked
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of a case's timeline: an item, or one message inside an imported item."""
+
+    time: str | None
+    item: str
+    kind: str
+    sender: str | None
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": self.time, "item": self.item, "kind": self.kind, "sender": self.sender, "text": self.text}
+
+
+def timeline(locker: Locker, case: str | None = None) -> list[Moment]:
+    """Everything of the case in time order: incidents as the worker dated them, messages by UTC."""
+    moments: list[Moment] = []
+    for item in locker.items(case):
+        if any(f.name == TRANSCRIPT for f in item.files):
+            for message in transcript(locker, item.label, case).get("messages", []):
+                moments.append(Moment(message.get("time_utc"), item.label, "message", message.get("sender"),
+                                      message.get("text") or ""))
+        else:
+            when = item.incident.date or item.created
+            summary = item.incident.description or ", ".join(f.name for f in item.files)
+            moments.append(Moment(when, item.label, item.kind, item.incident.who, summary))
+    return sorted(moments, key=lambda m: (m.time is None, m.time or "", m.item))
