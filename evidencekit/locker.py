@@ -31,7 +31,17 @@ import platformdirs
 from cryptography import x509
 
 from evidencekit import __version__
-from evidencekit._internal import blobstore, canonical, custody_log, database, keys, media, settings, stamp_queue
+from evidencekit._internal import (
+    blobstore,
+    canonical,
+    custody_log,
+    database,
+    keys,
+    media,
+    safe_zip,
+    settings,
+    stamp_queue,
+)
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.model import ProofResult
 from evidencekit._internal.timestamps.rfc3161 import default_roots
@@ -334,13 +344,16 @@ class Locker:
             raise UserError("items.export_not_a_folder", path=str(target_dir))
         target_dir.mkdir(parents=True, exist_ok=True)
         destinations = [target_dir / f.name for f in chosen.files]
-        for destination in destinations:
+        for file, destination in zip(chosen.files, destinations):
+            if not safe_zip.safe_name(file.name):  # folder imports keep relative names; nothing may climb out
+                raise UserError("items.export_unsafe_name", name=file.name)
             if destination.exists():
                 raise UserError("items.export_exists", path=str(destination))
         written = []
         for file, destination in zip(chosen.files, destinations):
             if self.blobs.state(file.sha256) != "ok":
                 raise UserError("items.blob_damaged", item=chosen.label, name=file.name)
+            destination.parent.mkdir(parents=True, exist_ok=True)
             partial = destination.with_name(f".{destination.name}.partial")
             with self.blobs.open(file.sha256) as blob, open(partial, "wb") as out:
                 shutil.copyfileobj(blob, out, blobstore.CHUNK)
