@@ -1,0 +1,286 @@
+"""The native-messaging host, spoken to as the browser does: length-prefixed JSON on its stdin.
+
+Every refusal must come back as an error reply (one sentence, no traceback), store nothing, and
+leave no work folder behind; a good capture must come out exactly as the CLI's capture stores it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PASSPHRASE, run_cli
+from evidencekit._internal.native_host.transfer import MAX_FILE
+from evidencekit.locker import Locker
+
+PAGE: dict[str, Any] = {
+    "url": "https://chat.example.org/thread/42",
+    "title": "Thread 42",
+    "mode": "full",
+    "startedAt": "2026-03-01T12:00:00.000Z",
+    "finishedAt": "2026-03-01T12:00:01.250Z",
+    "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0",
+    "language": "nb-NO",
+    "browser": {"name": "Chromium", "version": "156"},
+    "extension": {"id": "eopfhibapmcgopbnjjnmgppnjhbicfmc", "version": "0.1.0"},
+    "viewport": {"width": 1280, "height": 713, "devicePixelRatio": 1.25, "scrollX": 0, "scrollY": 40},
+    "document": {"width": 1280, "height": 3000},
+    "fullPage": {"width": 1600, "height": 3750, "capturedHeight": 3000, "truncated": False,
+                 "method": "debugger-device-metrics-override"},
+    "mhtml": {"method": "pageCapture", "attempts": 2},
+    "selection": None,
+    "notes": [],
+}
+
+
+def frame(message: dict[str, Any] | bytes) -> bytes:
+    body = message if isinstance(message, bytes) else json.dumps(message).encode()
+    return struct.pack("=I", len(body)) + body
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """One locker with an identity and a case for the whole module (each refusal must leave it as it was)."""
+    home = tmp_path_factory.mktemp("host") / "locker"
+    environment = {**os.environ, "EVIDENCEKIT_HOME": str(home), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
+                   "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
+    assert run_cli("init", "--kdf", "interactive", env=environment).code == 0
+    assert run_cli("case", "new", "Test case", env=environment).code == 0
+    return environment
+
+
+@pytest.fixture
+def home(env: dict[str, str]) -> Path:
+    """The module's locker, checked to be unchanged by a test that expects a refusal."""
+    return Path(env["EVIDENCEKIT_HOME"])
+
+
+def talk(*frames: bytes, env: dict[str, str], args: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], int, str]:
+    """Run the host on these bytes; return its replies, exit code and stderr."""
+    proc = subprocess.run([sys.executable, "-m", "evidencekit", "native-host", *args], input=b"".join(frames),
+                          capture_output=True, env=env, timeout=120)
+    replies, out = [], proc.stdout
+    while out:
+        (length,) = struct.unpack("=I", out[:4])
+        replies.append(json.loads(out[4:4 + length]))
+        out = out[4 + length:]
+    return replies, proc.returncode, proc.stderr.decode()
+
+
+def capture(request: str, files: dict[str, bytes], *, chunk: int = 1024 * 1024, page: dict[str, Any] | None = None,
+            **begin: Any) -> list[bytes]:
+    """The frames of one whole capture: begin, every file's chunks in order, end."""
+    declared = [{"name": n, "size": len(b), "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()]
+    frames = [frame({"type": "begin", "id": request, "passphrase": PASSPHRASE, "page": page or PAGE,
+                     "files": declared, **begin})]
+    for name, data in files.items():
+        for seq, at in enumerate(range(0, len(data), chunk)):
+            frames.append(frame({"type": "chunk", "id": request, "file": name, "seq": seq,
+                                 "data": base64.b64encode(data[at:at + chunk]).decode()}))
+    frames.append(frame({"type": "end", "id": request}))
+    return frames
+
+
+def items(home: Path) -> list[str]:
+    with Locker.open(home) as locker:
+        return [item.label for item in locker.items()]
+
+
+def work_folders(home: Path) -> list[Path]:
+    return list((home / "blobs" / "tmp").glob("work-*"))
+
+
+def refused(replies: list[dict[str, Any]], code: str) -> dict[str, Any]:
+    errors = [r for r in replies if r["type"] == "error"]
+    assert errors, replies
+    assert errors[0]["code"] == code, errors
+    assert "Traceback" not in errors[0]["message"] and "\n" not in errors[0]["message"], errors[0]
+    return errors[0]
+
+
+@pytest.fixture
+def unchanged(home: Path) -> Any:
+    """The test refuses something: afterwards the case holds the same items and no work folder."""
+    before = items(home)
+    yield
+    assert items(home) == before
+    assert not work_folders(home)
+
+
+@pytest.fixture(scope="module")
+def png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (400, 1000), os.urandom(400 * 1000 * 3)).save(out, format="PNG")
+    return out.getvalue()  # about 1.2 MB of noise: several 256 KiB chunks
+
+
+def test_capture_is_stored_like_the_cli_does(env: dict[str, str], home: Path, png: bytes) -> None:
+    files = {"page-full.png": png, "page-viewport.png": png[:1000] + b"x", "page.mhtml": b"MIME-Version: 1.0\r\n",
+             "page-dom.html": "<html>blåbær</html>".encode(), "page-text.txt": b""}
+    replies, code, err = talk(
+        frame({"type": "hello", "id": "h1", "lang": "en-US"}), frame({"type": "cases", "id": "c1"}),
+        *capture("cap-1", files, chunk=256 * 1024,
+                 facts={"incidentDate": "2026-02-28T21:15", "who": "customer", "channel": "Work chat", "note": "Threats"}),
+        env=env, args=("chrome-extension://eopfhibapmcgopbnjjnmgppnjhbicfmc/",))
+    assert code == 0 and err == ""
+    assert [r["type"] for r in replies] == ["hello", "cases", "ready", "stored", "stamped"], replies
+    assert replies[1]["ready"] is True and [c["title"] for c in replies[1]["cases"]] == ["Test case"]
+    stored = replies[3]
+    assert {f["name"]: f["sha256"] for f in stored["files"]} == {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
+
+    shown = run_cli("show", stored["item"], "--json", env=env).json()
+    assert [f["name"] for f in shown["files"]] == list(files)  # the CLI capture's order
+    assert shown["kind"] == "web"
+    assert shown["incident"] == {"date": "2026-02-28T21:15:00", "who": "customer", "channel": "Work chat",
+                                 "description": "Threats"}
+    acquired = shown["acquired"]
+    assert acquired["method"] == "web-capture-extension"
+    assert acquired["format"] == "evidencekit-web-capture/1"
+    assert acquired["final_url"] == PAGE["url"] and acquired["title"] == "Thread 42"
+    assert acquired["viewport"] == {"width": 1280, "height": 713, "device_scale_factor": "1.25"}
+    assert acquired["page"]["image_height"] == 3750 and acquired["page"]["truncated"] is False
+    assert acquired["extension"]["origin"] == "chrome-extension://eopfhibapmcgopbnjjnmgppnjhbicfmc/"
+    assert acquired["extension"]["mhtml_attempts"] == 2
+    assert acquired["started"]["utc"] == "2026-03-01T12:00:00.000Z"
+    assert acquired["http"]["status"] is None and acquired["tls"] is None  # unknown, not guessed
+    assert run_cli("check", env=env).code == 0
+    assert not work_folders(home)
+
+
+def test_bogus_length_is_refused(env: dict[str, str], unchanged: None) -> None:
+    replies, code, err = talk(struct.pack("=I", 0xFFFFFFF0) + b"{}", env=env)
+    error = refused(replies, "extension.frame_too_large")
+    assert error["id"] is None
+    assert code == 2 and "Traceback" not in err
+
+
+def test_truncated_frame_is_refused(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    whole = b"".join(capture("cap-1", {"page-full.png": png}))
+    replies, code, _ = talk(whole[: len(whole) // 2], env=env)  # the browser died mid-capture
+    refused(replies, "extension.frame_truncated")
+    assert code == 2
+
+
+def test_invalid_json_is_refused_and_the_port_stays_usable(env: dict[str, str], unchanged: None) -> None:
+    replies, code, _ = talk(frame(b"{not json"), frame(b"[1, 2]"), frame({"type": "cases", "id": "c1"}), env=env)
+    refused(replies[:1], "extension.bad_json")
+    refused(replies[1:2], "extension.not_an_object")
+    assert replies[2]["type"] == "cases" and code == 0
+
+
+def test_unknown_case_is_refused_before_any_byte_moves(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    replies, _, _ = talk(*capture("cap-1", {"page-full.png": png}, caseId="no-such-case"), env=env)
+    error = refused(replies, "cases.unknown")
+    assert "no-such-case" in error["message"]
+    # the chunks in flight are dropped quietly; the end gets the same answer again
+    assert [r["type"] for r in replies] == ["error", "error"] and replies[1]["code"] == "cases.unknown"
+
+
+def test_chunks_out_of_order_are_refused(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    frames = capture("cap-1", {"page-full.png": png}, chunk=256 * 1024)
+    frames[1], frames[2] = frames[2], frames[1]
+    replies, _, _ = talk(*frames, env=env)
+    error = refused(replies, "extension.chunk_order")
+    assert "expected piece 0, got 1" in error["message"]
+
+
+def test_missing_chunk_is_refused(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    frames = capture("cap-1", {"page-full.png": png}, chunk=256 * 1024)
+    del frames[-2]  # the last piece never arrives
+    replies, _, _ = talk(*frames, env=env)
+    refused(replies, "extension.chunks_missing")
+
+
+def test_payload_over_the_limit_is_refused(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    huge = frame({"type": "begin", "id": "cap-1", "passphrase": PASSPHRASE, "page": PAGE,
+                  "files": [{"name": "page-full.png", "size": MAX_FILE + 1, "sha256": "0" * 64}]})
+    frames = capture("cap-2", {"page-full.png": png})
+    begin = json.loads(frames[0][4:])
+    begin["files"][0]["size"] = 1000  # announces less than it sends
+    replies, _, _ = talk(huge, frame(begin), *frames[1:], env=env)
+    refused(replies[:1], "extension.file_too_large")
+    refused(replies[1:], "extension.chunk_beyond_size")
+
+
+def test_changed_bytes_are_refused(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    frames = capture("cap-1", {"page-full.png": png})
+    begin = json.loads(frames[0][4:])
+    begin["files"][0]["sha256"] = hashlib.sha256(b"something else").hexdigest()
+    replies, _, _ = talk(frame(begin), *frames[1:], env=env)
+    refused(replies, "extension.digest_mismatch")
+
+
+@pytest.mark.parametrize("name", ["../../outside.png", "/tmp/outside.png", "page-full.png/..", "evil.exe"])
+def test_no_file_can_be_written_outside_the_locker(env: dict[str, str], home: Path, unchanged: None, png: bytes,
+                                                    name: str) -> None:
+    around = home.parent
+    before = sorted(around.rglob("*"))
+    replies, _, _ = talk(*capture("cap-1", {name: png}), env=env)
+    refused(replies, "extension.unknown_file")
+    assert sorted(around.rglob("*")) == before
+    assert not Path("/tmp/outside.png").exists()
+
+
+def test_locked_and_wrong_passphrase(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    without = {k: v for k, v in env.items() if k != "EVIDENCEKIT_PASSPHRASE"}
+    begin = json.loads(capture("cap-1", {"page-full.png": png})[0][4:])
+    del begin["passphrase"]
+    replies, _, _ = talk(frame(begin), frame({"type": "unlock", "id": "u1", "passphrase": "wrong"}),
+                         frame({"type": "unlock", "id": "u2", "passphrase": PASSPHRASE}), env=without)
+    refused(replies[:1], "extension.locked")
+    refused(replies[1:2], "keys.wrong_passphrase")
+    assert replies[2]["type"] == "unlocked" and replies[2]["case"]["title"] == "Test case"
+
+
+@pytest.mark.parametrize("change", [
+    {"page": {**PAGE, "cookies": "x"}},  # an unknown field is not signed into the record
+    {"page": {**PAGE, "viewport": {**PAGE["viewport"], "width": 12.5}}},
+    {"page": {**PAGE, "startedAt": "yesterday"}},
+    {"facts": {"who": "boss"}},
+    {"files": []},
+])
+def test_messages_are_checked_against_the_schema(env: dict[str, str], unchanged: None, png: bytes,
+                                                 change: dict[str, Any]) -> None:
+    begin = {**json.loads(capture("cap-1", {"page-full.png": png})[0][4:]), **change}
+    replies, code, _ = talk(frame(begin), frame({"type": "bogus", "id": "x1"}), frame({"type": "cases"}), env=env)
+    refused(replies[:1], "extension.bad_field")
+    refused(replies[1:2], "extension.unknown_type")
+    refused(replies[2:3], "extension.bad_field")
+    assert code == 0
+
+
+def test_errors_read_in_the_browsers_language(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    replies, _, _ = talk(frame({"type": "hello", "id": "h1", "lang": "nb-NO"}),
+                         *capture("cap-1", {"page-full.png": png}, caseId="finnes-ikke"), env=env)
+    error = refused(replies[1:], "cases.unknown")
+    assert error["message"].startswith("Det finnes ingen sak")
+
+
+def test_work_folders_of_killed_hosts_are_removed(env: dict[str, str], home: Path) -> None:
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    abandoned = home / "blobs" / "tmp" / "work-abandoned"
+    abandoned.mkdir(parents=True)
+    (abandoned / ".native-host-pid").write_text(str(finished.pid))
+    (abandoned / "page-full.png").write_bytes(b"half")
+    unrelated = home / "blobs" / "tmp" / "work-cli"  # another command's folder: not ours to touch
+    unrelated.mkdir()
+    try:
+        replies, _, _ = talk(frame({"type": "cases", "id": "c1"}), env=env)
+        assert replies[0]["type"] == "cases"
+        assert not abandoned.exists() and unrelated.exists()
+    finally:
+        unrelated.rmdir()
