@@ -9,9 +9,11 @@ because they have no honest reason to be in an export.
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -149,7 +151,7 @@ class Source:
                 with self._zip.open(info) as handle:
                     digest, size = sha256_file(handle)
             except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError,
-                    EOFError, RuntimeError) as exc:
+                    EOFError, RuntimeError, zlib.error, lzma.LZMAError) as exc:
                 raise ImportFailed("importers.bad_zip_member", name=name[:200]) from exc
             if size != info.file_size:
                 raise ImportFailed("importers.bad_zip_member", name=name[:200])

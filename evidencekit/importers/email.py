@@ -180,7 +180,11 @@ def _when(value: bytes | None) -> str | None:
 
 def check_dkim(raw: bytes, keys: KeyBook, received: datetime | None) -> list[dict[str, Any]]:
     """Every DKIM signature of ``raw``: pass / fail / cannot_check, with reason and key."""
-    signer = dkim.DKIM(raw, minkey=1024)
+    try:
+        signer = dkim.DKIM(raw, minkey=1024)
+    except dkim.DKIMException as exc:  # headers dkimpy cannot split: nothing to verify
+        return [{"index": 0, "result": "fail", "reason": "malformed_signature",
+                 "detail": str(exc)}] if re.search(rb"(?im)^dkim-signature:", raw) else []
     sig_headers = [(k, v) for k, v in signer.headers if k.lower() == b"dkim-signature"]
     results = []
     for index, header in enumerate(sig_headers):
@@ -229,8 +233,8 @@ def check_dkim(raw: bytes, keys: KeyBook, received: datetime | None) -> list[dic
             body = "body hash" in str(exc)
             result.update(reason="body_changed" if body else "invalid", detail=str(exc))
             continue
-        except dkim.DKIMException as exc:
-            result.update(reason="invalid", detail=str(exc))
+        except Exception as exc:  # dkimpy on hostile input: this signature is invalid, no more
+            result.update(reason="invalid", detail=f"{type(exc).__name__}: {exc}")
             continue
         if not ok:
             result.update(reason="signature_mismatch")
@@ -269,8 +273,8 @@ def check_arc(raw: bytes, keys: KeyBook) -> dict[str, Any]:
     before = set(keys.missing)
     try:
         cv, details, reason = dkim.arc_verify(raw, dnsfunc=keys.dnsfunc())
-    except dkim.DKIMException as exc:
-        return {"result": "fail", "reason": str(exc)}
+    except Exception as exc:  # dkimpy on hostile input: the chain does not hold
+        return {"result": "fail", "reason": f"{type(exc).__name__}: {exc}"}
     verdict = (cv or b"none").decode() if isinstance(cv, bytes) else str(cv or "none")
     if verdict != "pass" and keys.missing - before:
         verdict = "cannot_check"

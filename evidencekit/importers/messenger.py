@@ -91,9 +91,11 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
                            else None, src, opts)
             repaired += msg.text_repair is not None
             messages.append(msg)
+    instagram = opts.fmt == "instagram" or any(
+        "instagram" in (m or "").lower() for m in members) or "instagram" in src.name.lower()
     transcript.details.update({"files": [m or src.name for m in members],
                                "title": sorted(titles)[0] if titles else None,
-                               "app": opts.fmt if opts.fmt in NAMES else "messenger"})
+                               "app": "instagram" if instagram else "messenger"})
     if repaired:
         transcript.notice("mojibake_repaired", None, count=repaired)
     times = [m.time_utc for m in messages if m.time_utc]

@@ -1,0 +1,134 @@
+"""Fuzzing every importer with random and mutated input: the only way an import may fail is our
+own one-sentence ImportFailed — never another exception, never a hang."""
+
+from __future__ import annotations
+
+import base64
+import json
+import tempfile
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is needed for fuzzing")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from evidencekit.importers import ImportFailed, parse  # noqa: E402
+
+EXPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "exports"
+
+
+def _slack_zip() -> bytes:
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("users.json", json.dumps([{"id": "U1", "name": "kari"}]))
+        z.writestr("channels.json", json.dumps([{"id": "C1", "name": "general"}]))
+        z.writestr("general/2024-01-02.json", json.dumps([
+            {"type": "message", "user": "U1", "text": "hei <@U1> &gt;", "ts": "1704200000.0001"}]))
+    return out.getvalue()
+
+
+SYNTHETIC: dict[str, list[bytes]] = {
+    "whatsapp": ["18.03.2022, 14:56 - Kari: Hei æøå\nto linjer\n[3/18/22, 9:41:05\u202fPM] "
+                 "John: \u200e<attached: 00000001-PHOTO-2022-03-18-21-41-05.jpg>\n".encode()],
+    "telegram": [json.dumps({"name": "x", "type": "personal_chat", "id": 1, "messages": [
+        {"id": 1, "type": "message", "date": "2023-01-01T10:00:00", "date_unixtime": "1672567200",
+         "from": "a", "from_id": "user1", "text": ["a", {"type": "bold", "text": "b"}],
+         "text_entities": []}]}).encode()],
+    "discord": [json.dumps({"guild": {"name": "g"}, "channel": {"name": "c"}, "messages": [
+        {"id": "447793085255123004", "type": "Default",
+         "timestamp": "2018-05-20T16:09:51.118+00:00", "content": "hi",
+         "author": {"id": "1", "name": "a"}, "attachments": [{"fileName": "x.png", "url": "x.png"}],
+         "reference": {"messageId": "1"}}], "messageCount": 1}).encode()],
+    "slack": [_slack_zip()],
+    "messenger": [b"\xef\xbb\xbf" + json.dumps({"participants": [{"name": "A"}], "messages": [
+        {"sender_name": "A", "timestamp_ms": 1, "content": "Bl\u00c3\u00a5",
+         "photos": [{"uri": "photos/1.jpg"}]}]}).encode()],
+    "sms": [b'<?xml version="1.0"?><smses count="2"><sms address="1" date="1" type="1" '
+            b'body="a&#55357;&#56832;" /><mms date="2" msg_box="1"><parts><part ct="image/png" '
+            b'cl="a.png" data="' + base64.b64encode(b"png") + b'" /></parts></mms></smses>'],
+    "email": [b"From: A <a@example.no>\r\nDate: Tue, 2 Jan 2024 11:00:00 +0100\r\n"
+              b"DKIM-Signature: v=1; a=rsa-sha256; d=example.no; s=s; h=from; bh=AAAA; b=AAAA\r\n"
+              b"Subject: hei\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+              b"Content-Type: text/plain\r\n\r\nhei\r\n--b\r\nContent-Disposition: attachment; "
+              b"filename=x.txt\r\n\r\nfil\r\n--b--\r\n",
+              b"From x Tue Jan  2 10:00:05 2024\nFrom: a\nDate: x\n\n>From y\n\nFrom z\nTo: b\n\nhi\n"],
+}
+
+CORPUS_FILES = {
+    "whatsapp": ["whatsapp/czech_android.txt", "whatsapp/WhatsApp Chat - Elon Musk (EN+Media).txt"],
+    "telegram": ["telegram/DM_2A_7M.json"],
+    "discord": ["discord/SV_5A_5M.json"],
+    "slack": ["slack/testarchive.zip"],
+    "messenger": ["messenger/2A_7M.json"],
+    "sms": ["sms/smsxml.txt"],
+    "email": ["email/rfc6376.signed.msg", "email/message.mbox"],
+}
+
+
+def _seeds(fmt: str) -> list[bytes]:
+    seeds = list(SYNTHETIC[fmt])
+    for name in CORPUS_FILES[fmt]:
+        if (EXPORTS / name).is_file():
+            seeds.append((EXPORTS / name).read_bytes())
+    return seeds
+
+
+def _mutate(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+    for kind, where, blob in edits:
+        if not data:
+            data = blob
+            continue
+        at = where % len(data)
+        if kind == 0:  # cut off
+            data = data[:at]
+        elif kind == 1:  # overwrite
+            data = data[:at] + blob + data[at + len(blob):]
+        elif kind == 2:  # insert
+            data = data[:at] + blob + data[at:]
+        else:  # delete a stretch
+            data = data[:at] + data[at + len(blob) + 1:]
+    return data
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1 << 30),
+                           st.binary(min_size=1, max_size=12)), min_size=1, max_size=4)
+FUZZ = settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "60")), deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _try(data: bytes, fmt: str, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"export{suffix}"
+        path.write_bytes(data)
+        for wanted in (fmt, "auto"):
+            try:
+                parse(path, fmt=wanted, date_order="dmy" if fmt == "whatsapp" else None)
+            except ImportFailed as exc:
+                assert str(exc) and not str(exc).startswith("importers.")  # a real sentence
+
+
+@pytest.mark.parametrize("fmt", sorted(SYNTHETIC))
+def test_mutated_exports(fmt: str) -> None:
+    seeds = _seeds(fmt)
+    suffix = ".zip" if fmt == "slack" else ".txt"
+
+    @FUZZ
+    @given(st.integers(0, len(seeds) - 1), EDITS)
+    def run(which: int, edits: list[tuple[int, int, bytes]]) -> None:
+        _try(_mutate(seeds[which], edits), fmt, suffix)
+
+    run()
+
+
+@pytest.mark.parametrize("fmt", sorted(SYNTHETIC))
+def test_random_bytes(fmt: str) -> None:
+    @FUZZ
+    @given(st.binary(max_size=2048))
+    def run(data: bytes) -> None:
+        _try(data, fmt, ".bin")
+
+    run()
