@@ -1,0 +1,315 @@
+"""Redaction: a new item derived from an original, with third parties hidden, the original kept.
+
+Why a new item: evidence must never change, yet a bundle for an employer often must not show
+bystanders' names or faces. So a redaction is an item of its own (kind ``redaction``) whose
+record names the original's salted record digest: the custody log then proves the original
+existed, unchanged, and when it was added — even when the bundle withholds it.
+
+What can be redacted reliably: pictures (black boxes burned into the pixels, saved as a fresh
+PNG with no metadata, then checked), plain text and our own transcripts (masked text). Anything
+else — HTML, MHTML, HAR, e-mail sources, other apps' JSON — can hide text in encodings and
+markup, so it is left out and the record says so. The record never holds the masked text
+itself, nor the digests of the original files (a digest would let a guess be confirmed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from evidencekit import __version__
+from evidencekit._internal.capture.model import FULL_PAGE
+from evidencekit._internal.report import contents
+from evidencekit._internal.report.pictures import open_image
+from evidencekit.errors import UserError
+from evidencekit.i18n import t
+from evidencekit.locker import Locker, Source
+from evidencekit.models import IncidentFacts, Item, ItemFile, LogEntry
+
+KIND = "redaction"
+MASK = "█████"  # fixed length: the mark must not tell how long the hidden text was
+MIN_MASK = 2
+_BOX = re.compile(r"^(?:(?P<file>.+):)?\s*(?P<x>\d+)\s*,\s*(?P<y>\d+)\s*,\s*(?P<w>\d+)\s*,\s*(?P<h>\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in a picture's pixels as shown (after EXIF rotation), optionally naming the file."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    file: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Box:
+        """``X,Y,W,H`` or ``FILE:X,Y,W,H``; anything else is one clear error."""
+        match = _BOX.match(text.strip())
+        if not match or int(match["w"]) < 1 or int(match["h"]) < 1:
+            raise UserError("report.redact_bad_box", value=text)
+        return cls(int(match["x"]), int(match["y"]), int(match["w"]), int(match["h"]), match["file"])
+
+    @property
+    def corners(self) -> tuple[int, int, int, int]:
+        return self.x, self.y, self.x + self.width, self.y + self.height
+
+    def __str__(self) -> str:
+        return f"{self.x},{self.y},{self.width},{self.height}"
+
+
+# -- pictures --------------------------------------------------------------------------------------
+
+def _mode(image: Image.Image) -> str:
+    alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    return "RGBA" if alpha else "RGB"
+
+
+def burn(image: Image.Image, boxes: Sequence[Box]) -> Image.Image:
+    """A fresh picture (no metadata carried over) with every box's pixels replaced by black."""
+    mode = _mode(image)
+    clean = Image.frombytes(mode, image.size, image.convert(mode).tobytes())
+    black = (0, 0, 0, 255) if mode == "RGBA" else (0, 0, 0)
+    for box in boxes:
+        clean.paste(black, box.corners)
+    return clean
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def check_burned(original: Image.Image, redacted: bytes, boxes: Sequence[Box]) -> bool:
+    """True if ``redacted`` is a PNG without metadata whose boxed pixels are all black and whose
+    other pixels all equal the original's. Run on every redaction before it is stored; it does
+    not trust :func:`burn` (it puts the original's pixels back into the boxes and compares)."""
+    with Image.open(io.BytesIO(redacted)) as image:
+        image.load()
+        if image.format != "PNG" or image.size != original.size:
+            return False
+        if getattr(image, "text", None) or set(image.info) - {"dpi"} or len(image.getexif()):
+            return False
+        mode = _mode(original)
+        if image.mode != mode:
+            return False
+        black = ((0, 0),) * 3 + (((255, 255),) if mode == "RGBA" else ())
+        if any(image.crop(box.corners).getextrema() != black for box in boxes):
+            return False
+        source = original.convert(mode)
+        restored = image.copy()
+        for box in boxes:
+            restored.paste(source.crop(box.corners), box.corners[:2])
+        return restored.tobytes() == source.tobytes()
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+def _patterns(masks: Sequence[str]) -> list[re.Pattern[str]]:
+    found = []
+    for mask in masks:
+        text = mask.strip()
+        if len(text) < MIN_MASK:
+            raise UserError("report.redact_mask_short", mask=mask)
+        found.append(re.compile(re.escape(text), re.IGNORECASE))
+    return found
+
+
+def mask_text(text: str, patterns: Sequence[re.Pattern[str]], counts: list[int]) -> str:
+    """``text`` with every pattern replaced by the mark; ``counts[i]`` grows by pattern i's hits."""
+    for i, pattern in enumerate(patterns):
+        text, hits = pattern.subn(MASK, text)
+        counts[i] += hits
+    return text
+
+
+def mask_json(value: Any, patterns: Sequence[re.Pattern[str]], counts: list[int]) -> Any:
+    """Every string in a JSON value (keys too) masked."""
+    if isinstance(value, str):
+        return mask_text(value, patterns, counts)
+    if isinstance(value, list):
+        return [mask_json(v, patterns, counts) for v in value]
+    if isinstance(value, dict):
+        return {mask_text(k, patterns, counts): mask_json(v, patterns, counts) for k, v in value.items()}
+    return value
+
+
+# -- making the item -------------------------------------------------------------------------------
+
+def _read_checked(locker: Locker, item: Item, file: ItemFile) -> bytes:
+    data = contents.read(locker, file)
+    if hashlib.sha256(data).hexdigest() != file.sha256:
+        raise UserError("items.blob_damaged", item=item.label, name=file.name)
+    return data
+
+
+def _boxes_by_file(item: Item, boxes: Sequence[Box]) -> dict[str, list[Box]]:
+    pictures = [f.name for f in item.files if contents.is_picture(f)]
+    if boxes and not pictures:
+        raise UserError("report.redact_no_pictures", item=item.label)
+    by_file: dict[str, list[Box]] = {}
+    for box in boxes:
+        name = box.file
+        if name is None:
+            default = FULL_PAGE if item.kind == "web" and FULL_PAGE in pictures else None
+            if default is None and len(pictures) > 1:
+                raise UserError("report.redact_box_which", item=item.label, names=", ".join(pictures),
+                                example=f"{pictures[0]}:{box}")
+            name = default or pictures[0]
+        elif name not in pictures:
+            raise UserError("report.redact_box_no_picture", item=item.label, name=name, names=", ".join(pictures))
+        by_file.setdefault(name, []).append(box)
+    return by_file
+
+
+def _picture(locker: Locker, item: Item, file: ItemFile, boxes: list[Box]) -> bytes:
+    """The picture with its boxes burned in, checked before it is handed back."""
+    _read_checked(locker, item, file)
+    image = open_image(locker, file)
+    if image is None or getattr(image, "n_frames", 1) > 1:
+        raise UserError("report.redact_picture_unusable", name=file.name, item=item.label)
+    width, height = image.size
+    for box in boxes:
+        if box.x + box.width > width or box.y + box.height > height:
+            raise UserError("report.redact_box_outside", box=str(box), name=file.name, width=width, height=height)
+    data = png(burn(image, boxes))
+    if not check_burned(image, data, boxes):
+        raise UserError("report.redact_check_failed", name=file.name)
+    return data
+
+
+def _png_name(name: str) -> str:
+    stem, dot, suffix = name.rpartition(".")
+    return name if suffix.lower() == "png" else f"{stem if dot else name}.png"
+
+
+def redact(
+    locker: Locker,
+    ref: str,
+    passphrase: str,
+    *,
+    boxes: Sequence[Box] = (),
+    masks: Sequence[str] = (),
+    case: str | None = None,
+) -> Item:
+    """Make the redaction of item ``ref`` as a new item; the original stays as it is."""
+    target = locker.case(case)
+    original = locker.item(ref, target.id)
+    if not boxes and not masks:
+        raise UserError("report.redact_nothing_asked")
+    patterns = _patterns(masks)
+    by_file = _boxes_by_file(original, boxes)
+    locker.case_signer(target.id, passphrase)  # a wrong passphrase fails before any work
+    counts = [0] * len(patterns)
+    sources: list[Source] = []
+    done: list[dict[str, Any]] = []
+    left_out: list[dict[str, str]] = []
+
+    def name_of(file: ItemFile) -> str:
+        return mask_text(file.name, patterns, counts)
+
+    for file in original.files:
+        if contents.is_picture(file):
+            if file.name not in by_file:
+                left_out.append({"name": name_of(file), "reason": "picture_no_box"})
+                continue
+            burned = _picture(locker, original, file, by_file[file.name])
+            name = _png_name(name_of(file))
+            sources.append(Source(name, data=burned, media_type="image/png"))
+            done.append({"file": name, "from": name_of(file), "boxes": [[b.x, b.y, b.width, b.height] for b in by_file[file.name]]})
+        elif contents.is_transcript(locker, file) or contents.is_text(file):
+            if not patterns:
+                left_out.append({"name": name_of(file), "reason": "text_no_mask"})
+                continue
+            data = _read_checked(locker, original, file)
+            before = sum(counts)
+            if contents.is_transcript(locker, file):
+                masked = mask_json(json.loads(data), patterns, counts)
+                out = json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+            else:
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    left_out.append({"name": name_of(file), "reason": "not_utf8"})
+                    continue
+                out = mask_text(text, patterns, counts).encode("utf-8")
+            name = name_of(file)
+            sources.append(Source(name, data=out, media_type=file.media_type))
+            done.append({"file": name, "from": name, "masked": sum(counts) - before})
+        else:
+            left_out.append({"name": name_of(file), "reason": "cannot_redact"})
+    facts = original.incident
+    masked_facts = IncidentFacts(facts.date, facts.who,
+                                 mask_text(facts.channel, patterns, counts) if facts.channel else None,
+                                 mask_text(facts.description, patterns, counts) if facts.description else None)
+    for mask, hits in zip(masks, counts):
+        if not hits:
+            raise UserError("report.redact_mask_not_found", mask=mask.strip(), item=original.label)
+    if not sources:
+        raise UserError("report.redact_nothing_left", item=original.label)
+    acquired = {
+        "method": "redaction",
+        "tool": f"evidencekit {__version__}",
+        "derived_from": {"item": original.label, "record_sha256": original.record_sha256},
+        "source": {"kind": original.kind, "created": original.created},
+        "redactions": done,
+        "masks": {"count": len(patterns), "replaced": sum(counts)},
+        "left_out": left_out,
+    }
+    return locker.add_items([(KIND, sources, acquired, masked_facts)], passphrase, target.id)[0]
+
+
+# -- reading the link back (report and bundle verifier) --------------------------------------------
+
+@dataclass(frozen=True)
+class Link:
+    """What a redaction says it was made from, and whether the custody log bears that out.
+
+    ``status``: ``included`` (the original is here too), ``withheld`` (not here, but the log
+    commits to exactly that record at ``committed``), ``not_logged`` (the log holds no such
+    record: the claim does not hold).
+    """
+
+    redaction: str
+    original: str
+    record_sha256: str
+    status: str
+    committed: str | None
+
+    def message(self, lang: str | None = None) -> str:
+        return t(f"report.redaction_{self.status}", lang, item=self.redaction, original=self.original,
+                 committed=self.committed or "-")
+
+
+def origin(acquired: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(original label, its record digest) from a redaction record's ``acquired``, else None."""
+    if not isinstance(acquired, Mapping) or acquired.get("method") != "redaction":
+        return None
+    source = acquired.get("derived_from")
+    if not isinstance(source, Mapping):
+        return None
+    item, digest = source.get("item"), source.get("record_sha256")
+    return (item, digest) if isinstance(item, str) and isinstance(digest, str) else None
+
+
+def link(label: str, acquired: Mapping[str, Any], entries: Sequence[LogEntry],
+         included: Mapping[str, str]) -> Link | None:
+    """The link of redaction ``label``, judged against the verified custody log ``entries`` and
+    the records at hand (``included``: item label → record digest). None if not a redaction."""
+    found = origin(acquired)
+    if found is None:
+        return None
+    original, digest = found
+    added = next((e for e in entries if e.action == "item.add" and e.subject == original), None)
+    if added is None or added.record_sha256 != digest:
+        return Link(label, original, digest, "not_logged", None)
+    status = "included" if included.get(original) == digest else "withheld"
+    return Link(label, original, digest, status, added.time)

@@ -1,0 +1,201 @@
+"""Everything a report says about a case, gathered from the locker into plain records.
+
+Why apart from rendering: what the report claims (which items, which proofs hold, which pictures
+are blurred) is decided here, once, and tested directly; the templates only put it into words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+
+from evidencekit import __version__
+from evidencekit._internal import canonical
+from evidencekit._internal.report import contents, duplicates, exhibits, pictures, proves, stamps, summary, timeline
+from evidencekit._internal.report.clock import Clock
+from evidencekit._internal.report.transcript import Conversation, conversation
+from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
+from evidencekit.errors import UserError
+from evidencekit.i18n import LANGUAGES, language
+from evidencekit.models import Case, Item, ItemFile
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a report covers and how it reads.
+
+    ``items``: labels (``E-003``) or items to include, default all; ``show_sensitive``: show
+    pictures marked sensitive unblurred; ``name``: the worker's chosen name for the cover
+    (default: anonymous); ``zone``: the time zone times are shown in (default Europe/Oslo);
+    ``header_sources``/``extra_roots``: what timestamps are checked against, as for ``stamp --verify``.
+    """
+
+    lang: str | None = None
+    items: Sequence[str | Item] = ()
+    show_sensitive: bool = False
+    name: str | None = None
+    zone: str | None = None
+    header_sources: Sequence[HeaderSource] = ()
+    extra_roots: Sequence[x509.Certificate] = ()
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A picture of an exhibit, or where it is shown instead (a look-alike in another exhibit)."""
+
+    file: ItemFile
+    picture: pictures.Picture | None  # None: shown under ``elsewhere`` or unreadable
+    elsewhere: int | None = None  # exhibit number where the look-alike is shown
+    member: duplicates.Member | None = None
+    alike: tuple[tuple[int, duplicates.Member], ...] = ()  # other exhibits' captures of this picture
+
+
+@dataclass(frozen=True)
+class Section:
+    """One exhibit's page: its pictures, conversation or text, and files not shown."""
+
+    exhibit: exhibits.Exhibit
+    pictures: tuple[Shown, ...]
+    conversation: Conversation | None
+    texts: tuple[tuple[str, str, bool], ...]  # (file name, text, cut short)
+    blurred: bool
+
+
+@dataclass(frozen=True)
+class ReportData:
+    lang: str
+    case: Case
+    name: str | None
+    generated: str
+    tool: str
+    clock: Clock
+    exhibits: tuple[exhibits.Exhibit, ...]
+    sections: tuple[Section, ...]
+    timeline: timeline.Timeline
+    summary: summary.Summary
+    proves: proves.Proves
+    proofs: tuple[stamps.Proof, ...]
+    log_length: int
+    log_head: str | None
+    withheld: int
+    covered: dict[tuple[int, str], str] = field(default_factory=dict)  # (seq, kind) -> exhibit numbers
+
+
+def chosen_items(locker: Any, case_id: str, wanted: Sequence[str | Item]) -> list[Item]:
+    """The items to report on, read fresh from the locker (marks may have changed), in order."""
+    if not wanted:
+        return locker.items(case_id)
+    labels = {locker.item(w.label if isinstance(w, Item) else str(w), case_id).label for w in wanted}
+    return [i for i in locker.items(case_id) if i.label in labels]
+
+
+def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
+    lang = options.lang or language()
+    if lang not in LANGUAGES:
+        raise UserError("report.bad_lang", lang=lang, known=", ".join(LANGUAGES))
+    clock = Clock.of(options.zone)
+    target = locker.case(case)
+    if target.anonymous and options.name:
+        raise UserError("report.name_on_anonymous")
+    items = chosen_items(locker, target.id, options.items)
+    if not items:
+        raise UserError("report.nothing_to_report")
+    entries = locker.log(target.id)
+    found = stamps.proofs(locker.verify_stamps(target.id, options.header_sources, options.extra_roots))
+    listed = exhibits.number(items, entries, found)
+    conversations: dict[str, Conversation] = {}
+    notes: dict[str, str] = {}
+    texts: dict[str, list[tuple[str, str, bool]]] = {}
+    for exhibit in listed:
+        data = contents.transcript(locker, exhibit.item)
+        if data is not None:
+            conversations[exhibit.label] = conversation(data, lang, clock)
+        elif exhibit.kind != "web":
+            shown = [(f.name, *contents.text(locker, f)) for f in exhibit.item.files if contents.is_text(f)]
+            texts[exhibit.label] = shown  # type: ignore[assignment]
+            if exhibit.kind == "diary" and shown:
+                notes[exhibit.label] = shown[0][1]
+    sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive)
+    all_items = len(locker.items(target.id))
+    line = timeline.build(listed, conversations, notes, clock)
+    return ReportData(
+        lang=lang,
+        case=target,
+        name=options.name.strip() if options.name and options.name.strip() else None,
+        generated=canonical.utc_now(),
+        tool=f"evidencekit {__version__}",
+        clock=clock,
+        exhibits=tuple(listed),
+        sections=tuple(sections),
+        timeline=line,
+        summary=summary.build(listed, line, conversations, all_items - len(items), clock),
+        proves=proves.build(listed, conversations, log_length=len(entries),
+                            log_head=entries[-1].digest if entries else None,
+                            fingerprint=target.key.fingerprint, withheld=all_items - len(items),
+                            blurred=blurred, grouped=grouped, lang=lang, clock=clock),
+        proofs=tuple(found),
+        log_length=len(entries),
+        log_head=entries[-1].digest if entries else None,
+        withheld=all_items - len(items),
+        covered=_covered(listed),
+    )
+
+
+def _covered(listed: Sequence[exhibits.Exhibit]) -> dict[tuple[int, str], str]:
+    """For the list of proofs: which exhibits each (log entry, kind) proof speaks for."""
+    by_proof: dict[tuple[int, str], list[int]] = {}
+    for exhibit in listed:
+        for proof in exhibit.proofs:
+            by_proof.setdefault((proof.seq, proof.kind), []).append(exhibit.number)
+    return {key: proves.numbers(value) for key, value in by_proof.items()}
+
+
+def _original_sensitive(locker: Any, exhibit: exhibits.Exhibit) -> bool:
+    """A redaction of a sensitive item is treated as sensitive too (boxes rarely hide all of it)."""
+    link = exhibit.link
+    if link is None or link.status == "not_logged":
+        return False
+    try:
+        return bool(locker.item(link.original, exhibit.item.case_id).sensitive)
+    except UserError:
+        return False
+
+
+def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: dict[str, Conversation],
+              texts: dict[str, list[tuple[str, str, bool]]], show_sensitive: bool
+              ) -> tuple[list[Section], list[int], bool]:
+    """Each exhibit's pictures (look-alikes shown once, sensitive ones blurred) and contents."""
+    number = {e.label: e.number for e in listed}
+    sensitive = {e.label for e in listed if e.item.sensitive or _original_sensitive(locker, e)}
+    candidates = [(e.label, f) for e in listed if e.kind != "redaction" for f in contents.pictures(e.item)]
+    groups = duplicates.group(locker, candidates)
+    shown_by: dict[tuple[str, str], duplicates.Group] = {}
+    member_of: dict[tuple[str, str], tuple[duplicates.Group, duplicates.Member]] = {}
+    for group in groups:
+        shown_by[(group.shown.label, group.shown.file.sha256)] = group
+        for member in group.others:
+            member_of[(member.label, member.file.sha256)] = (group, member)
+    sections, blurred = [], []
+    for exhibit in listed:
+        shown = []
+        blur_any = False
+        for file in contents.pictures(exhibit.item):
+            key = (exhibit.label, file.sha256)
+            if key in member_of:
+                group, member = member_of[key]
+                shown.append(Shown(file, None, number[group.shown.label], member))
+                continue
+            group = shown_by.get(key)
+            labels = {m.label for m in group.members} if group else {exhibit.label}
+            blur = not show_sensitive and bool(labels & sensitive)
+            blur_any |= blur
+            alike = tuple((number[m.label], m) for m in group.others) if group else ()
+            shown.append(Shown(file, pictures.embed(locker, file, blur), alike=alike))
+        if blur_any:
+            blurred.append(exhibit.number)
+        sections.append(Section(exhibit, tuple(shown), conversations.get(exhibit.label),
+                                tuple(texts.get(exhibit.label, ())), blur_any))
+    return sections, blurred, bool(groups)

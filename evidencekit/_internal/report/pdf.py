@@ -1,0 +1,51 @@
+"""Printing the report to PDF with the same Chromium that captures, through Playwright.
+
+Why Chromium: the PDF then looks exactly like the HTML, its text stays selectable and
+searchable, and no second rendering engine is needed. Running headers (case, exhibit number,
+page n / m) come from CSS ``@page`` margin boxes with one named page per exhibit, which
+Chromium prints since version 131. The page may load nothing: every request is refused, so a
+report can never reach the network, even if a picture or a URL in the evidence tried to.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from evidencekit._internal.browser import BrowserSession
+
+PRINT_TIMEOUT_MS = 10 * 60 * 1000  # a case of hundreds of screenshots prints in well under this
+
+
+def print_pdf(html: str, output: Path, session: BrowserSession | None = None) -> Path:
+    """Write ``html`` as a PDF at ``output`` (all or nothing: a partial file never remains)."""
+    output = Path(output)
+    with ExitStack() as stack:
+        if session is None:
+            session = stack.enter_context(BrowserSession())
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencekit-report-")))
+        page_file = folder / "report.html"
+        page_file.write_text(html, encoding="utf-8")
+        partial = output.with_name(f".{output.name}.partial")
+        try:
+            with session.context(java_script_enabled=False) as context:
+                page = context.new_page()
+                page.set_default_timeout(PRINT_TIMEOUT_MS)
+                _only(page, page_file.as_uri())
+                page.goto(page_file.as_uri(), wait_until="load")
+                page.pdf(path=str(partial), prefer_css_page_size=True, print_background=True,
+                         outline=True, tagged=True)
+            os.replace(partial, output)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    return output
+
+
+def _only(page: Any, allowed: str) -> None:
+    """Refuse every request but the report file itself (``data:`` pictures never hit the network)."""
+    page.route("**/*", lambda route: route.continue_() if route.request.url == allowed else route.abort())
+

@@ -1,0 +1,105 @@
+"""The report as HTML: the templates in ``evidencekit/data/report/`` filled from a ReportData.
+
+Why Jinja with autoescape on: every string in a report comes from evidence — chat messages,
+page titles, file names — written by the very people the report is about. Escaping by default
+means none of it can become markup; the only raw text is our own stylesheet.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from evidencekit._internal.report.assemble import ReportData
+from evidencekit._internal.report.duplicates import Member
+from evidencekit._internal.report.exhibits import Exhibit
+from evidencekit.i18n import t
+
+TEMPLATE = "report.html.j2"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("evidencekit", "data/report"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["css_string"] = css_string
+    return env
+
+
+@cache
+def stylesheet() -> str:
+    return (resources.files("evidencekit") / "data" / "report" / "report.css").read_text(encoding="utf-8")
+
+
+def css_string(text: str) -> Markup:
+    """A CSS string literal that is safe inside ``<style>``: every character but ASCII letters and
+    digits written as a hex escape (its trailing space is part of the escape), so no quote, brace
+    or ``</style>`` can break out."""
+    body = "".join(c if c.isascii() and c.isalnum() else f"\\{ord(c):06x} " for c in str(text))
+    return Markup(f'"{body}"')
+
+
+def size(count: int, lang: str) -> str:
+    value, unit = float(count), "B"
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            break
+        value /= 1000
+    shown = f"{int(value)}" if unit == "B" else f"{value:.1f}"
+    return f"{shown.replace('.', ',') if lang == 'nb' else shown} {unit}"
+
+
+def source_line(exhibit: Exhibit, lang: str) -> str:
+    """Where an exhibit came from, in one line."""
+    if exhibit.link is not None:
+        return exhibit.link.message(lang)
+    if exhibit.kind == "web":
+        if exhibit.title:
+            return t("report.source_web_titled", lang, url=exhibit.url or "-", title=exhibit.title)
+        return t("report.source_web", lang, url=exhibit.url or "-")
+    if exhibit.format:
+        original = exhibit.item.files[0].name if exhibit.item.files else "-"  # imports keep the export first
+        return t("report.source_import", lang, format=exhibit.format, name=original)
+    if exhibit.kind == "diary":
+        return t("report.source_diary", lang)
+    return t("report.source_file", lang, names=", ".join(f.name for f in exhibit.item.files))
+
+
+def alike_detail(member: Member | None, lang: str) -> str:
+    if member is None:
+        return ""
+    if member.same_bytes:
+        return t("report.alike_same_bytes", lang)
+    if member.same_pixels:
+        return t("report.alike_same_pixels", lang)
+    if member.differs_in is not None:
+        left, top, right, bottom = member.differs_in
+        return t("report.alike_differs", lang, left=left, top=top, right=right, bottom=bottom)
+    return t("report.alike_other_size", lang)
+
+
+def render(data: ReportData) -> str:
+    """The whole report as one self-contained HTML document."""
+    lang = data.lang
+    names: dict[str, Any] = {
+        "data": data,
+        "css": Markup(stylesheet()),
+        "_": lambda key, **params: t(f"report.{key}", lang, **params),
+        "tt": lambda key, **params: t(key, lang, **params),
+        "when": lambda value, seconds=False: data.clock.show(value, seconds),
+        "day": data.clock.day,
+        "size": lambda count: size(count, lang),
+        "kind_name": lambda kind: t(f"report.kind_{kind}", lang),
+        "source_line": lambda exhibit: source_line(exhibit, lang),
+        "alike_detail": lambda member: alike_detail(member, lang),
+    }
+    return environment().get_template(TEMPLATE).render(**names)

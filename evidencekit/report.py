@@ -1,0 +1,97 @@
+"""Case reports for the people who receive evidence: HTML and PDF, in bokmål or English.
+
+Why: a union representative, an HR officer or a lawyer reads; they do not run commands. A
+report gives them a numbered exhibit list ("Bilag 1 …") with dates, sources, digests and
+timestamp status, a timeline, each exhibit (screenshot, conversation, e-mail headers with the
+DKIM result), what the evidence proves and what it does not, and how to check it themselves.
+
+    html = report.render_html(locker, options=report.Options(lang="nb"))
+    report.write(locker, Path("sak.pdf"), options=report.Options(lang="nb"))
+    report.write_for_bundle(locker, case_id, items, folder)     # what a bundle carries
+    report.redact(locker, "E-003", passphrase, boxes=[report.Box.parse("10,20,300,40")], masks=["Kari"])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from evidencekit._internal.browser import BrowserSession
+from evidencekit._internal.report.assemble import Options, ReportData, assemble
+from evidencekit._internal.report.pdf import print_pdf
+from evidencekit._internal.report.render import render
+from evidencekit._internal.redact import Box, Link, link, redact
+from evidencekit.errors import UserError
+from evidencekit.i18n import language
+from evidencekit.locker import Locker
+from evidencekit.models import Item
+
+__all__ = ["Box", "Link", "Options", "ReportData", "build", "bundle_names", "link", "redact", "render_html", "write",
+           "write_for_bundle"]
+
+SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+def build(locker: Locker, case: str | None = None, options: Options = Options()) -> ReportData:
+    """What the report will say, as plain records (for tests and other front ends)."""
+    return assemble(locker, case, options)
+
+
+def render_html(locker: Locker, case: str | None = None, options: Options = Options()) -> str:
+    """The report as one self-contained HTML document (styles and pictures inside)."""
+    return render(assemble(locker, case, options))
+
+
+def write(locker: Locker, output: Path, case: str | None = None, options: Options = Options(), *,
+          session: BrowserSession | None = None) -> Path:
+    """Write the report as HTML or PDF, chosen by the file name; an existing file is never replaced."""
+    output = Path(output)
+    kind = SUFFIXES.get(output.suffix.lower())
+    if kind is None:
+        raise UserError("report.bad_output", path=str(output))
+    if output.exists():
+        raise UserError("report.output_exists", path=str(output))
+    if not output.parent.is_dir():
+        raise UserError("report.output_folder_missing", path=str(output.parent))
+    html = render_html(locker, case, options)
+    if kind == "pdf":
+        return print_pdf(html, output, session)
+    _write_text(output, html)
+    return output
+
+
+def bundle_names(lang: str) -> tuple[str, str]:
+    """The report's file names inside a bundle: ``report-nb.html`` and ``report-nb.pdf``."""
+    return f"report-{lang}.html", f"report-{lang}.pdf"
+
+
+def write_for_bundle(locker: Locker, case: str, items: Sequence[Item | str], folder: Path, *,
+                     lang: str | None = None, session: BrowserSession | None = None) -> list[Path]:
+    """The report on exactly the items a bundle carries, as HTML and PDF in ``folder``.
+
+    Sensitive pictures are always blurred here: a bundle travels, and the clear pictures are in
+    it anyway for whoever chooses to open them.
+    """
+    if not items:
+        raise UserError("report.nothing_to_report")
+    lang = lang or language()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    html_name, pdf_name = bundle_names(lang)
+    html = render_html(locker, case, Options(lang=lang, items=tuple(items)))
+    _write_text(folder / html_name, html)
+    return [folder / html_name, print_pdf(html, folder / pdf_name, session)]
+
+
+def _write_text(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
