@@ -185,3 +185,45 @@ def test_signature_expired_before_receipt_fails_but_not_just_for_being_old(tmp_p
     assert (result["result"], result["reason"], result["expired_since"]) == ("pass", "verified", True)
     assert result["time_checked_against"] == "2024-01-02T10:00:05.000000Z"
     assert any(n.code == "dkim_expired_since" for n in t.notices)
+
+
+def test_arc_chain_pass_and_cannot_check(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM,
+                            serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    der = key.public_key().public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    message = (b"Authentication-Results: mx.example.org; dkim=pass header.d=example.no\r\n"
+               b"Received: from a by mx.example.org; Tue, 2 Jan 2024 10:00:05 +0000\r\n"
+               b"From: Ola <ola@example.no>\r\nTo: kari@example.org\r\nSubject: Hei\r\n"
+               b"Date: Tue, 2 Jan 2024 10:50:00 +0100\r\n\r\nHei\r\n")
+    sealed = b"".join(dkim.arc_sign(message, b"arc", b"example.org", pem, b"mx.example.org"))
+    path = tmp_path / "arc.eml"
+    path.write_bytes(sealed + message)
+    record = "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
+    t = parse(path, dns_records={"arc._domainkey.example.org": record})
+    assert t.messages[0].extra["arc"]["result"] == "pass"
+    assert parse(path).messages[0].extra["arc"]["result"] == "cannot_check"
+
+
+@needs_corpus
+def test_dns_records_from_files(tmp_path: Path) -> None:
+    from evidencekit.importers import ImportFailed
+    from evidencekit.importers.email import dns_records_from_files
+
+    ed = tmp_path / "brisbane.txt"
+    ed.write_text(ED25519_RECORD + "\n")
+    records = dns_records_from_files([
+        f"test._domainkey.football.example.com={CORPUS / 'test.txt'}",
+        f"Brisbane._domainkey.Football.Example.com.={ed}"])
+    assert records["brisbane._domainkey.football.example.com"] == ED25519_RECORD
+    assert _dkim(CORPUS / "rfc6376.signed.msg", dns_records=records) == [
+        ("brisbane", "pass", "verified"), ("test", "pass", "verified")]
+    with pytest.raises(ImportFailed, match="SELECTOR._domainkey.DOMAIN=FILE"):
+        dns_records_from_files(["football.example.com"])
+    with pytest.raises(ImportFailed, match="cannot be read"):
+        dns_records_from_files([f"x._domainkey.example.com={tmp_path / 'missing.txt'}"])

@@ -20,7 +20,8 @@ import re
 from datetime import datetime, timezone
 from email.message import EmailMessage, Message as StdMessage
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import IO, Any, Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable, Iterator
 
 import authres
 import dkim
@@ -441,6 +442,25 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
 
     return generate()
 
+
+
+def dns_records_from_files(pairs: Iterable[str]) -> dict[str, str]:
+    """``SELECTOR._domainkey.DOMAIN=FILE`` arguments (the CLI's ``--dns-record``) as records.
+
+    Why files: a key recorded once (from DNS, from the sender's IT department, from an earlier
+    import) lets the same DKIM check be repeated offline years later.
+    """
+    records: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, file_name = pair.partition("=")
+        if not sep or "._domainkey." not in name or not file_name:
+            raise ImportFailed("importers.bad_dns_record_arg", given=pair)
+        try:
+            text = Path(file_name).read_text("ascii").strip()
+        except (OSError, UnicodeError) as exc:
+            raise ImportFailed("importers.dns_record_unreadable", path=Path(file_name).name) from exc
+        records[name.rstrip(".").lower()] = text
+    return records
 
 
 def describe_dkim(result: dict[str, Any], lang: str | None = None) -> str:

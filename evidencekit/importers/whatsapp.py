@@ -88,7 +88,7 @@ def _chat_member(src: Source) -> str | None:
     texts = [p for p in src.members if p.lower().endswith(".txt")]
     for name in texts:
         base = PurePosixPath(name).name
-        if base == "_chat.txt" or base.startswith(("WhatsApp Chat", "WhatsApp-Chat")):
+        if base == "_chat.txt" or base.lower().startswith(("whatsapp chat", "whatsapp-chat")):
             return name
     good = [p for p in texts if _style(src.head(p, 8192)) is not None]
     return good[0] if len(good) == 1 else None
@@ -464,7 +464,7 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     transcript.date_order, transcript.date_order_source = order, how
     transcript.tz, transcript.tz_origin = opts.zone.name, opts.zone.origin
     name = re.sub(r"^WhatsApp[ -]Chat(?: with| mit| med| met| s| -)? ?", "",
-                  PurePosixPath(chat_file).stem)
+                  PurePosixPath(chat_file).stem, flags=re.I)
     transcript.details.update({"platform": survey.style, "chat_file": member or src.name,
                                "chat_name": name if name and name != "_chat" else None})
     if how == "media-names":
