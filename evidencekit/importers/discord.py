@@ -8,7 +8,7 @@ free consistency check worth reporting. Ids written twice are reported too; both
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any, Iterator
+from typing import Iterator
 
 from evidencekit.importers import _json
 from evidencekit.importers._options import Options

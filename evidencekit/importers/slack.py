@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
-from typing import Any, Iterator
+from typing import Iterator
 
 from evidencekit.importers import _json
 from evidencekit.importers._options import Options
