@@ -8,6 +8,7 @@ all produce items of the same layout.
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 
 from evidencekit import __version__
@@ -38,12 +39,19 @@ def capture(
     session: BrowserSession | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> Item:
-    """Capture ``url`` and store it; the passphrase is checked first, so no capture is wasted."""
+    """Capture ``url`` and store it.
+
+    The key is unlocked (a deliberately slow KDF) while the browser works, not before it; a wrong
+    passphrase still stores nothing.
+    """
     target = locker.case(case)
-    locker.case_signer(target.id, passphrase)
     workdir = locker.scratch()
-    try:
-        result = capture_page(url, workdir=workdir, options=options, session=session, on_stage=on_stage)
-        return store(locker, result, passphrase, facts, target.id)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        unlocking = pool.submit(locker.case_signer, target.id, passphrase)
+        try:
+            result = capture_page(url, workdir=workdir, options=options, session=session, on_stage=on_stage)
+            unlocking.result()
+            return store(locker, result, passphrase, facts, target.id)
+        finally:
+            unlocking.cancel()
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -33,6 +33,8 @@ from evidencekit.models import Item
 @option("--max-height", type=click.IntRange(500, 200_000), default=40_000, show_default=True, help="cli.opt_max_height")
 @option("--wait-for", metavar="SELECTOR", help="cli.opt_wait_for")
 @option("--timeout", type=click.IntRange(1, 600), default=30, show_default=True, help="cli.opt_capture_timeout")
+@option("--allow-error-status", is_flag=True, help="cli.opt_allow_error_status")
+@option("--ignore-https-errors", is_flag=True, help="cli.opt_ignore_https_errors")
 @option("--interactive", is_flag=True, help="cli.opt_interactive")
 @case_option
 @no_stamp_option
@@ -40,12 +42,13 @@ from evidencekit.models import Item
 @pass_session
 def capture(session, url: str | None, note: str | None, incident_date: str | None, who: str | None,
             channel: str | None, profile: str | None, scroll: bool, max_height: int, wait_for: str | None,
-            timeout: int, interactive: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+            timeout: int, allow_error_status: bool, ignore_https_errors: bool, interactive: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)
     facts = incident_facts(incident_date, who, channel, note)
     options = CaptureOptions(scroll=scroll, max_height=max_height, wait_for=wait_for,
-                             navigation_timeout_ms=timeout * 1000,
+                             navigation_timeout_ms=timeout * 1000, allow_error_status=allow_error_status,
+                             ignore_https_errors=ignore_https_errors,
                              profile_dir=locker.profile_dir(profile) if profile else None)
     secret = passphrase()
     if interactive:

@@ -12,7 +12,7 @@ medians are compared:
   and nothing else, the floor any browser-based capture stands on (same quiet launch flags).
 
 A warm line shows the per-page cost once the browser is running (demo, interactive mode).
-Run: ``.venv/bin/python bench/capture_speed.py [--runs N]``. The target (issue 5) is a CLI
+Run: ``.venv/bin/python bench/capture_latency.py [--runs N]``. The target (issue 5) is a CLI
 ratio ≤ 2.0.
 """
 
