@@ -53,8 +53,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("host") / "locker"
     environment = {**os.environ, "EVIDENCEKIT_HOME": str(home), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
                    "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
-    assert run_cli("init", "--kdf", "interactive", env=environment).code == 0
-    assert run_cli("case", "new", "Test case", env=environment).code == 0
+    with Locker.open(home) as locker:
+        locker.init_identity(PASSPHRASE, "interactive")
+        locker.create_case("Test case", PASSPHRASE)
     return environment
 
 
