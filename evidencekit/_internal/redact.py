@@ -25,6 +25,7 @@ from typing import Any
 from PIL import Image
 
 from evidencekit import __version__
+from evidencekit._internal import canonical
 from evidencekit._internal.capture.model import FULL_PAGE
 from evidencekit._internal.report import contents
 from evidencekit._internal.report.pictures import open_image
@@ -285,8 +286,12 @@ class Link:
     committed: str | None
 
     def message(self, lang: str | None = None) -> str:
+        """``E-005: redaction of E-003 (original withheld, committed at 2026-03-01 10:44:42 UTC).``"""
+        committed = "-"
+        if self.committed:
+            committed = canonical.parse_time(self.committed).strftime("%Y-%m-%d %H:%M:%S UTC")
         return t(f"report.redaction_{self.status}", lang, item=self.redaction, original=self.original,
-                 committed=self.committed or "-")
+                 committed=committed)
 
 
 def origin(acquired: Mapping[str, Any]) -> tuple[str, str] | None:

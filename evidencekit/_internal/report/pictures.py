@@ -20,7 +20,7 @@ from evidencekit._internal import media  # noqa: F401 - sets Pillow's limit for 
 from evidencekit.models import ItemFile
 
 WIDTH = 900  # pixels across the printed text column (A4, 2 px per mm): sharp, not heavy
-STRIP = 1250  # one strip fits one printed page below a heading
+STRIP = 600  # about half a printed page: strips fill pages instead of leaving gaps
 BLUR_BOX = (480, 640)
 QUALITY = 85
 

@@ -23,6 +23,12 @@ class Proves:
     warnings: tuple[str, ...]  # what the reader must check or treat with care
 
 
+def exhibits_phrase(values: Sequence[int], lang: str) -> str:
+    """``Exhibit 6`` or ``Exhibits 1–3, 5`` (``Bilag …`` in bokmål), to start a sentence with."""
+    key = "report.exhibits_one" if len(set(values)) == 1 else "report.exhibits_many"
+    return t(key, lang, list=numbers(values))
+
+
 def numbers(values: Sequence[int]) -> str:
     """``1–3, 5``: exhibit numbers, runs shortened."""
     runs: list[list[int]] = []
@@ -60,7 +66,7 @@ def build(exhibits: Sequence[Exhibit], conversations: Mapping[str, Conversation]
     if withheld:
         w.say(w.limits, "limit_withheld", count=withheld)
     if blurred:
-        w.say(w.warnings, "warn_blurred", exhibits=numbers(blurred))
+        w.say(w.warnings, "warn_blurred", exhibits=exhibits_phrase(blurred, lang))
     if grouped:
         w.say(w.limits, "limit_duplicates")
     return Proves(tuple(w.holds), tuple(w.limits), tuple(w.warnings))
@@ -84,13 +90,13 @@ def _timestamps(w: _Writer, exhibits: Sequence[Exhibit]) -> None:
                       reason=proof.result.reason_in(w.lang))
     for (kind, authority, time, block), which in verified.items():
         if kind == "rfc3161":
-            w.say(w.holds, "proves_tsa", exhibits=numbers(which), tsa=authority, time=w.clock.show(time, True))
+            w.say(w.holds, "proves_tsa", exhibits=exhibits_phrase(which, w.lang), tsa=authority, time=w.clock.show(time, True))
         else:
-            w.say(w.holds, "proves_ots", exhibits=numbers(which), block=block, time=w.clock.show(time))
+            w.say(w.holds, "proves_ots", exhibits=exhibits_phrase(which, w.lang), block=block, time=w.clock.show(time))
     if pending:
-        w.say(w.warnings, "warn_pending", exhibits=numbers(pending))
+        w.say(w.warnings, "warn_pending", exhibits=exhibits_phrase(pending, w.lang))
     if bare:
-        w.say(w.warnings, "warn_no_stamp", exhibits=numbers(bare))
+        w.say(w.warnings, "warn_no_stamp", exhibits=exhibits_phrase(bare, w.lang))
     w.say(w.limits, "limit_stamp")
 
 
