@@ -1,0 +1,94 @@
+"""From the extension's ``evidencekitCapture({mode: "full"})`` to a stored, stamp-queued item.
+
+The extension runs in a real Chromium with the host installed in its profile, exactly as a worker
+has it (the copy loaded here grants at install what a worker grants by clicking). Each run
+captures a 1280×5000 page: visible PNG, full-page PNG through the debugger, MHTML, HTML and text,
+hashed in the browser, sent in chunks over one native-messaging port, hashed again and stored
+with its signed custody-log entry and a queued timestamp request. Next to it, alternating on the
+same page, the CLI's ``evidencekit capture`` (a cold process that loads the page itself).
+
+The first extension call also starts the host and opens the key; it is shown apart. The issue's
+target: median ≤ 1.5 s. Run: ``.venv/bin/python bench/extension_roundtrip.py [--runs N]``.
+No network beyond 127.0.0.1: timestamp servers are switched off for the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from capture_latency import BenchHandler  # the 1280×5000 page of the capture benchmark
+
+from evidencekit._internal.browser import find_browser, launch_args
+from evidencekit._internal.demo_site import serve_loopback
+from evidencekit._internal.native_host import install
+from evidencekit.locker import Locker
+
+PASSPHRASE = "benchmark passphrase"
+LOOPBACK_ONLY = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    runs = parser.parse_args().runs
+    from playwright.sync_api import sync_playwright
+
+    program = find_browser()
+    with tempfile.TemporaryDirectory() as tmp, serve_loopback(BenchHandler) as base, sync_playwright() as pw:
+        root = Path(tmp)
+        home = root / "locker"
+        with Locker.open(home) as locker:
+            locker.init_identity(PASSPHRASE)  # the default ("moderate") key a worker has
+            locker.create_case("Benchmark", PASSPHRASE)
+        env = {**os.environ, "EVIDENCEKIT_HOME": str(home), "EVIDENCEKIT_OTS_CALENDARS": "",
+               "EVIDENCEKIT_TSA_URLS": ""}
+        env.pop("EVIDENCEKIT_PASSPHRASE", None)
+        profile = root / "profile"
+        install.install("chromium", profile, home)
+        extension = install.automation_copy(root / "extension")
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=str(program.path), headless=True, no_viewport=True, env=env,
+            args=launch_args([LOOPBACK_ONLY, "--window-size=1280,800", f"--disable-extensions-except={extension}",
+                              f"--load-extension={extension}"]))
+        try:
+            worker = context.service_workers[0] if context.service_workers else context.wait_for_event("serviceworker")
+            page = context.pages[0]
+            url = base + "/bands.html"
+            page.goto(url)
+            worker.evaluate("p => self.evidencekitUnlock(p)", PASSPHRASE)  # the popup's one question
+            start = time.perf_counter()
+            worker.evaluate("self.evidencekitCapture({mode: 'full'})")
+            first = time.perf_counter() - start
+            ours, cli, size = [], [], 0
+            for _ in range(runs):
+                start = time.perf_counter()
+                result = worker.evaluate("self.evidencekitCapture({mode: 'full'})")
+                ours.append(time.perf_counter() - start)
+                size = sum(f["size"] for f in result["files"])
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "evidencekit", "capture", url, "--json"], check=True,
+                               env={**env, "EVIDENCEKIT_PASSPHRASE": PASSPHRASE},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                cli.append(time.perf_counter() - start)
+        finally:
+            context.close()
+    a, b = statistics.median(ours), statistics.median(cli)
+    print(f"browser: {program.path.name} (found by {program.source}); page 1280×5000 px; {runs} runs each, "
+          "alternating; median wall time")
+    print(f"{'':<34}{'median':>8}{'min':>8}{'max':>8}")
+    print(f"{'extension, full page (warm host)':<34}{a:>7.2f}s{min(ours):>7.2f}s{max(ours):>7.2f}s"
+          f"   {size / 1e6:.2f} MB in 5 files")
+    print(f"{'CLI evidencekit capture (cold)':<34}{b:>7.2f}s{min(cli):>7.2f}s{max(cli):>7.2f}s")
+    print(f"ratio extension/CLI: {a / b:.2f}; first extension call (starts the host, opens the key): {first:.2f}s")
+    print(f"target: median ≤ 1.50 s — {'met' if a <= 1.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
