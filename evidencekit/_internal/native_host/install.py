@@ -4,7 +4,7 @@ A host manifest names a program the browser may start and the extensions allowed
 Its ``path`` takes no arguments, so each manifest gets a small generated launcher next to it that
 runs ``evidencekit native-host`` with this Python, pinned to the locker chosen at install time.
 The extension's id is fixed by the ``key`` in its manifest (``EXTENSION_ID``); Firefox uses the
-``gecko.id`` instead. The unpacked extension ships in the source tree (``extension/src``).
+``gecko.id`` instead. The unpacked extension is ``extension/src`` in the source tree.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import json
 import os
 import shlex
 import shutil
+import site
 import stat
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,10 @@ def extension_id(public_key: str) -> str:
 
 
 def source_dir() -> Path:
-    """The unpacked extension for "Load unpacked": shipped in the package, else the source tree."""
-    packaged = resources.files("evidencekit") / "extension"
-    candidates = [Path(str(packaged)), Path(__file__).resolve().parents[3] / "extension" / "src"]
+    """The unpacked extension for "Load unpacked": the source tree (a checkout or an editable
+    install), else where a wheel puts its data files (``<prefix>/share/evidencekit/extension``)."""
+    candidates = [Path(__file__).resolve().parents[3] / "extension" / "src"]
+    candidates += [Path(base) / "share" / "evidencekit" / "extension" for base in (sys.prefix, site.getuserbase())]
     for candidate in candidates:
         if (candidate / "manifest.json").is_file():
             return candidate
