@@ -67,9 +67,8 @@ def seal(
     try:
         with open(partial, "xb") as raw:
             if recipient_keys:
-                writer = envelope.SealWriter(raw, recipient_keys)
-                manifest = build.write(locker, target.id, chosen, signer, writer)  # type: ignore[arg-type]
-                writer.close()
+                with envelope.SealWriter(raw, recipient_keys) as writer:
+                    manifest = build.write(locker, target.id, chosen, signer, writer)  # type: ignore[arg-type]
             else:
                 manifest = build.write(locker, target.id, chosen, signer, raw)
             os.fsync(raw.fileno())

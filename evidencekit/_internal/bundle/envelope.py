@@ -13,9 +13,11 @@ stream that ends without the FINAL tag is truncated and rejected.
 
 from __future__ import annotations
 
+import queue
 import struct
-from collections.abc import Sequence
-from typing import BinaryIO
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
 
 import nacl.bindings as sodium
 import nacl.exceptions
@@ -27,6 +29,7 @@ from evidencekit.errors import UserError, VerificationFailed
 
 MAGIC = b"EVKSEAL1"
 CHUNK = 64 * 1024
+BATCH = 16 * CHUNK  # what the writer hands to its helper thread at a time
 SLOT = 80  # SealedBox of a 32-byte key
 HEADER = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
 ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
@@ -44,7 +47,13 @@ def is_sealed(head: bytes) -> bool:
 
 
 class SealWriter:
-    """A write-only file object that encrypts everything written to it (for ``zipfile``)."""
+    """A write-only file object that encrypts everything written to it (for ``zipfile``).
+
+    Use it as a context manager: leaving the block normally writes the FINAL chunk, leaving it
+    with an exception stops the helper thread and leaves the output unfinished (the caller
+    deletes it). Encryption and writing run in that helper thread, so they overlap with the
+    caller's hashing of the next bytes; at most ``_Behind.DEPTH`` batches of about 1 MiB wait.
+    """
 
     def __init__(self, out: BinaryIO, recipients: Sequence[bytes]) -> None:
         if not recipients:
@@ -60,18 +69,39 @@ class SealWriter:
         self._aad: bytes | None = preamble
         self._buffer = bytearray()
         self._written = 0
+        self._behind = _Behind(self._encrypt)
+
+    def __enter__(self) -> SealWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self._behind.stop()
 
     def write(self, data: bytes) -> int:
         self._buffer += data
         self._written += len(data)
-        while len(self._buffer) > CHUNK:
-            self._push(bytes(self._buffer[:CHUNK]), TAG_MESSAGE)
-            del self._buffer[:CHUNK]
+        if len(self._buffer) > BATCH:
+            # Whole chunks only, and never the last byte: the FINAL chunk is never empty
+            # unless nothing at all was written.
+            cut = (len(self._buffer) - 1) // CHUNK * CHUNK
+            self._behind.put((bytes(self._buffer[:cut]), False))
+            del self._buffer[:cut]
         return len(data)
 
-    def _push(self, chunk: bytes, tag: int) -> None:
-        self._out.write(sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, self._aad, tag))
-        self._aad = None
+    def _encrypt(self, batch: tuple[bytes, bool]) -> None:
+        """Push ``data`` as 64 KiB chunks; with ``final``, the last one (maybe shorter) is tagged FINAL."""
+        data, final = batch
+        view = memoryview(data)
+        starts = range(0, max(len(data), 1), CHUNK)
+        for start in starts:
+            last = final and start == starts[-1]
+            sealed = sodium.crypto_secretstream_xchacha20poly1305_push(
+                self._state, bytes(view[start:start + CHUNK]), self._aad, TAG_FINAL if last else TAG_MESSAGE)
+            self._out.write(sealed)
+            self._aad = None
 
     def tell(self) -> int:
         return self._written
@@ -80,13 +110,59 @@ class SealWriter:
         return False
 
     def flush(self) -> None:
-        self._out.flush()
+        """Nothing to do: everything reaches ``out`` at :meth:`close`."""
 
     def close(self) -> None:
         """Write the last chunk, tagged FINAL, so truncation can be told from the end."""
-        self._push(bytes(self._buffer), TAG_FINAL)
+        if self._behind.done:
+            return
+        self._behind.put((bytes(self._buffer), True))
         self._buffer.clear()
+        self._behind.finish()
         self._out.flush()
+
+
+class _Behind:
+    """Runs ``work(item)`` for each item put, in order, in one helper thread.
+
+    An error in the helper is raised in the caller at its next ``put`` or at ``finish``; the
+    helper then only drains the queue, so the caller never blocks on it.
+    """
+
+    DEPTH = 8
+    _END = object()
+
+    def __init__(self, work: Callable[[Any], None]) -> None:
+        self._work = work
+        self._queue: queue.Queue[Any] = queue.Queue(self.DEPTH)
+        self._error: BaseException | None = None
+        self.done = False
+        self._thread = threading.Thread(target=self._run, name="evidencekit-behind", daemon=True)
+        self._thread.start()
+
+    def put(self, item: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(item)
+
+    def finish(self) -> None:
+        self.stop()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if not self.done:
+            self.done = True
+            self._queue.put(self._END)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not self._END:
+            if self._error is None:
+                try:
+                    self._work(item)
+                except BaseException as exc:  # handed to the caller
+                    self._error = exc
 
 
 def open_sealed(source: BinaryIO, identity: nacl.signing.SigningKey, out: BinaryIO) -> None:
@@ -111,10 +187,21 @@ def open_sealed(source: BinaryIO, identity: nacl.signing.SigningKey, out: Binary
             continue
     if file_key is None:
         raise UserError("bundle.not_a_recipient", count=count)
+    writer = _Behind(out.write)  # writing the plain text overlaps with decrypting the next chunks
+    try:
+        _pull_all(source, file_key, header, head + slots, writer.put)
+    finally:
+        writer.stop()
+    writer.finish()
+    if source.read(1):
+        raise Damaged("bundle.sealed_trailing")
+
+
+def _pull_all(source: BinaryIO, file_key: bytes, header: bytes, aad: bytes | None,
+              write: Callable[[bytes], None]) -> None:
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     try:
         sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, file_key)
-        aad: bytes | None = head + slots
         while True:
             chunk = source.read(CHUNK + ABYTES)
             if not chunk:
@@ -127,13 +214,11 @@ def open_sealed(source: BinaryIO, identity: nacl.signing.SigningKey, out: Binary
                 short = len(chunk) < CHUNK + ABYTES
                 raise Damaged("bundle.sealed_end_damaged" if short else "bundle.sealed_damaged") from exc
             aad = None
-            out.write(plain)
+            write(plain)
             if tag == TAG_FINAL:
                 break
     except (nacl.exceptions.CryptoError, RuntimeError) as exc:
         raise Damaged("bundle.sealed_damaged") from exc
-    if source.read(1):
-        raise Damaged("bundle.sealed_trailing")
 
 
 def _curve_public(ed25519_public: bytes) -> nacl.public.PublicKey:
