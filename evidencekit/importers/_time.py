@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidencekit.importers.errors import ImportFailed
@@ -83,8 +84,7 @@ class Zone:
             raise ImportFailed("importers.unknown_zone", zone=name) from exc
 
 
-@dataclass(frozen=True, slots=True)
-class LocalResult:
+class LocalResult(NamedTuple):
     utc: datetime
     problem: str | None  # None, "ambiguous" (happens twice) or "nonexistent" (skipped hour)
 

@@ -115,6 +115,7 @@ class _Record(NamedTuple):
     match: re.Match[str] | None  # the dated first line; None for text before the first one
     text: str  # the whole record without its final line break
     offset: int  # byte offset of its first byte in the file
+    length: int  # its length in bytes (final line break excluded)
 
 
 def _records(handle: IO[bytes], regex: re.Pattern[str], name: str) -> Iterator[_Record]:
@@ -149,35 +150,37 @@ def _records(handle: IO[bytes], regex: re.Pattern[str], name: str) -> Iterator[_
         starts: list[tuple[int, re.Match[str] | None]] = [(m.start(), m) for m in regex.finditer(text)]
         if at_start and (not starts or starts[0][0] > 0):
             starts.insert(0, (0, None))
-        ascii_only = len(text) == len(chunk)
-        char_pos, byte_pos = 0, base
-
-        def byte_at(pos: int) -> int:
-            nonlocal char_pos, byte_pos
-            if ascii_only:
-                return base + pos
-            byte_pos += len(text[char_pos:pos].encode("utf-8"))
-            char_pos = pos
-            return byte_pos
-
+        # byte offset of every record start, and of the block's end, in one pass
+        if len(text) == len(chunk):  # pure ASCII: characters are bytes
+            offsets = [base + pos for pos, _ in starts] + [base + len(text)]
+        else:
+            offsets = []
+            previous, byte = 0, base
+            for pos, _ in starts:
+                byte += len(text[previous:pos].encode("utf-8"))
+                offsets.append(byte)
+                previous = pos
+            offsets.append(byte + len(text[previous:].encode("utf-8")))
         last = len(starts) if final else len(starts) - 1
         for i in range(max(last, 0)):
             begin, match = starts[i]
             finish = starts[i + 1][0] if i + 1 < len(starts) else len(text)
             record = text[begin:finish]
+            brk = 0
             if record.endswith("\n"):
-                record = record[:-2] if record.endswith("\r\n") else record[:-1]
+                brk = 2 if record.endswith("\r\n") else 1
+                record = record[:-brk]
+            start = offsets[i]
             if len(record) > MAX_MESSAGE:
-                raise ImportFailed("importers.line_too_long", name=name, offset=byte_at(begin),
+                raise ImportFailed("importers.line_too_long", name=name, offset=start,
                                    limit_kb=MAX_MESSAGE >> 10)
-            yield _Record(match, record, byte_at(begin))
+            yield _Record(match, record, start, offsets[i + 1] - start - brk)
         if final:
             return
         if starts:
             keep = starts[-1][0]
-            kept_at = byte_at(keep)
-            carry = text[keep:].encode("utf-8") + tail
-            base = kept_at
+            carry = chunk[offsets[-2] - base:] + tail
+            base = offsets[-2]
             at_start = at_start and keep == 0 and starts[-1][1] is None
         else:  # no record starts here: the block continues the preamble or previous record
             carry = data
@@ -348,8 +351,12 @@ def _attachments(text: str, src: Source, ios: bool) -> tuple[list[Attachment], b
     return result, omitted
 
 
+_DELETED_FIRST = {phrase[0] for phrase in DELETED} | set(INVISIBLE) | {" "}
+
+
 def _is_deleted(text: str) -> bool:
-    return len(text) < 80 and _strip(text).rstrip(".") in DELETED
+    return (len(text) < 80 and text[:1] in _DELETED_FIRST
+            and _strip(text).rstrip(".") in DELETED)
 
 
 class _Builder:
@@ -377,7 +384,7 @@ class _Builder:
         if match is None:  # text before the first dated line: kept, never dropped
             msg = Message(index=index, sender=None, time_written=None, time_utc=None,
                           tz_source=None, text=record.text, system=True, offset=record.offset,
-                          length=len(record.text.encode("utf-8")), source_file=self.member,
+                          length=record.length, source_file=self.member,
                           conversation=self.conversation)
             msg.extra["text_offset"] = record.offset
             self.t.notice("text_before_first_message", index, offset=record.offset)
@@ -394,7 +401,7 @@ class _Builder:
         head = record.text[:prefix]
         msg = Message(index=index, sender=sender, time_written=match["stamp"], time_utc=None,
                       tz_source=None, text=text, offset=record.offset,
-                      length=len(record.text.encode("utf-8")), source_file=self.member,
+                      length=record.length, source_file=self.member,
                       conversation=self.conversation)
         msg.extra["text_offset"] = record.offset + len(head.encode("utf-8"))
         if sender is not None:
