@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import sys
+import traceback
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -136,7 +137,10 @@ class NativeHost:
         except _Stop:
             raise
         except Exception as exc:  # a bug: answer it, drop the capture, keep serving
-            print(f"evidencekit native host: {type(exc).__name__}: {exc}", file=sys.stderr)
+            # Only the kind and place go to the browser's log: a message could quote what was sent.
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            print(f"evidencekit native host: {type(exc).__name__} at {Path(where.filename).name}:{where.lineno}",
+                  file=sys.stderr)
             self._fail(request, UserError("extension.internal", error=type(exc).__name__))
 
     def _fail(self, request: str | None, error: EvidencekitError) -> None:
