@@ -246,7 +246,7 @@ def test_popup_lists_the_cases_and_explains_the_permission(browser: Browser) -> 
     popup = browser.context.new_page()
     try:
         popup.goto(f"chrome-extension://{install.EXTENSION_ID}/popup.html")
-        popup.wait_for_function("document.querySelectorAll('#case option').length === 2")
+        popup.wait_for_selector("#case option:nth-child(2)", state="attached")  # no string eval: the CSP forbids it
         options = popup.eval_on_selector_all("#case option", "nodes => nodes.map(n => [n.textContent, n.selected])")
         assert [(text.split(" (")[0], chosen) for text, chosen in options] == [("Other case", False),
                                                                               ("Harassment at work", True)]
@@ -255,7 +255,7 @@ def test_popup_lists_the_cases_and_explains_the_permission(browser: Browser) -> 
         assert popup.input_value("#incidentDate")  # defaults to now
         unpinned_id = browser.unpinned.url.split("/")[2]
         popup.goto(f"chrome-extension://{unpinned_id}/popup.html")
-        popup.wait_for_function("document.getElementById('status').textContent.length > 0")
+        popup.wait_for_selector("#status:not(:empty)", state="attached")
         assert "not the one evidencekit was connected for" in popup.inner_text("#status")
         assert popup.is_visible("#fullExplain") and "debugger" in popup.inner_text("#fullExplain")
     finally:
