@@ -10,6 +10,7 @@ import platformdirs
 
 from evidencekit._internal.native_host import host, install as setup
 from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session
+from evidencekit.errors import UserError
 from evidencekit.i18n import t
 
 LABELS = {"chromium": "Chromium", "chrome": "Google Chrome", "edge": "Microsoft Edge", "brave": "Brave",
@@ -57,7 +58,10 @@ def extension_install(session, browser: str, profile_dir: Path | None, as_json: 
         for entry in done:
             yield t("extension.installed", browser=LABELS[entry.browser], path=str(entry.manifest))
         if any(e.browser != "firefox" for e in done):
-            yield t("extension.next_steps_chromium", path=str(setup.source_dir()))
+            try:
+                yield t("extension.next_steps_chromium", path=str(setup.source_dir()))
+            except UserError as error:  # the connector is written; say where the files are missing
+                yield error.message()
         if any(e.browser == "firefox" for e in done):
             yield t("extension.next_steps_firefox")
 
