@@ -187,3 +187,26 @@ def test_every_sentence_the_importers_use_exists_in_both_languages() -> None:
     keys |= {"notice_local_time_ambiguous", "notice_local_time_nonexistent",
              "notice_symlink_skipped", "notice_special_skipped"}
     assert keys - set(en) == set() and keys - set(nb) == set()
+
+
+@pytest.mark.parametrize("name, content", [
+    ("result.json", {"name": "x", "type": "personal_chat", "id": 1, "text_entities": [], "messages": [
+        {"id": 1, "type": "message", "date_unixtime": "Infinity", "from": "a", "text": "bad"},
+        {"id": 2, "type": "message", "date_unixtime": "1", "from": "a", "text": "good"}]}),
+    ("channel.json", {"guild": {"name": "g"}, "channel": {"name": "c"}, "messages": [
+        {"id": "9" * 40, "timestamp": "yesterday", "content": "bad", "author": {"name": "a"}},
+        {"id": "1", "timestamp": "1970-01-01T00:00:01+00:00", "content": "good",
+         "author": {"name": "a"}}]}),
+    ("message_1.json", {"participants": [{"name": "a"}], "messages": [
+        {"sender_name": "a", "timestamp_ms": 1000, "content": "good"},
+        {"sender_name": "a", "timestamp_ms": 1e400, "content": "bad"}]}),
+])
+def test_one_unreadable_time_does_not_sink_the_import(tmp_path: Path, name: str,
+                                                       content: dict[str, object]) -> None:
+    path = tmp_path / name
+    path.write_text(json.dumps(content).replace("1e+400", "1e400"))
+    t = parse(path)
+    times = {m.text: m.time_utc for m in t.messages}
+    assert times["bad"] is None
+    assert times["good"] == "1970-01-01T00:00:01.000000Z"
+    assert any(n.code == "unreadable_time" for n in t.notices)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import Callable, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidencekit.importers.errors import ImportFailed
 
 DEFAULT_TZ = "Europe/Oslo"
+T = TypeVar("T")
 
 #: tz_source values for times the export itself fixes.
 EXPORT_UTC = "export-utc"
@@ -34,14 +35,27 @@ def format_utc(moment: datetime) -> str:
 
 
 def from_epoch(seconds: int | str | Decimal, scale: int = 1) -> datetime:
-    """A UTC datetime from an epoch count in ``1/scale`` seconds, exactly (no float rounding)."""
+    """A UTC datetime from an epoch count in ``1/scale`` seconds, exactly (no float rounding).
+
+    Anything that is not a plausible time (not a number, infinite, out of range) is a
+    ``ValueError``.
+    """
     try:
         value = Decimal(str(seconds).strip()) / scale
-    except InvalidOperation as exc:
-        raise ValueError(f"not a number: {seconds!r}") from exc
-    whole = int(value)
-    micro = int((value - whole) * 1_000_000)
-    return _EPOCH + timedelta(seconds=whole, microseconds=micro)
+        whole = int(value)
+        micro = int((value - whole) * 1_000_000)
+        return _EPOCH + timedelta(seconds=whole, microseconds=micro)
+    except (ArithmeticError, OverflowError, ValueError) as exc:
+        raise ValueError(f"not a time: {seconds!r}") from exc
+
+
+def readable(convert: Callable[..., T], *args: object) -> T | None:
+    """``convert(*args)``, or ``None`` when the export's time cannot be read (the caller then
+    notes it): one bad time must not cost the whole import."""
+    try:
+        return convert(*args)
+    except (ValueError, OverflowError, TypeError):
+        return None
 
 
 def epoch_utc(seconds: int | str | Decimal, scale: int = 1) -> str:

@@ -14,7 +14,7 @@ from evidencekit.importers import _json
 from evidencekit.importers._options import Options
 from evidencekit.importers._source import Source
 from evidencekit.importers._time import (EXPORT_OFFSET, format_utc, parse_offset_time,
-                                         snowflake_time)
+                                         readable, snowflake_time)
 from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
@@ -76,19 +76,23 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
         msg.sender_id = str(author["id"]) if author.get("id") is not None else None
         if opts.me is not None:
             msg.from_me = opts.me in (author.get("name"), author.get("nickname"))
-        if msg.time_written is not None:
-            moment = parse_offset_time(_json.text_of(msg.time_written))
+        moment = readable(parse_offset_time, msg.time_written) if msg.time_written else None
+        if moment is not None:
             msg.time_utc, msg.tz_source = format_utc(moment), EXPORT_OFFSET
-            if msg.id is not None and msg.id.isdigit():
-                created = snowflake_time(int(msg.id))
+            created = readable(snowflake_time, int(msg.id)) if msg.id and msg.id.isdigit() \
+                else None
+            if created is not None:
                 drift_ms = abs((moment - created).total_seconds()) * 1000
                 if drift_ms > TOLERANCE_MS:
                     transcript.notice("snowflake_mismatch", index, id=msg.id,
                                       written=msg.time_utc, id_time=format_utc(created))
+        elif msg.time_written:
+            transcript.notice("unreadable_time", index, written=str(msg.time_written))
         edited = obj.get("timestampEdited")
         if edited is not None:
             msg.edited = True
-            msg.edited_utc = format_utc(parse_offset_time(_json.text_of(edited)))
+            edited_at = readable(parse_offset_time, edited)
+            msg.edited_utc = format_utc(edited_at) if edited_at is not None else None
         reference = obj.get("reference")
         if isinstance(reference, dict) and reference.get("messageId") is not None:
             msg.reply_to = str(reference["messageId"])

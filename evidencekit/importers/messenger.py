@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from evidencekit.importers import _json
 from evidencekit.importers._options import Options
 from evidencekit.importers._source import Source
-from evidencekit.importers._time import EXPORT_UTC, epoch_utc
+from evidencekit.importers._time import EXPORT_UTC, epoch_utc, readable
 from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
@@ -89,6 +89,8 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
         for loc in reversed(doc.located):
             msg = _message(len(messages), loc, member, repair(title) if isinstance(title, str)
                            else None, src, opts)
+            if msg.time_written is not None and msg.time_utc is None:
+                transcript.notice("unreadable_time", msg.index, written=msg.time_written)
             repaired += msg.text_repair is not None
             messages.append(msg)
     instagram = opts.fmt == "instagram" or any(
@@ -110,10 +112,10 @@ def _message(index: int, loc: _json.Located, member: str | None, title: str | No
     obj = repair_all(raw)
     text = _json.text_of(obj.get("content"))
     stamp = raw.get("timestamp_ms")
+    utc = readable(epoch_utc, str(stamp), 1000) if stamp is not None else None
     msg = Message(index=index, sender=obj.get("sender_name"),
                   time_written=str(stamp) if stamp is not None else None,
-                  time_utc=epoch_utc(str(stamp), 1000) if stamp is not None else None,
-                  tz_source=EXPORT_UTC if stamp is not None else None, text=text,
+                  time_utc=utc, tz_source=EXPORT_UTC if utc else None, text=text,
                   system=obj.get("type") in _SERVICE_TYPES, offset=loc.start,
                   length=loc.end - loc.start, source_file=member, pointer=loc.pointer,
                   conversation=title)

@@ -16,7 +16,7 @@ from typing import Iterator
 from evidencekit.importers import _json
 from evidencekit.importers._options import Options
 from evidencekit.importers._source import Source
-from evidencekit.importers._time import EXPORT_UTC, epoch_utc
+from evidencekit.importers._time import EXPORT_UTC, epoch_utc, readable
 from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
@@ -113,13 +113,13 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
         _json.as_list(doc.value)
         for loc in doc.located:
             messages.append(_message(len(messages), loc, day, conversation, users, channels,
-                                     src, opts))
+                                     src, opts, transcript))
     return iter(messages)
 
 
 def _message(index: int, loc: _json.Located, member: str, conversation: str,
              users: dict[str, str], channels: dict[str, str], src: Source,
-             opts: Options) -> Message:
+             opts: Options, transcript: Transcript) -> Message:
     obj = _json.as_dict(loc.value)
     text = _json.text_of(obj.get("text"))
     comment = obj.get("comment") if isinstance(obj.get("comment"), dict) else {}
@@ -133,8 +133,11 @@ def _message(index: int, loc: _json.Located, member: str, conversation: str,
     else:
         sender, sender_from = (str(user) if user is not None else None), "id"
     ts = _json.text_of(obj.get("ts")) or None
+    utc = readable(epoch_utc, ts) if ts else None
+    if ts and utc is None:
+        transcript.notice("unreadable_time", index, written=ts)
     msg = Message(index=index, sender=sender, time_written=ts,
-                  time_utc=epoch_utc(ts) if ts else None, tz_source=EXPORT_UTC if ts else None,
+                  time_utc=utc, tz_source=EXPORT_UTC if utc else None,
                   text=text, system=obj.get("subtype") not in _SPOKEN, offset=loc.start,
                   length=loc.end - loc.start, source_file=member, pointer=loc.pointer,
                   conversation=conversation)
@@ -151,7 +154,7 @@ def _message(index: int, loc: _json.Located, member: str, conversation: str,
     if isinstance(edited, dict):
         msg.edited = True
         if edited.get("ts"):
-            msg.edited_utc = epoch_utc(_json.text_of(edited["ts"]))
+            msg.edited_utc = readable(epoch_utc, _json.text_of(edited["ts"]))
     thread = obj.get("thread_ts")
     if thread and thread != ts:
         msg.reply_to = str(thread)

@@ -19,7 +19,7 @@ from xml.parsers import expat
 
 from evidencekit.importers._options import Options
 from evidencekit.importers._source import CHUNK, Source
-from evidencekit.importers._time import EXPORT_UTC, epoch_utc
+from evidencekit.importers._time import EXPORT_UTC, epoch_utc, readable
 from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
@@ -161,10 +161,8 @@ class _Reader:
     def _new(self, attrs: dict[str, str], kind: str) -> Message:
         here = self._here()
         date = attrs.get("date")
-        try:
-            utc = epoch_utc(date, 1000) if date else None
-        except ValueError:
-            utc = None
+        utc = readable(epoch_utc, date, 1000) if date else None
+        if date and utc is None:
             self.t.notice("unreadable_time", self.index, written=date)
         msg = Message(index=self.index, sender=None, time_written=date, time_utc=utc,
                       tz_source=EXPORT_UTC if utc else None, text="",

@@ -15,7 +15,8 @@ from typing import Any, Iterator
 from evidencekit.importers import _json
 from evidencekit.importers._options import Options
 from evidencekit.importers._source import Source
-from evidencekit.importers._time import EXPORT_UTC, epoch_utc, format_utc, from_epoch, local_to_utc
+from evidencekit.importers._time import (EXPORT_UTC, LocalClock, epoch_utc, format_utc, from_epoch,
+                                         readable)
 from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
@@ -71,6 +72,14 @@ def join_text(value: Any) -> str:
     return "".join(parts)
 
 
+def _naive(text: Any) -> datetime:
+    """Telegram's ``date``: a local time written without an offset."""
+    moment = datetime.fromisoformat(_json.text_of(text))
+    if moment.tzinfo is not None:
+        raise ValueError("unexpected offset")
+    return moment
+
+
 def _offset_text(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
@@ -84,6 +93,7 @@ class _Reader:
         self.seen_offsets: set[str] = set()
         self.last_utc: datetime | None = None
         self.zone_used = False
+        self.clock = LocalClock(opts.zone)
 
     def attachments(self, obj: dict[str, Any]) -> list[Attachment]:
         found = []
@@ -104,13 +114,13 @@ class _Reader:
         unix = obj.get("date_unixtime")
         msg.time_written = _json.text_of(written) if written is not None else (
             str(unix) if unix is not None else None)
-        local = datetime.fromisoformat(_json.text_of(written)) if written is not None else None
-        if unix is not None:
-            utc = from_epoch(str(unix))
+        local = readable(_naive, written) if written is not None else None
+        utc = readable(from_epoch, str(unix)) if unix is not None else None
+        if msg.time_written is not None and local is None and utc is None:
+            self.t.notice("unreadable_time", msg.index, written=msg.time_written)
+        if utc is not None:
             msg.time_utc, msg.tz_source = format_utc(utc), EXPORT_UTC
             if local is not None:
-                if local.tzinfo is not None:
-                    raise ValueError("unexpected offset")
                 observed = local - utc.replace(tzinfo=None)
                 expected = utc.astimezone(self.opts.zone.info).utcoffset()
                 if observed != expected:
@@ -122,9 +132,7 @@ class _Reader:
                                       expected=_offset_text(expected or timedelta()))
             self.last_utc = utc
         elif local is not None:
-            if local.tzinfo is not None:
-                raise ValueError("unexpected offset")
-            result = local_to_utc(local, self.opts.zone, self.last_utc)
+            result = self.clock.to_utc(local, self.last_utc)
             msg.time_utc, msg.tz_source = format_utc(result.utc), self.opts.zone.source
             self.zone_used = True
             if result.problem:
@@ -135,7 +143,7 @@ class _Reader:
         if edited_unix is not None or obj.get("edited") is not None:
             msg.edited = True
             if edited_unix is not None:
-                msg.edited_utc = epoch_utc(str(edited_unix))
+                msg.edited_utc = readable(epoch_utc, str(edited_unix))
 
     def message(self, index: int, loc: _json.Located, chat: str | None) -> Message:
         obj = _json.as_dict(loc.value)
