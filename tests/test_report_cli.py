@@ -25,7 +25,8 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             env.setenv(name, value)
         shot = folder / "screenshot.png"
         shot.write_bytes(picture(11))
-        for args in (("init", "--kdf", "interactive"), ("case", "new", "Empty"), ("case", "new", "Hidden", "--anonymous"),
+        for args in (("init", "--kdf", "interactive"), ("case", "new", "Empty"),
+                     ("case", "new", "Hidden", "--anonymous"),
                      ("note", "Something happened.", "--case", "Hidden", "--no-stamp"), ("case", "new", "Test case"),
                      ("add", shot, "--who", "leader", "--channel", "Teams", "--note", "Yelled at me", "--no-stamp"),
                      ("note", "He apologised, then did it again.", "--date", "2025-04-01", "--no-stamp")):

@@ -181,7 +181,8 @@ def test_report_is_self_contained_and_escapes_evidence(html: dict[str, str]) -> 
 # -- pictures: look-alikes and sensitive ones ---------------------------------------------------
 
 def _strips(section: object) -> list[str]:
-    return [s for shown in section.pictures if shown.picture for s in shown.picture.strips]  # type: ignore[attr-defined]
+    pictures = section.pictures  # type: ignore[attr-defined]
+    return [s for shown in pictures if shown.picture for s in shown.picture.strips]
 
 
 def test_look_alike_screenshots_are_shown_once(case: ReportCase, html: dict[str, str]) -> None:

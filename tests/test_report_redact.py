@@ -69,7 +69,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             locker.add_items([("file", [Source("sideways.jpg", data=_jpeg_turned())], {"method": "file"},
                                IncidentFacts())], PASSPHRASE)  # E-002
             import_item(locker, WHATSAPP, "chat", IncidentFacts(description="Elon and Dmitry S wrote this"))  # E-003
-            mixed = [Source("page.html", data=b"<p>Kari Nordmann</p>"), Source("notes.txt", data="Kari was there.\n".encode()),
+            mixed = [Source("page.html", data=b"<p>Kari Nordmann</p>"),
+                     Source("notes.txt", data="Kari was there.\n".encode()),
                      Source("pic.png", data=picture(5)), Source("data.json", data=b'{"name": "Kari"}'),
                      Source("other.png", data=picture(6))]
             locker.add_items([("file", mixed, {"method": "file"}, IncidentFacts())], PASSPHRASE)  # E-004

@@ -225,7 +225,8 @@ def redact(
             burned = _picture(locker, original, file, by_file[file.name])
             name = _png_name(name_of(file))
             sources.append(Source(name, data=burned, media_type="image/png"))
-            done.append({"file": name, "from": name_of(file), "boxes": [[b.x, b.y, b.width, b.height] for b in by_file[file.name]]})
+            boxed = [[b.x, b.y, b.width, b.height] for b in by_file[file.name]]
+            done.append({"file": name, "from": name_of(file), "boxes": boxed})
         elif contents.is_transcript(locker, file) or contents.is_text(file):
             if not patterns:
                 left_out.append({"name": name_of(file), "reason": "text_no_mask"})
@@ -285,13 +286,21 @@ class Link:
     status: str
     committed: str | None
 
-    def message(self, lang: str | None = None) -> str:
-        """``E-005: redaction of E-003 (original withheld, committed at 2026-03-01 10:44:42 UTC).``"""
+    @property
+    def key(self) -> str:
+        """The catalog key of the sentence (``report.redaction_withheld`` …), for a BundleCheck."""
+        return f"report.redaction_{self.status}"
+
+    def params(self) -> dict[str, str]:
+        """The sentence's parameters: ``item``, ``original``, ``committed`` (UTC, to the second)."""
         committed = "-"
         if self.committed:
             committed = canonical.parse_time(self.committed).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return t(f"report.redaction_{self.status}", lang, item=self.redaction, original=self.original,
-                 committed=committed)
+        return {"item": self.redaction, "original": self.original, "committed": committed}
+
+    def message(self, lang: str | None = None) -> str:
+        """``E-005: redaction of E-003 (original withheld, committed at 2026-03-01 10:44:42 UTC).``"""
+        return t(self.key, lang, **self.params())
 
 
 def origin(acquired: Mapping[str, Any]) -> tuple[str, str] | None:

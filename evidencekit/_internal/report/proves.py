@@ -79,7 +79,8 @@ def _timestamps(w: _Writer, exhibits: Sequence[Exhibit]) -> None:
     for exhibit in exhibits:
         good = [p for p in exhibit.proofs if p.status == "verified"]
         for proof in good:
-            verified.setdefault((proof.kind, proof.authority, proof.time or "", proof.block), []).append(exhibit.number)
+            key = (proof.kind, proof.authority, proof.time or "", proof.block)
+            verified.setdefault(key, []).append(exhibit.number)
         if any(p.status == "pending" for p in exhibit.proofs):
             pending.append(exhibit.number)
         if not good:
@@ -89,10 +90,11 @@ def _timestamps(w: _Writer, exhibits: Sequence[Exhibit]) -> None:
                 w.say(w.warnings, f"warn_stamp_{proof.status}", exhibit=exhibit.number, server=proof.server,
                       reason=proof.result.reason_in(w.lang))
     for (kind, authority, time, block), which in verified.items():
+        phrase = exhibits_phrase(which, w.lang)
         if kind == "rfc3161":
-            w.say(w.holds, "proves_tsa", exhibits=exhibits_phrase(which, w.lang), tsa=authority, time=w.clock.show(time, True))
+            w.say(w.holds, "proves_tsa", exhibits=phrase, tsa=authority, time=w.clock.show(time, True))
         else:
-            w.say(w.holds, "proves_ots", exhibits=exhibits_phrase(which, w.lang), block=block, time=w.clock.show(time))
+            w.say(w.holds, "proves_ots", exhibits=phrase, block=block, time=w.clock.show(time))
     if pending:
         w.say(w.warnings, "warn_pending", exhibits=exhibits_phrase(pending, w.lang))
     if bare:
@@ -109,7 +111,8 @@ def _exhibit(w: _Writer, exhibit: Exhibit, conversation: Conversation | None) ->
               time=w.clock.show(exhibit.acquired_at, True))
         tls = facts.get("tls")
         if tls:
-            w.say(w.holds, "proves_tls", exhibit=n, subject=tls.get("subject") or "-", issuer=tls.get("issuer") or "-")
+            w.say(w.holds, "proves_tls", exhibit=n, subject=tls.get("subject") or "-",
+                  issuer=tls.get("issuer") or "-")
         skew = (facts.get("server_date") or {}).get("server_minus_local_seconds")
         if isinstance(skew, int):
             w.say(w.holds if abs(skew) <= 120 else w.warnings, "proves_server_clock", exhibit=n, seconds=skew)
