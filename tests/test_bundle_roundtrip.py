@@ -328,3 +328,64 @@ def test_proofs_read_by_ots_and_openssl(stamped: dict, tmp_path: Path) -> None:
     checked = subprocess.run(["openssl", "ts", "-verify", "-digest", tsr["digest"], "-in", tsr["path"],
                               "-CAfile", str(stamped["roots"])], cwd=tmp_path, capture_output=True, text=True)
     assert checked.returncode == 0 and "OK" in checked.stdout, checked.stdout + checked.stderr
+
+
+# --- the envelope on its own -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size, piece", [(0, 1), (1, 1), (65535, 7000), (65536, 65536), (65537, 4096),
+                                         (1 << 20, 1 << 20), ((1 << 20) + 1, 1 << 20), (3_333_333, 1 << 20),
+                                         (3_333_333, 777_777), (2_000_000, 100_000_000)])
+def test_envelope_round_trips_any_way_it_is_written(size: int, piece: int) -> None:
+    import io
+    import threading
+
+    import nacl.signing
+
+    from evidencekit._internal.bundle import envelope
+
+    me, other = nacl.signing.SigningKey.generate(), nacl.signing.SigningKey.generate()
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    sealed = io.BytesIO()
+    with envelope.SealWriter(sealed, [bytes(other.verify_key), bytes(me.verify_key)]) as writer:
+        for start in range(0, size, piece):
+            writer.write(data[start:start + piece])
+    header = len(envelope.MAGIC) + 2 + 2 * envelope.SLOT + envelope.HEADER
+    chunks = max(1, -(-size // envelope.CHUNK))
+    assert len(sealed.getvalue()) == header + size + chunks * envelope.ABYTES  # no empty last chunk
+    for key in (me, other):
+        out = io.BytesIO()
+        envelope.open_sealed(io.BytesIO(sealed.getvalue()), key, out)
+        assert out.getvalue() == data
+    assert not [t for t in threading.enumerate() if t.name == "evidencekit-behind"]
+
+
+def test_envelope_writer_failing_midway_stops_cleanly() -> None:
+    import threading
+
+    import nacl.signing
+
+    from evidencekit._internal.bundle import envelope
+
+    class DiskFull:
+        written = 0
+
+        def write(self, data: bytes) -> int:
+            self.written += len(data)
+            if self.written > 3 << 20:
+                raise OSError(28, "No space left on device")
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    key = bytes(nacl.signing.SigningKey.generate().verify_key)
+    with pytest.raises(OSError, match="No space left"):
+        with envelope.SealWriter(DiskFull(), [key]) as writer:
+            for _ in range(64):
+                writer.write(bytes(1 << 20))
+    with pytest.raises(ValueError, match="the caller's own error"):  # an error of the caller stops it too
+        with envelope.SealWriter(DiskFull(), [key]) as writer:
+            writer.write(bytes(2 << 20))
+            raise ValueError("the caller's own error")
+    assert not [t for t in threading.enumerate() if t.name == "evidencekit-behind"]

@@ -414,3 +414,71 @@ def test_damaged_sealed_file_is_not_opened(world: dict, tmp_path: Path) -> None:
     assert result.code == 1 and result.err.strip() == (
         "The sealed file is damaged or was changed: its encrypted contents do not check out.")
     assert sorted(os.listdir(tmp_path)) == ["changed.sealed", "tmp"] and os.listdir(scratch) == []
+
+
+# --- forged structure: always a finding, never a crash ----------------------------------------
+
+_ODD = [None, 1, "x", [], {}, [1], {"a": 1}, True, -1, "../../etc/passwd"]
+_PLACES = [("items",), ("files",), ("timestamps",), ("log",), ("case",), ("withheld",), ("signer",),
+           ("log", "length"), ("log", "head"), ("items", 0), ("items", 0, "files"), ("items", 0, "files", 0),
+           ("items", 0, "files", 0, "sha256"), ("items", 0, "files", 0, "size"), ("items", 0, "files", 0, "path"),
+           ("items", 0, "id"), ("items", 0, "record"), ("items", 0, "record_sha256"), ("timestamps", 0),
+           ("timestamps", 0, "seq"), ("timestamps", 0, "digest"), ("timestamps", 0, "path"), ("timestamps", 0, "kind"),
+           ("files", "README.txt"), ("files", "README.txt", "size"), ("case", "id"), ("version",), ("format",)]
+
+
+@pytest.mark.parametrize("signer", ["worker", "stranger"])
+def test_manifest_of_any_shape_is_a_finding(world: dict, tmp_path: Path, signer: str) -> None:
+    """Fields of the wrong type, signed by the worker's key (so everything after the signature
+    runs) or by a stranger's (so the log holds nothing): a verdict or one sentence, never a crash."""
+    original = members(world["all.zip"])
+    key = world["identity"] if signer == "worker" else nacl.signing.SigningKey.generate()
+    manifest = json.loads(original[layout.MANIFEST])
+    outcomes = set()
+    for place in _PLACES:
+        for value in _ODD:
+            changed = json.loads(json.dumps(manifest))
+            target = changed
+            for step in place[:-1]:
+                target = target[step]
+            target[place[-1]] = value
+            body = canonical.dumps(changed)
+            content = {**original, layout.MANIFEST: body, layout.SIGNATURE: minisign.sign(key, body, "forged"),
+                       layout.SIGNER: minisign.public_key_file(bytes(key.verify_key), "forged")}
+            result = invoke("verify", write_zip(tmp_path / "odd.zip", content), "--json", env=world["env"])
+            assert result.code in (0, 1, 2), (place, value, result.code, result.err)
+            if result.code == 0:  # the signer may, say, list no timestamps: then there are none
+                assert signer == "worker" and json.loads(result.out)["verdict"] != "invalid"
+            elif result.code == 1:
+                assert json.loads(result.out)["verdict"] == "invalid"
+            else:
+                assert len(result.err.strip().splitlines()) == 1 and "unexpected" not in result.err.lower()
+            outcomes.add(result.code)
+    assert 1 in outcomes
+
+
+@pytest.mark.parametrize("garbage", ["empty", "zeros", "text", "half", "json"])
+def test_garbage_proofs_and_headers_are_findings(world: dict, tmp_path: Path, garbage: str) -> None:
+    """Proofs replaced by garbage and the manifest re-signed by the worker's own key, so the
+    timestamp verifiers really parse them: each proof fails, nothing crashes."""
+    content = members(world["all.zip"])
+    for name, data in content.items():
+        if name.startswith("timestamps/"):
+            content[name] = {"empty": b"", "zeros": bytes(64), "text": b"not a proof at all\n",
+                             "half": data[: len(data) // 2], "json": b'{"height": "x", "header_hex": 5}'}[garbage]
+    code, report = verify(world, write_zip(tmp_path / "garbage.zip", resign(content, world["identity"])))
+    assert code == 1 and report["verdict"] == "invalid"
+    stamps = [c for c in report["checks"] if c["check"] == "timestamps"]
+    assert stamps and all(c["status"] != "ok" for c in stamps), stamps
+    assert {f[0] for f in failed(report)} == {"timestamps"}
+
+
+def test_oversized_small_member_is_refused_in_one_sentence(world: dict, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from evidencekit._internal.bundle import check
+
+    monkeypatch.setattr(check, "MAX_SMALL_MEMBER", 1000)  # instead of writing a 256 MiB manifest
+    result = invoke("verify", world["all.zip"], env=world["env"])
+    assert result.code == 2 and result.out == ""
+    assert result.err.strip() == ("manifest.json is larger than such a file in a bundle can be (0 MB); "
+                                  "the bundle was refused.")

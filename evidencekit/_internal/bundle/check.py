@@ -58,7 +58,7 @@ def verify(path: Path, header_sources: Sequence[HeaderSource], roots: Sequence[x
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     if info.file_size > MAX_SMALL_MEMBER:
-        raise safe_zip.UnsafeArchive("zip.too_big", limit_gb=0)
+        raise safe_zip.UnsafeArchive("zip.member_too_big", name=info.filename[:200], limit_mb=MAX_SMALL_MEMBER >> 20)
     return b"".join(safe_zip.read_chunks(archive, info))
 
 
@@ -185,7 +185,8 @@ def _check_case(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], m
         found.fail("case", "bundle.check_case_unreadable")
         return None
     created = [e for e in entries if e.action == "case.create"]
-    if not created or created[0].record_sha256 != canonical.sha256_hex(record) or case.get("id") != manifest.case_id:
+    if (not created or created[0].record_sha256 != canonical.sha256_hex(record) or not isinstance(case, dict)
+            or case.get("id") != manifest.case_id):
         found.fail("case", "bundle.check_case_not_logged")
     return str(case.get("title")) if isinstance(case, dict) else None
 

@@ -84,14 +84,15 @@ class SealWriter:
         self._buffer += data
         self._written += len(data)
         if len(self._buffer) > BATCH:
-            # Whole chunks only, and never the last byte: the FINAL chunk is never empty
-            # unless nothing at all was written.
+            # Whole chunks only, and never the last byte: the FINAL chunk is never empty unless
+            # nothing at all was written. The full buffer goes to the helper as it is; only the
+            # short rest is copied into a new one.
             cut = (len(self._buffer) - 1) // CHUNK * CHUNK
-            self._behind.put((bytes(self._buffer[:cut]), False))
-            del self._buffer[:cut]
+            full, self._buffer = self._buffer, bytearray(self._buffer[cut:])
+            self._behind.put((memoryview(full)[:cut], False))
         return len(data)
 
-    def _encrypt(self, batch: tuple[bytes, bool]) -> None:
+    def _encrypt(self, batch: tuple[bytes | memoryview, bool]) -> None:
         """Push ``data`` as 64 KiB chunks; with ``final``, the last one (maybe shorter) is tagged FINAL."""
         data, final = batch
         view = memoryview(data)

@@ -95,24 +95,82 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
-        """Raises ValueError/KeyError/TypeError for anything that is not a version-1 manifest."""
+        """Raises ValueError/KeyError/TypeError for anything that is not a version-1 manifest.
+
+        Every field is checked for its type here, so that checking a forged manifest can only
+        find it wrong, never trip over it.
+        """
         raw = canonical.loads(data)
-        if raw.get("format") != FORMAT:
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise ValueError("not an evidencekit manifest")
         if raw.get("version") != VERSION:
             raise NotImplementedError(str(raw.get("version")))
         return cls(
-            created=str(raw["created"]),
-            tool=str(raw["tool"]),
-            case_id=str(raw["case"]["id"]),
-            signer=str(raw["signer"]),
-            log_length=int(raw["log"]["length"]),
-            log_head=str(raw["log"]["head"]),
+            created=_text(raw["created"]),
+            tool=_text(raw["tool"]),
+            case_id=_text(raw["case"]["id"]),
+            signer=_text(raw["signer"]),
+            log_length=_count(raw["log"]["length"]),
+            log_head=_sha256(raw["log"]["head"]),
             items=tuple(
-                ManifestItem(str(i["id"]), str(i["record"]), str(i["record_sha256"]), tuple(i["files"]))
-                for i in raw["items"]
+                ManifestItem(_text(i["id"]), _text(i["record"]), _sha256(i["record_sha256"]),
+                             tuple(_file(f, listed=True) for f in _list(i["files"])))
+                for i in _list(raw["items"])
             ),
-            files={str(k): dict(v) for k, v in raw["files"].items()},
-            timestamps=tuple(dict(t) for t in raw["timestamps"]),
-            withheld=int(raw["withheld"]),
+            files={_text(k): _file(v) for k, v in _dict(raw["files"]).items()},
+            timestamps=tuple(_stamp(t) for t in _list(raw["timestamps"])),
+            withheld=_count(raw["withheld"]),
         )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _count(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise TypeError("not a count")
+    return value
+
+
+def _sha256(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ValueError("not a SHA-256 digest in hex")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("not a list")
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError("not an object")
+    return value
+
+
+def _file(value: Any, listed: bool = False) -> dict[str, Any]:
+    """``{sha256, size}``; an item's file also has ``path`` and ``name``."""
+    entry = dict(_dict(value))
+    _sha256(entry["sha256"])
+    _count(entry["size"])
+    if listed:
+        _text(entry["path"])
+        _text(entry["name"])
+    return entry
+
+
+def _stamp(value: Any) -> dict[str, Any]:
+    entry = dict(_dict(value))
+    _text(entry["path"])
+    _count(entry["seq"])
+    _sha256(entry["digest"])
+    if entry["kind"] not in ("ots", "rfc3161"):
+        raise ValueError("unknown kind of timestamp")
+    if not all(isinstance(server, str) for server in _list(entry.get("servers", []))):
+        raise TypeError("not a list of servers")
+    return entry
