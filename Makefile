@@ -7,9 +7,10 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP) system-tools
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml extension/package-lock.json
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet -e '.[test]'
+	command -v npm >/dev/null && npm ci --prefix extension --no-audit --no-fund || echo "npm not found: the web-ext lint test will be skipped"
 	touch $(STAMP)
 
 system-tools:

@@ -8,7 +8,6 @@ all produce items of the same layout.
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 
 from evidencekit import __version__
@@ -46,12 +45,10 @@ def capture(
     """
     target = locker.case(case)
     workdir = locker.scratch()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        unlocking = pool.submit(locker.case_signer, target.id, passphrase)
-        try:
-            result = capture_page(url, workdir=workdir, options=options, session=session, on_stage=on_stage)
-            unlocking.result()
-            return store(locker, result, passphrase, facts, target.id)
-        finally:
-            unlocking.cancel()
-            shutil.rmtree(workdir, ignore_errors=True)
+    unlocking = locker.start_unlocking(target.id, passphrase)
+    try:
+        result = capture_page(url, workdir=workdir, options=options, session=session, on_stage=on_stage)
+        unlocking.result()
+        return store(locker, result, passphrase, facts, target.id)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

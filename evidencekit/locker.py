@@ -20,6 +20,7 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -60,6 +61,7 @@ from evidencekit.models import (
 )
 
 ITEM_TYPE = "evidencekit.item"
+_KDF_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-kdf")
 CASE_TYPE = "evidencekit.case"
 
 
@@ -145,17 +147,34 @@ class Locker:
         return int(cursor.lastrowid or 0)
 
     def _unseal(self, key_id: int, passphrase: str) -> nacl.signing.SigningKey:
-        """Open a key once per open locker: the slow KDF runs again only for another passphrase."""
+        return self._opening(key_id, passphrase).result()
+
+    def _opening(self, key_id: int, passphrase: str) -> Future[nacl.signing.SigningKey]:
+        """Open a key once per open locker; the slow KDF runs again only for another passphrase.
+
+        The database is read here, in the caller's thread; only the KDF may run elsewhere.
+        """
         tag = hashlib.blake2b(passphrase.encode("utf-8"), key=self._pepper).digest()
         cached = self._unsealed.get(key_id)
+        done: Future[nacl.signing.SigningKey] = Future()
         if cached and hmac.compare_digest(cached[0], tag):
-            return cached[1]
+            done.set_result(cached[1])
+            return done
         public_key, sealed_seed, kdf = self.db.execute(
             "SELECT public_key, sealed_seed, kdf FROM keys WHERE id = ?", (key_id,)
         ).fetchone()
-        signer = keys.unseal(keys.SealedKey(bytes(public_key), bytes(sealed_seed), kdf), passphrase)
-        self._unsealed[key_id] = (tag, signer)
-        return signer
+        sealed = keys.SealedKey(bytes(public_key), bytes(sealed_seed), kdf)
+
+        def open_and_remember() -> nacl.signing.SigningKey:
+            signer = keys.unseal(sealed, passphrase)
+            self._unsealed[key_id] = (tag, signer)
+            return signer
+
+        return _KDF_POOL.submit(open_and_remember)
+
+    def start_unlocking(self, case_id: str, passphrase: str) -> Future[nacl.signing.SigningKey]:
+        """Begin opening a case's key in the background, e.g. while a browser loads a page."""
+        return self._opening(self._case_key_id(case_id), passphrase)
 
     # cases --------------------------------------------------------------------------------
 
@@ -405,8 +424,10 @@ class Locker:
         return self._unseal(row[0], passphrase)
 
     def case_signer(self, case_id: str, passphrase: str) -> nacl.signing.SigningKey:
-        key_id = self.db.execute("SELECT key_id FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
-        return self._unseal(key_id, passphrase)
+        return self._unseal(self._case_key_id(case_id), passphrase)
+
+    def _case_key_id(self, case_id: str) -> int:
+        return int(self.db.execute("SELECT key_id FROM cases WHERE id = ?", (case_id,)).fetchone()[0])
 
     def record_seal(self, case_id: str, signer: nacl.signing.SigningKey, manifest: bytes,
                     items: Sequence[Item], recipients: int) -> LogEntry:

@@ -47,8 +47,8 @@ def test_email_with_recorded_dkim_keys(case_home: Path) -> None:
     key_file = case_home.parent / "brisbane.txt"
     key_file.write_text("v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
     item = run_cli("import", email / "rfc6376.signed.msg",
-                   "--dkim-key", f"test._domainkey.football.example.com={email / 'test.txt'}",
-                   "--dkim-key", f"brisbane._domainkey.football.example.com={key_file}", "--json")
+                   "--dns-record", f"test._domainkey.football.example.com={email / 'test.txt'}",
+                   "--dns-record", f"brisbane._domainkey.football.example.com={key_file}", "--json")
     assert item.code == 0, item.err
     assert item.json()["kind"] == "email"
     message = run_cli("transcript", "E-001", "--json").json()["messages"][0]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from evidencekit import imports, importers
+from evidencekit.importers.email import dns_records_from_files
 from evidencekit.cli._common import (
     Command,
     case_option,
@@ -20,7 +21,6 @@ from evidencekit.cli._common import (
     stamp_after_change,
 )
 from evidencekit.cli.items import facts_options, incident_facts, item_lines
-from evidencekit.errors import UserError
 from evidencekit.i18n import t
 
 
@@ -31,7 +31,7 @@ from evidencekit.i18n import t
 @option("--tz", metavar="ZONE", help="cli.opt_tz")
 @option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]), help="cli.opt_date_order")
 @option("--me", metavar="NAME", help="cli.opt_me")
-@option("--dkim-key", "dkim_keys", multiple=True, metavar="NAME=FILE", help="cli.opt_dkim_key")
+@option("--dns-record", "dns_records", multiple=True, metavar="SELECTOR._domainkey.DOMAIN=FILE", help="cli.opt_dns_record")
 @option("--resolve-dns", is_flag=True, help="cli.opt_resolve_dns")
 @facts_options
 @case_option
@@ -39,28 +39,17 @@ from evidencekit.i18n import t
 @json_option
 @pass_session
 def import_command(session, path: Path, fmt: str, tz: str | None, date_order: str | None, me: str | None,
-                   dkim_keys: tuple[str, ...], resolve_dns: bool, note: str | None, incident_date: str | None, who: str | None, channel: str | None,
+                   dns_records: tuple[str, ...], resolve_dns: bool, note: str | None, incident_date: str | None, who: str | None, channel: str | None,
                    case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)
     facts = incident_facts(incident_date, who, channel, note)
-    records = dict(_dkim_record(spec) for spec in dkim_keys)
+    records = dns_records_from_files(list(dns_records))
     item = imports.import_export(locker, path, passphrase(), fmt=fmt, tz=tz, date_order=date_order, me=me,
                                  dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref)
     emit(as_json, item.to_json(), lambda: item_lines([item]))
     for line in stamp_after_change(locker, no_stamp):
         click.echo(line, err=as_json)
-
-
-def _dkim_record(spec: str) -> tuple[str, str]:
-    """``selector._domainkey.domain=FILE``: a DKIM key record kept from when the mail arrived."""
-    name, _, file = spec.partition("=")
-    if not name or not file:
-        raise UserError("imports.bad_dkim_key", spec=spec)
-    try:
-        return name, Path(file).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError("items.path_unreadable", path=file, reason=str(exc)) from exc
 
 
 @click.command(cls=Command, help="cli.transcript_help")

@@ -1,6 +1,6 @@
 """How fast the WhatsApp importer reads a large export, next to a named reference on the same bytes.
 
-Run: ``.venv/bin/python bench/import_speed.py [--messages 200000]``
+Run: ``.venv/bin/python bench/import_whatsapp.py [--messages 200000]``
 
 Generates a synthetic Android export (Norwegian style, æøå, some multi-line messages, media lines,
 a daylight-saving change) in a temporary folder, then times, on the same file:
