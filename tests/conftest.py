@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from evidencekit.i18n import set_language
+
 PASSPHRASE = "correct horse battery staple"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -34,6 +36,13 @@ def run_cli(*args: str | os.PathLike[str], input: str | None = None, env: dict[s
         input=input, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300, **popen,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts in English, whatever an earlier in-process CLI call chose with --lang."""
+    monkeypatch.setenv("EVIDENCEKIT_LANG", "en")
+    set_language(None)
 
 
 @pytest.fixture
