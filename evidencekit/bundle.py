@@ -155,10 +155,14 @@ def _extract(plain: Path, into: Path, shown_as: Path) -> list[Path]:
     with archive:
         for info in safe_zip.checked_members(archive):
             destination = into / info.filename
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with open(destination, "xb") as out:
-                for chunk in safe_zip.read_chunks(archive, info):
-                    out.write(chunk)
+            try:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with open(destination, "xb") as out:
+                    for chunk in safe_zip.read_chunks(archive, info):
+                        out.write(chunk)
+            except OSError as exc:  # a file where a folder must go, a name too long, a full disk
+                raise UserError("bundle.unpack_failed", name=info.filename[:200],
+                                reason=exc.strerror or type(exc).__name__) from exc
             written.append(destination)
     return written
 

@@ -44,7 +44,7 @@ def _hostile(folder: Path) -> dict[str, tuple[Path, str]]:
     made = {
         "zip slip ..": (_zip(folder / "slip.zip", [("items/a.txt", ok), ("../escaped.txt", ok)]),
                         "could escape its folder (../escaped.txt)"),
-        "zip slip deep": (_zip(folder / "deep.zip", [("items/../../escaped.txt", ok)]), "could escape its folder"),
+        "zip slip deep": (_zip(folder / "slip-deep.zip", [("items/../../escaped.txt", ok)]), "could escape its folder"),
         "absolute path": (_zip(folder / "absolute.zip", [("/tmp/escaped.txt", ok)]), "could escape its folder"),
         "backslash path": (_zip(folder / "backslash.zip", [("..\\escaped.txt", ok)]), "could escape its folder"),
         "link": (_zip(folder / "link.zip", [("items/a.txt", ok), (_link("items/passwd", "/etc/passwd"), b"/etc/passwd")]),
@@ -55,6 +55,13 @@ def _hostile(folder: Path) -> dict[str, tuple[Path, str]]:
                             "holds the name manifest.json twice"),
         "names differing in case": (_zip(folder / "case.zip", [("items/A.txt", ok), ("items/a.txt", ok)]),
                                     "holds the name items/a.txt twice"),
+        "only a dot": (_zip(folder / "dot.zip", [(".", ok)]), "could escape its folder (.)"),
+        "200 folders deep": (_zip(folder / "deep.zip", [("d/" * 200 + "f", ok)]), "more than 100 folders deep"),
+        # Open only: these pass the archive checks, then cannot be written as files.
+        "a file where a folder goes": (_zip(folder / "file-dir.zip", [("items/a", ok), ("items/a/b", ok)]),
+                                       "Could not unpack items/a/b (File exists); nothing was unpacked."),
+        "a name too long": (_zip(folder / "long.zip", [("items/" + "x" * 300, ok)]),
+                            "(File name too long); nothing was unpacked."),
     }
     not_zip = folder / "not-a-zip.zip"
     not_zip.write_bytes(b"%PDF-1.7\n" + os.urandom(4000))
@@ -93,8 +100,9 @@ def _refused(result: Result, says: str) -> None:
     assert len(lines) == 1 and says in lines[0], result.err
 
 
-CASES = ["zip slip ..", "zip slip deep", "absolute path", "backslash path", "link", "zip bomb", "duplicate names",
-         "names differing in case", "not a ZIP", "empty file", "100,000 entries"]
+CASES = ["zip slip ..", "zip slip deep", "absolute path", "backslash path", "only a dot", "link", "zip bomb",
+         "duplicate names", "names differing in case", "200 folders deep", "not a ZIP", "empty file",
+         "100,000 entries"]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -107,6 +115,18 @@ def test_hostile_archive_refused(name: str, hostile: dict, home: Path, tmp_path:
     assert list(place.iterdir()) == []  # no target, no staging folder
     assert list(quiet_tmp.iterdir()) == []
     assert not (tmp_path.parent / "escaped.txt").exists() and not Path("/tmp/escaped.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["a file where a folder goes", "a name too long"])
+def test_open_stops_at_what_cannot_be_written(name: str, hostile: dict, home: Path, tmp_path: Path,
+                                              quiet_tmp: Path) -> None:
+    """Such archives are not bundles (verify says INVALID); open refuses them whole."""
+    path, says = hostile[name]
+    place = tmp_path / "unpacked"
+    place.mkdir()
+    _refused(invoke("open", path, "-o", place / "bundle", env={"TMPDIR": str(quiet_tmp)}), says)
+    assert list(place.iterdir()) == [] and list(quiet_tmp.iterdir()) == []
+    assert invoke("verify", path).code == 1
 
 
 @pytest.mark.parametrize("name", ["zip slip ..", "link"])

@@ -29,6 +29,7 @@ class Limits:
     max_total: int = 64 << 30
     max_ratio: int = 200
     ratio_checked_above: int = 1 << 20
+    max_depth: int = 100  # folders within folders; deeper is no real archive
 
 
 class UnsafeArchive(UserError):
@@ -54,7 +55,10 @@ def checked_members(archive: zipfile.ZipFile, limits: Limits = Limits()) -> list
             raise UnsafeArchive("zip.link", name=name[:200])
         if info.flag_bits & 0x1:
             raise UnsafeArchive("zip.encrypted", name=name[:200])
-        folded = name.rstrip("/").casefold()
+        parts = PurePosixPath(name).parts
+        if len(parts) > limits.max_depth:
+            raise UnsafeArchive("zip.too_deep", name=name[:200], limit=limits.max_depth)
+        folded = "/".join(parts).casefold()  # "a//b" and "a/./b" are "a/b" once unpacked
         if folded in seen:
             raise UnsafeArchive("zip.duplicate", name=name[:200])
         seen.add(folded)
@@ -71,7 +75,7 @@ def checked_members(archive: zipfile.ZipFile, limits: Limits = Limits()) -> list
 
 def safe_name(name: str) -> bool:
     parts = PurePosixPath(name).parts
-    return bool(name) and not (
+    return bool(parts) and not (
         name.startswith(("/", "\\"))
         or "\\" in name
         or "\x00" in name
