@@ -14,13 +14,14 @@ DKIM result), what the evidence proves and what it does not, and how to check it
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.report.assemble import Options, ReportData, assemble
-from evidencekit._internal.report.pdf import print_pdf
-from evidencekit._internal.report.render import render
+from evidencekit._internal.report import render as rendering
+from evidencekit._internal.report.pdf import print_file
 from evidencekit._internal.redact import Box, Link, link, redact
 from evidencekit.errors import UserError
 from evidencekit.i18n import language
@@ -40,7 +41,7 @@ def build(locker: Locker, case: str | None = None, options: Options = Options())
 
 def render_html(locker: Locker, case: str | None = None, options: Options = Options()) -> str:
     """The report as one self-contained HTML document (styles and pictures inside)."""
-    return render(assemble(locker, case, options))
+    return rendering.render(assemble(locker, case, options))
 
 
 def write(locker: Locker, output: Path, case: str | None = None, options: Options = Options(), *,
@@ -54,11 +55,14 @@ def write(locker: Locker, output: Path, case: str | None = None, options: Option
         raise UserError("report.output_exists", path=str(output))
     if not output.parent.is_dir():
         raise UserError("report.output_folder_missing", path=str(output.parent))
-    html = render_html(locker, case, options)
-    if kind == "pdf":
-        return print_pdf(html, output, session)
-    _write_text(output, html)
-    return output
+    data = assemble(locker, case, options)
+    if kind == "html":
+        _write_html(data, output)
+        return output
+    with tempfile.TemporaryDirectory(prefix="evidencekit-report-") as folder:
+        page = Path(folder) / "report.html"
+        _write_html(data, page)
+        return print_file(page, output, session)
 
 
 def bundle_names(lang: str) -> tuple[str, str]:
@@ -79,16 +83,16 @@ def write_for_bundle(locker: Locker, case: str, items: Sequence[Item | str], fol
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     html_name, pdf_name = bundle_names(lang)
-    html = render_html(locker, case, Options(lang=lang, items=tuple(items)))
-    _write_text(folder / html_name, html)
-    return [folder / html_name, print_pdf(html, folder / pdf_name, session)]
+    _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items))), folder / html_name)
+    return [folder / html_name, print_file(folder / html_name, folder / pdf_name, session)]
 
 
-def _write_text(path: Path, text: str) -> None:
+def _write_html(data: ReportData, path: Path) -> None:
+    """Stream the report into ``path`` (all or nothing: written beside it, then renamed)."""
     partial = path.with_name(f".{path.name}.partial")
     try:
         with open(partial, "w", encoding="utf-8") as out:
-            out.write(text)
+            rendering.write(data, out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, path)

@@ -21,6 +21,7 @@ import pytest
 from PIL import Image, ImageFilter, ImageStat
 
 from evidencekit import report
+from evidencekit._internal.report.render import css_string
 from evidencekit.i18n import catalog
 from report_fixtures import HOSTILE, ReportCase, report_case
 
@@ -174,7 +175,7 @@ def test_report_is_self_contained_and_escapes_evidence(html: dict[str, str]) -> 
         assert "<script" not in document.lower()
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in document
     assert HOSTILE in visible(html["en"])[0]
-    css = str(report.render.__globals__["render"].__globals__["css_string"](HOSTILE))  # type: ignore[attr-defined]
+    css = str(css_string(HOSTILE))
     assert css.startswith('"') and css.endswith('"') and all(c not in css[1:-1] for c in '"<>{};/')
 
 

@@ -10,7 +10,6 @@ report can never reach the network, even if a picture or a URL in the evidence t
 from __future__ import annotations
 
 import os
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -20,22 +19,20 @@ from evidencekit._internal.browser import BrowserSession
 PRINT_TIMEOUT_MS = 10 * 60 * 1000  # a case of hundreds of screenshots prints in well under this
 
 
-def print_pdf(html: str, output: Path, session: BrowserSession | None = None) -> Path:
-    """Write ``html`` as a PDF at ``output`` (all or nothing: a partial file never remains)."""
+def print_file(page_file: Path, output: Path, session: BrowserSession | None = None) -> Path:
+    """Print an HTML file already on disk (the report loads nothing else) to a PDF at ``output``."""
     output = Path(output)
+    url = Path(page_file).resolve().as_uri()
+    partial = output.with_name(f".{output.name}.partial")
     with ExitStack() as stack:
         if session is None:
             session = stack.enter_context(BrowserSession())
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencekit-report-")))
-        page_file = folder / "report.html"
-        page_file.write_text(html, encoding="utf-8")
-        partial = output.with_name(f".{output.name}.partial")
         try:
             with session.context(java_script_enabled=False) as context:
                 page = context.new_page()
                 page.set_default_timeout(PRINT_TIMEOUT_MS)
-                _only(page, page_file.as_uri())
-                page.goto(page_file.as_uri(), wait_until="load")
+                _only(page, url)
+                page.goto(url, wait_until="load")
                 page.pdf(path=str(partial), prefer_css_page_size=True, print_background=True,
                          outline=True, tagged=True)
             os.replace(partial, output)

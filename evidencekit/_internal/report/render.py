@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TextIO
 
 import jinja2
 from markupsafe import Markup
@@ -87,10 +87,9 @@ def alike_detail(member: Member | None, lang: str) -> str:
     return t("report.alike_other_size", lang)
 
 
-def render(data: ReportData) -> str:
-    """The whole report as one self-contained HTML document."""
+def _names(data: ReportData) -> dict[str, Any]:
     lang = data.lang
-    names: dict[str, Any] = {
+    return {
         "data": data,
         "css": Markup(stylesheet()),
         "_": lambda key, **params: t(f"report.{key}", lang, **params),
@@ -102,4 +101,15 @@ def render(data: ReportData) -> str:
         "source_line": lambda exhibit: source_line(exhibit, lang),
         "alike_detail": lambda member: alike_detail(member, lang),
     }
-    return environment().get_template(TEMPLATE).render(**names)
+
+
+def render(data: ReportData) -> str:
+    """The whole report as one self-contained HTML document."""
+    return environment().get_template(TEMPLATE).render(**_names(data))
+
+
+def write(data: ReportData, out: TextIO) -> None:
+    """The same document written piece by piece, so a report of hundreds of screenshots is never
+    held twice in memory."""
+    for piece in environment().get_template(TEMPLATE).generate(**_names(data)):
+        out.write(piece)
