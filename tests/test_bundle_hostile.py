@@ -139,26 +139,28 @@ def test_refused_by_the_installed_command(name: str, hostile: dict, home: Path, 
     assert not (tmp_path / "bundle").exists() and list(quiet_tmp.iterdir()) == []
 
 
-def test_open_into_a_folder_in_use_is_refused(case_home: Path, tmp_path: Path) -> None:
+def test_open_into_a_folder_in_use_is_refused(home: Path, tmp_path: Path) -> None:
+    assert invoke("init", "--kdf", "interactive").code == 0
+    assert invoke("case", "new", "Busy").code == 0
     (tmp_path / "e.txt").write_text("x")
-    assert run_cli("add", tmp_path / "e.txt").code == 0
+    assert invoke("add", tmp_path / "e.txt").code == 0
     bundle = tmp_path / "b.zip"
-    assert run_cli("seal", "-o", bundle).code == 0
+    assert invoke("seal", "-o", bundle).code == 0
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "mine.txt").write_text("keep me")
-    _refused(run_cli("open", bundle, "-o", busy), "is not an empty folder")
+    _refused(invoke("open", bundle, "-o", busy), "is not an empty folder")
     assert [p.name for p in busy.iterdir()] == ["mine.txt"] and (busy / "mine.txt").read_text() == "keep me"
-    _refused(run_cli("seal", "-o", bundle), "exists already")
+    _refused(invoke("seal", "-o", bundle), "exists already")
 
 
 @pytest.fixture(scope="module")
 def recipient(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("recipient")
     env = {"EVIDENCEKIT_HOME": str(folder / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE, "EVIDENCEKIT_LANG": "en"}
-    made = run_cli("init", "--kdf", "interactive", env=env)
+    made = invoke("init", "--kdf", "interactive", env=env)
     assert made.code == 0, made.err
-    env["public_key"] = run_cli("keys", "show", "--json", env=env).json()["public_key"]
+    env["public_key"] = invoke("keys", "show", "--json", env=env).json()["public_key"]
     return env
 
 

@@ -90,7 +90,7 @@ def write(
         archive.writestr(zipfile.ZipInfo(layout.SIGNATURE, moment),
                          minisign.sign(signer, manifest, f"evidencekit manifest of case {case_id}"))
         archive.writestr(zipfile.ZipInfo(layout.SIGNER, moment),
-                         minisign.public_key_file(bytes(signer.verify_key), "evidencekit case key"))
+                         minisign.public_key_file(bytes(signer.verify_key)))
     return manifest
 
 

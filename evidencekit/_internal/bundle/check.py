@@ -73,7 +73,8 @@ def _verify(archive: zipfile.ZipFile, path: Path, members: dict[str, zipfile.Zip
 
     # Who signed, and does the signature hold?
     try:
-        signer = minisign.parse_public_key_file(_read(archive, members[layout.SIGNER]))
+        signer_file = _read(archive, members[layout.SIGNER])
+        signer = minisign.parse_public_key_file(signer_file)
     except (ValueError, UserError):
         found.fail("signature", "bundle.check_signer_unreadable")
         return BundleReport(None, None, None, tuple(found.checks))
@@ -82,14 +83,21 @@ def _verify(archive: zipfile.ZipFile, path: Path, members: dict[str, zipfile.Zip
         found.fail("signature", "bundle.check_signature_missing")
     else:
         try:
-            signature = minisign.parse_signature(_read(archive, members[layout.SIGNATURE]))
+            signature_file = _read(archive, members[layout.SIGNATURE])
+            signature = minisign.parse_signature(signature_file)
             holds = minisign.verify(signer, manifest_bytes, signature)
-        except ValueError:
+        except (ValueError, UserError):
             holds = False
         if holds:
             found.ok("signature", "bundle.check_signature_ok", fingerprint=fingerprint)
+            # minisign signs neither file's "untrusted comment" line: hold them to what
+            # evidencekit writes, so that no byte of a bundle can change unnoticed.
+            if signature_file != minisign.signature_file(signature):
+                found.fail("signature", "bundle.check_unsigned_changed", path=layout.SIGNATURE)
         else:
             found.fail("signature", "bundle.check_signature_bad")
+    if signer_file != minisign.public_key_file(signer):
+        found.fail("signature", "bundle.check_unsigned_changed", path=layout.SIGNER)
     try:
         manifest = layout.Manifest.from_bytes(manifest_bytes)
     except NotImplementedError as exc:

@@ -29,7 +29,11 @@ class Signature:
     global_signature: bytes
 
 
-def public_key_file(public_key: bytes, comment: str) -> bytes:
+KEY_COMMENT = "evidencekit case key"
+SIGNATURE_COMMENT = "signature from evidencekit"
+
+
+def public_key_file(public_key: bytes, comment: str = KEY_COMMENT) -> bytes:
     return f"untrusted comment: {comment}\n{keys.public_key_string(public_key)}\n".encode()
 
 
@@ -37,11 +41,15 @@ def sign(signer: nacl.signing.SigningKey, message: bytes, trusted_comment: str) 
     key_id = keys.key_id(bytes(signer.verify_key))
     signature = signer.sign(hashlib.blake2b(message, digest_size=64).digest()).signature
     global_signature = signer.sign(signature + trusted_comment.encode()).signature
+    return signature_file(Signature(key_id, signature, trusted_comment, global_signature))
+
+
+def signature_file(signature: Signature, comment: str = SIGNATURE_COMMENT) -> bytes:
     return (
-        "untrusted comment: signature from evidencekit\n"
-        f"{base64.b64encode(PREHASHED + key_id + signature).decode()}\n"
-        f"trusted comment: {trusted_comment}\n"
-        f"{base64.b64encode(global_signature).decode()}\n"
+        f"untrusted comment: {comment}\n"
+        f"{base64.b64encode(PREHASHED + signature.key_id + signature.signature).decode()}\n"
+        f"trusted comment: {signature.trusted_comment}\n"
+        f"{base64.b64encode(signature.global_signature).decode()}\n"
     ).encode()
 
 
