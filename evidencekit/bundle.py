@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -99,10 +99,15 @@ def plain_zip(path: Path, identity: nacl.signing.SigningKey | None) -> Iterator[
         return
     if identity is None:
         raise UserError("bundle.sealed_needs_key")
-    with tempfile.TemporaryDirectory(prefix="evidencekit-") as scratch:
-        plain = Path(scratch) / "bundle.zip"
-        with open(path, "rb") as source, open(plain, "wb") as out:
-            envelope.open_sealed(source, identity, out)
+    with ExitStack() as stack:
+        try:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencekit-"))
+            plain = Path(scratch) / "bundle.zip"
+            with open(path, "rb") as source, open(plain, "wb") as out:
+                envelope.open_sealed(source, identity, out)
+        except OSError as exc:  # typically a temporary folder too small for the decrypted copy
+            raise UserError("bundle.no_room_to_decrypt", path=str(path),
+                            reason=exc.strerror or type(exc).__name__) from exc
         yield plain
 
 

@@ -485,3 +485,15 @@ def test_oversized_small_member_is_refused_in_one_sentence(world: dict, tmp_path
     assert result.code == 2 and result.out == ""
     assert result.err.strip() == ("manifest.json is larger than such a file in a bundle can be (0 MB); "
                                   "the bundle was refused.")
+
+
+def test_no_room_to_decrypt_is_one_sentence(world: dict, tmp_path: Path) -> None:
+    """A temporary folder that cannot take the decrypted copy (here: one that cannot exist)."""
+    blocked = tmp_path / "a-file"
+    blocked.write_bytes(b"")
+    for command in (["verify", world["me.sealed"]], ["open", world["me.sealed"], "-o", tmp_path / "out"]):
+        result = invoke(*command, env={**world["env"], "TMPDIR": str(blocked / "tmp")})
+        assert result.code == 2 and result.out == ""
+        assert result.err.strip() == (f"Could not decrypt {world['me.sealed']} into a temporary file (Not a directory). "
+                                      "Make room there, or set TMPDIR to a folder with room for the whole bundle.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
