@@ -119,7 +119,8 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
             if exhibit.kind == "diary" and shown:
                 notes[exhibit.label] = shown[0][1]
     sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive)
-    all_items = len(locker.items(target.id))
+    withheld = len(locker.items(target.id)) - len(items)
+    head = entries[-1].digest if entries else None
     line = timeline.build(listed, conversations, notes, clock)
     return ReportData(
         lang=lang,
@@ -131,15 +132,14 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
         exhibits=tuple(listed),
         sections=tuple(sections),
         timeline=line,
-        summary=summary.build(listed, line, conversations, all_items - len(items), clock),
-        proves=proves.build(listed, conversations, log_length=len(entries),
-                            log_head=entries[-1].digest if entries else None,
-                            fingerprint=target.key.fingerprint, withheld=all_items - len(items),
+        summary=summary.build(listed, line, conversations, withheld, clock),
+        proves=proves.build(listed, conversations, log_length=len(entries), log_head=head,
+                            fingerprint=target.key.fingerprint, withheld=withheld,
                             blurred=blurred, grouped=grouped, lang=lang, clock=clock),
         proofs=tuple(found),
         log_length=len(entries),
-        log_head=entries[-1].digest if entries else None,
-        withheld=all_items - len(items),
+        log_head=head,
+        withheld=withheld,
         covered=_covered(listed),
     )
 
