@@ -6,7 +6,9 @@ are blurred) is decided here, once, and tested directly; the templates only put 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +53,15 @@ class Shown:
     elsewhere: int | None = None  # exhibit number where the look-alike is shown
     member: duplicates.Member | None = None
     alike: tuple[tuple[int, duplicates.Member], ...] = ()  # other exhibits' captures of this picture
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A picture still to be embedded: blurred or not, and its look-alikes in other exhibits."""
+
+    file: ItemFile
+    blur: bool
+    alike: tuple[tuple[int, duplicates.Member], ...]
 
 
 @dataclass(frozen=True)
@@ -178,22 +189,29 @@ def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: di
         shown_by[(group.shown.label, group.shown.file.sha256)] = group
         for member in group.others:
             member_of[(member.label, member.file.sha256)] = (group, member)
-    sections, blurred = [], []
+    plan: list[tuple[exhibits.Exhibit, list[Shown | _Wanted]]] = []
     for exhibit in listed:
-        shown = []
-        blur_any = False
+        planned: list[Shown | _Wanted] = []
         for file in contents.pictures(exhibit.item):
             key = (exhibit.label, file.sha256)
             if key in member_of:
                 group, member = member_of[key]
-                shown.append(Shown(file, None, number[group.shown.label], member))
+                planned.append(Shown(file, None, number[group.shown.label], member))
                 continue
             group = shown_by.get(key)
             labels = {m.label for m in group.members} if group else {exhibit.label}
-            blur = not show_sensitive and bool(labels & sensitive)
-            blur_any |= blur
             alike = tuple((number[m.label], m) for m in group.others) if group else ()
-            shown.append(Shown(file, pictures.embed(locker, file, blur), alike=alike))
+            planned.append(_Wanted(file, not show_sensitive and bool(labels & sensitive), alike))
+        plan.append((exhibit, planned))
+    # Decoding, scaling and encoding pictures is most of a report's work; Pillow does it outside
+    # the GIL, so pictures are prepared side by side.
+    wanted = [w for _, planned in plan for w in planned if isinstance(w, _Wanted)]
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        made = dict(zip(map(id, wanted), pool.map(lambda w: pictures.embed(locker, w.file, w.blur), wanted)))
+    sections, blurred = [], []
+    for exhibit, planned in plan:
+        shown = [p if isinstance(p, Shown) else Shown(p.file, made[id(p)], alike=p.alike) for p in planned]
+        blur_any = any(isinstance(p, _Wanted) and p.blur for p in planned)
         if blur_any:
             blurred.append(exhibit.number)
         sections.append(Section(exhibit, tuple(shown), conversations.get(exhibit.label),

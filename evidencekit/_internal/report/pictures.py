@@ -47,7 +47,8 @@ def open_image(locker: Any, file: ItemFile) -> Image.Image | None:
             with locker.blobs.open(file.sha256) as blob:
                 image = Image.open(io.BytesIO(blob.read()))
                 image.load()
-            return ImageOps.exif_transpose(image)
+            turned = image.getexif().get(0x0112, 1) not in (None, 1)  # EXIF orientation
+            return ImageOps.exif_transpose(image) if turned else image
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
             Image.DecompressionBombWarning):
         return None
@@ -60,7 +61,7 @@ def _flat(image: Image.Image) -> Image.Image:
         base = Image.new("RGB", rgba.size, "white")
         base.paste(rgba, mask=rgba.getchannel("A"))
         return base
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _uri(image: Image.Image) -> str:
