@@ -137,6 +137,7 @@ class _Behind:
         self._work = work
         self._queue: queue.Queue[Any] = queue.Queue(self.DEPTH)
         self._error: BaseException | None = None
+        self._dropping = False
         self.done = False
         self._thread = threading.Thread(target=self._run, name="evidencekit-behind", daemon=True)
         self._thread.start()
@@ -147,11 +148,17 @@ class _Behind:
         self._queue.put(item)
 
     def finish(self) -> None:
-        self.stop()
+        """Wait until everything put is done; raise the helper's error if it had one."""
+        self._end()
         if self._error is not None:
             raise self._error
 
     def stop(self) -> None:
+        """Drop what still waits and end the helper (after an error of the caller's)."""
+        self._dropping = True
+        self._end()
+
+    def _end(self) -> None:
         if not self.done:
             self.done = True
             self._queue.put(self._END)
@@ -159,7 +166,7 @@ class _Behind:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not self._END:
-            if self._error is None:
+            if self._error is None and not self._dropping:
                 try:
                     self._work(item)
                 except BaseException as exc:  # handed to the caller
@@ -191,8 +198,9 @@ def open_sealed(source: BinaryIO, identity: nacl.signing.SigningKey, out: Binary
     writer = _Behind(out.write)  # writing the plain text overlaps with decrypting the next chunks
     try:
         _pull_all(source, file_key, header, head + slots, writer.put)
-    finally:
+    except BaseException:
         writer.stop()
+        raise
     writer.finish()
     if source.read(1):
         raise Damaged("bundle.sealed_trailing")
