@@ -22,7 +22,9 @@ from typing import Iterator
 import nacl.signing
 from cryptography import x509
 
+from evidencekit import report
 from evidencekit._internal import safe_zip
+from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.bundle import build, check, envelope
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import default_roots
@@ -52,8 +54,14 @@ def seal(
     recipients: Sequence[str] = (),
     output: Path | None = None,
     case: str | None = None,
+    with_report: bool = True,
+    session: BrowserSession | None = None,
 ) -> Sealed:
-    """Write the bundle, then log the seal; a failure leaves neither a file nor a log entry."""
+    """Write the bundle, then log the seal; a failure leaves neither a file nor a log entry.
+
+    The bundle carries the report (HTML and PDF, in the current language) on exactly the items
+    it holds, so a recipient who only reads still has the exhibit list and the timeline.
+    """
     target = locker.case(case)
     chosen = [locker.item(ref, target.id) for ref in items] if items else locker.items(target.id)
     if not chosen:
@@ -64,19 +72,23 @@ def seal(
     if output.exists():
         raise UserError("bundle.output_exists", path=str(output))
     partial = output.with_name(f".{output.name}.partial")
+    work = locker.scratch()
     try:
+        extra = report.write_for_bundle(locker, target.id, chosen, work, session=session) if with_report else []
         with open(partial, "xb") as raw:
             if recipient_keys:
                 with envelope.SealWriter(raw, recipient_keys) as writer:
-                    manifest = build.write(locker, target.id, chosen, signer, writer)  # type: ignore[arg-type]
+                    manifest = build.write(locker, target.id, chosen, signer, writer, extra)  # type: ignore[arg-type]
             else:
-                manifest = build.write(locker, target.id, chosen, signer, raw)
+                manifest = build.write(locker, target.id, chosen, signer, raw, extra)
             os.fsync(raw.fileno())
         entry = locker.record_seal(target.id, signer, manifest, chosen, len(recipient_keys))
         os.replace(partial, output)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     withheld = len(locker.items(target.id)) - len(chosen)
     return Sealed(output, tuple(i.label for i in chosen), withheld, len(recipient_keys), entry)
 

@@ -226,6 +226,11 @@ def test_bundle_with_only_the_redaction_verifies_and_names_the_withheld_original
     verdict = bundle.verify(sealed.path)
     assert verdict.verdict != "invalid", [c.to_json() for c in verdict.checks]
     assert "E-001" in {w["id"] for w in verdict.withheld} and verdict.included == (label,)
+    said = [c.message("en") for c in verdict.checks if c.name == "redactions"]
+    assert said and said[0].startswith(f"{label}: redaction of E-001 (original withheld, committed at 20")
+    with zipfile.ZipFile(sealed.path) as archive:
+        names = set(archive.namelist())
+    assert {"report-en.html", "report-en.pdf"} <= names  # the report travels in the bundle
     # What the lead's verifier line will do: read the redaction's record and the verified log.
     with zipfile.ZipFile(sealed.path) as archive:
         record = json.loads(archive.read(layout.record_path(label)))

@@ -23,7 +23,9 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.errors import UserError
 from evidencekit.i18n import t
+from evidencekit.locker import default_home
 from evidencekit.models import BundleReport
 
 VERDICT_KEYS = {"valid": "bundle.verdict_valid", "valid_with_warnings": "bundle.verdict_warnings",
@@ -35,16 +37,18 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 @option("--items", metavar="E-001,E-004", help="cli.opt_items")
 @option("--to", "recipients", multiple=True, metavar="RECIPIENT", help="cli.opt_to")
 @option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="cli.opt_bundle_output")
+@option("--report/--no-report", default=True, show_default=True, help="cli.opt_bundle_report")
 @case_option
 @no_stamp_option
 @json_option
 @pass_session
-def seal(session, items: str | None, recipients: tuple[str, ...], output: Path | None, case_ref: str | None,
-         no_stamp: bool, as_json: bool) -> None:
+def seal(session, items: str | None, recipients: tuple[str, ...], output: Path | None, report: bool,
+         case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)
     refs = [r for r in (items or "").split(",") if r.strip()]
-    sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref)
+    sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref,
+                         with_report=report)
     emit(as_json, sealed.to_json(), lambda: iter([t("bundle.sealed", path=str(sealed.path), items=len(sealed.items),
                                                     withheld=sealed.withheld, recipients=sealed.recipients)]))
     for line in stamp_after_change(locker, no_stamp):
@@ -52,7 +56,12 @@ def seal(session, items: str | None, recipients: tuple[str, ...], output: Path |
 
 
 def _identity_if_sealed(session, path: Path):
-    return session.locker().identity_signer(passphrase()) if bundle.is_sealed(path) else None
+    """Only a sealed bundle needs the recipient's own key; never create a locker just to ask."""
+    if not bundle.is_sealed(path):
+        return None
+    if not (session.home or default_home()).joinpath("locker.sqlite").exists():
+        raise UserError("bundle.sealed_needs_key")
+    return session.locker().identity_signer(passphrase())
 
 
 @click.command("open", cls=Command, help="cli.open_help")

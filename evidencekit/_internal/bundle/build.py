@@ -11,6 +11,7 @@ import hashlib
 import time
 import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import BinaryIO
 
 import nacl.signing
@@ -31,8 +32,12 @@ def write(
     items: Sequence[Item],
     signer: nacl.signing.SigningKey,
     out: BinaryIO,
+    extra: Sequence[Path] = (),
 ) -> bytes:
-    """Write the bundle ZIP to ``out``; returns the manifest bytes (what the seal log entry names)."""
+    """Write the bundle ZIP to ``out``; returns the manifest bytes (what the seal log entry names).
+
+    ``extra`` files (the report) go in at the top level under their own names, listed like the rest.
+    """
     stored_log = custody_log.read(locker.db, case_id)
     logged = {e.subject for e in custody_log.entries(locker.db, case_id) if e.action == "item.add"}
     files: dict[str, dict[str, object]] = {}
@@ -47,6 +52,8 @@ def write(
         readme = "\n\n".join(t("bundle.readme", lang, fingerprint=keys.fingerprint(bytes(signer.verify_key)))
                              for lang in reversed(LANGUAGES))
         put(layout.README, readme.encode("utf-8"))
+        for path in extra:
+            put(path.name, path.read_bytes())
         entries, signatures = layout.log_files(stored_log)
         put(layout.LOG_ENTRIES, entries)
         put(layout.LOG_SIGNATURES, signatures)

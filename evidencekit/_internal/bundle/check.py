@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from evidencekit._internal import canonical, custody_log, keys, safe_zip
+from evidencekit._internal import canonical, custody_log, keys, redact, safe_zip
 from evidencekit._internal.bundle import layout, minisign
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource, StoredHeader, parse_stored_header
 from evidencekit._internal.timestamps.model import ProofResult
@@ -221,6 +221,7 @@ def _check_items(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], 
             found.fail("items", "bundle.check_item_files_differ", item=item.label)
         else:
             good += 1
+            _check_redaction(item.label, record, entries, manifest, found)
     included = {i.label for i in manifest.items}
     withheld = [{"id": label, "added": e.time} for label, e in logged.items() if label not in included]
     if good == len(manifest.items):
@@ -230,6 +231,17 @@ def _check_items(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], 
     if len(withheld) != manifest.withheld:
         found.fail("withheld", "bundle.check_withheld_mismatch", claimed=manifest.withheld, found=len(withheld))
     return withheld
+
+
+def _check_redaction(label: str, record: dict, entries: list, manifest: layout.Manifest, found: _Findings) -> None:
+    """A redacted copy names its original by record digest; the log says whether that one exists."""
+    acquired = record.get("acquired")
+    found_link = redact.link(label, acquired if isinstance(acquired, dict) else {}, entries,
+                             {i.label: i.record_sha256 for i in manifest.items})
+    if found_link is None:
+        return
+    report = found.fail if found_link.status == "not_logged" else found.ok
+    report("redactions", found_link.key, **found_link.params())
 
 
 def _check_timestamps(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
