@@ -11,7 +11,6 @@ import mimetypes
 import warnings
 from pathlib import Path
 
-import imagehash
 from PIL import Image, UnidentifiedImageError
 
 Image.MAX_IMAGE_PIXELS = 200_000_000  # a long page stitched from tiles is tall, not a bomb
@@ -24,6 +23,8 @@ def describe(path: Path, name: str) -> tuple[str, str | None]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                import imagehash  # numpy and scipy behind it cost a fifth of a second: only for pictures
+
                 media_type = image.get_format_mimetype() or guessed
                 return media_type, str(imagehash.phash(image))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
