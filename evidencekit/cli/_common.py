@@ -14,14 +14,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from evidencekit._internal import stamp_queue
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
+
+if TYPE_CHECKING:  # the stamping machinery loads only when a command stamps
+    from evidencekit._internal import stamp_queue
 
 
 class TranslatedHelp:

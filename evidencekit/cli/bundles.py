@@ -1,4 +1,8 @@
-"""``seal``, ``open``, ``verify`` and ``recipients``: handing evidence over and checking it."""
+"""``seal``, ``open``, ``verify`` and ``recipients``: handing evidence over and checking it.
+
+Heavy modules (bundles pull in the report and its templates) are imported inside the commands
+that use them, here as in the other command modules, so every other command starts quickly.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from evidencekit import bundle
 from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora, HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import load_root_file
 from evidencekit.cli._common import (
@@ -44,6 +47,8 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 @pass_session
 def seal(session, items: str | None, recipients: tuple[str, ...], output: Path | None, report: bool,
          case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+    from evidencekit import bundle
+
     locker = session.locker()
     locker.case(case_ref)
     refs = [r for r in (items or "").split(",") if r.strip()]
@@ -57,6 +62,8 @@ def seal(session, items: str | None, recipients: tuple[str, ...], output: Path |
 
 def _identity_if_sealed(session, path: Path):
     """Only a sealed bundle needs the recipient's own key; never create a locker just to ask."""
+    from evidencekit import bundle
+
     if not bundle.is_sealed(path):
         return None
     if not (session.home or default_home()).joinpath("locker.sqlite").exists():
@@ -70,6 +77,8 @@ def _identity_if_sealed(session, path: Path):
 @json_option
 @pass_session
 def open_command(session, path: Path, output: Path | None, as_json: bool) -> None:
+    from evidencekit import bundle
+
     target = output or path.with_name(path.name.rsplit(".", 1)[0] + "-opened")
     written = bundle.open_bundle(path, target, _identity_if_sealed(session, path))
     emit(as_json, {"folder": str(target), "files": [str(p) for p in written]},
@@ -85,6 +94,8 @@ def open_command(session, path: Path, output: Path | None, as_json: bool) -> Non
 @pass_session
 def verify(session, path: Path, bitcoin_rpc: str | None, esplora: str | None, tsa_roots: tuple[Path, ...],
            as_json: bool) -> int:
+    from evidencekit import bundle
+
     sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
                                                esplora and Esplora(esplora)) if s]
     roots = [cert for root in tsa_roots for cert in load_root_file(root)]

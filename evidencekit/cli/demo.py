@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from evidencekit import demo as sample
 from evidencekit.cli._common import Command, emit, json_option, option
 from evidencekit.cli.bundles import report_lines
 from evidencekit.i18n import t
@@ -17,6 +16,8 @@ from evidencekit.i18n import t
         show_default=True, help="cli.opt_demo_output")
 @json_option
 def demo(output: Path, as_json: bool) -> int:
+    from evidencekit import demo as sample
+
     result = sample.run(output, say=lambda line: click.echo(line, err=as_json))
     data = {"home": str(result.home), "bundle": str(result.bundle), "items": [i.to_json() for i in result.items],
             "verification": result.report.to_json()}

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from evidencekit import imports, importers
-from evidencekit.importers.email import dns_records_from_files
 from evidencekit.cli._common import (
     Command,
     case_option,
@@ -26,8 +24,7 @@ from evidencekit.i18n import t
 
 @click.command("import", cls=Command, help="cli.import_help")
 @click.argument("path", type=click.Path(path_type=Path, readable=False))
-@option("--format", "fmt", type=click.Choice(["auto", *sorted(importers.formats())]), default="auto",
-        show_default=True, help="cli.opt_format")
+@option("--format", "fmt", metavar="NAME", default="auto", show_default=True, help="cli.opt_format")
 @option("--tz", metavar="ZONE", help="cli.opt_tz")
 @option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]), help="cli.opt_date_order")
 @option("--me", metavar="NAME", help="cli.opt_me")
@@ -44,6 +41,9 @@ def import_command(session, path: Path, fmt: str, tz: str | None, date_order: st
     locker = session.locker()
     locker.case(case_ref)
     facts = incident_facts(incident_date, who, channel, note)
+    from evidencekit import imports
+    from evidencekit.importers.email import dns_records_from_files
+
     records = dns_records_from_files(list(dns_records))
     item = imports.import_export(locker, path, passphrase(), fmt=fmt, tz=tz, date_order=date_order, me=me,
                                  dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref)
@@ -62,6 +62,8 @@ def import_command(session, path: Path, fmt: str, tz: str | None, date_order: st
 @pass_session
 def transcript(session, ref: str, since: str | None, until: str | None, sender: str | None,
                case_ref: str | None, as_json: bool) -> None:
+    from evidencekit import imports
+
     data = imports.transcript(session.locker(), ref, case_ref)
     data["messages"] = imports.select(data.get("messages", []), since, until, sender)
     emit(as_json, data, lambda: _conversation(data["messages"]))
@@ -85,6 +87,8 @@ def _conversation(messages: list[dict]) -> Iterator[str]:
 @json_option
 @pass_session
 def timeline(session, case_ref: str | None, as_json: bool) -> None:
+    from evidencekit import imports
+
     moments = imports.timeline(session.locker(), case_ref)
     emit(as_json, [m.to_json() for m in moments],
          lambda: (f"{m.time or '?':<27} {m.item}  {(m.sender or '') + ': ' if m.sender else ''}{m.text.splitlines()[0] if m.text else ''}"

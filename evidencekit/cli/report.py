@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from evidencekit import report as reports
 from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora, HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import load_root_file
 from evidencekit.cli._common import (
@@ -45,6 +44,8 @@ def report(session, output: Path | None, report_lang: str | None, items: str | N
     target = locker.case(case_ref)
     sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
                                                esplora and Esplora(esplora)) if s]
+    from evidencekit import report as reports
+
     options = reports.Options(
         lang=report_lang or language(),
         items=tuple(r.strip() for r in (items or "").split(",") if r.strip()),
@@ -73,6 +74,8 @@ def redact(session, ref: str, boxes: tuple[str, ...], masks: tuple[str, ...], ca
            no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     original = locker.item(ref, case_ref)  # an unknown item fails before the passphrase is asked
+    from evidencekit import report as reports
+
     parsed = [reports.Box.parse(b) for b in boxes]
     item = reports.redact(locker, ref, passphrase(), boxes=parsed, masks=masks, case=case_ref)
     left = item.acquired.get("left_out", [])
