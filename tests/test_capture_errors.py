@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from capture_pages.site import serve, serve_https, session_or_skip
+from capture_pages.site import serve_https
+from capture_pages.fixtures import session, site  # noqa: F401 (fixtures)
 from evidencekit._internal.capture import CaptureOptions, capture_page, check_url
 from evidencekit._internal.capture.errors import BadUrl, UnsupportedScheme
 from evidencekit.errors import UserError
-
-
-@pytest.fixture(scope="module")
-def session() -> Iterator[Any]:
-    s = session_or_skip()
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    with serve() as base:
-        yield base
 
 
 def assert_clear(error: UserError, *must: str) -> None:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from capture_pages.site import serve, session_or_skip
+from capture_pages.fixtures import session, site  # noqa: F401 (fixtures)
 from evidencekit._internal.browser import ProfileInUse
 from evidencekit._internal.capture import CaptureOptions, capture_page, open_for_login
 from evidencekit.i18n import t
-
-
-@pytest.fixture(scope="module")
-def session() -> Iterator[Any]:
-    s = session_or_skip()
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    with serve() as base:
-        yield base
 
 
 def text_of(capture: Any) -> str:

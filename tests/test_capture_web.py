@@ -5,30 +5,17 @@ from __future__ import annotations
 import email
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageChops
 
-from capture_pages.site import band_colour, no_floats, serve, serve_https, session_or_skip
+from capture_pages.site import band_colour, no_floats, serve_https, session_or_skip
+from capture_pages.fixtures import session, site  # noqa: F401 (fixtures)
 from evidencekit._internal.capture import CaptureOptions, WebCapture, capture_page
 
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-@pytest.fixture(scope="module")
-def session() -> Iterator[Any]:
-    s = session_or_skip()
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[str]:
-    with serve() as base:
-        yield base
 
 
 @pytest.fixture(scope="module")
