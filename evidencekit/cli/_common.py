@@ -7,6 +7,7 @@ commands and lists them in ``COMMANDS``; the package finds it by itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -22,8 +23,11 @@ from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
 
-if TYPE_CHECKING:  # the stamping machinery loads only when a command stamps
+if TYPE_CHECKING:  # the stamping machinery loads only when a command stamps or checks proofs
+    from cryptography import x509
+
     from evidencekit._internal import stamp_queue
+    from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 
 
 class TranslatedHelp:
@@ -137,3 +141,35 @@ def summary_lines(summary: stamp_queue.Summary) -> Iterator[str]:
             complete=counts.get("complete", 0))
     for failure in summary.failures:
         yield f"  - {failure.reason}"
+
+
+@dataclass(frozen=True)
+class ProofTrust:
+    """Where block headers come from and which extra TSA roots to trust, as the reader chose."""
+
+    header_sources: list[HeaderSource]
+    extra_roots: list[x509.Certificate]
+
+
+def proof_trust_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--bitcoin-rpc``, ``--esplora`` and ``--tsa-root``, given to the command as one ``trust``."""
+
+    @functools.wraps(command)
+    def with_trust(*args: Any, bitcoin_rpc: str | None, esplora: str | None, tsa_roots: tuple[Path, ...],
+                   **kwargs: Any) -> Any:
+        from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora
+        from evidencekit._internal.timestamps.rfc3161 import load_root_file
+
+        sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
+                                                   esplora and Esplora(esplora)) if s]
+        roots = [cert for path in tsa_roots for cert in load_root_file(path)]
+        return command(*args, trust=ProofTrust(sources, roots), **kwargs)
+
+    for decorate in reversed((
+        option("--bitcoin-rpc", metavar="URL", help="cli.opt_bitcoin_rpc"),
+        option("--esplora", metavar="URL", help="cli.opt_esplora"),
+        option("--tsa-root", "tsa_roots", metavar="CERT", multiple=True,
+               type=click.Path(path_type=Path, readable=False), help="cli.opt_tsa_root"),
+    )):
+        with_trust = decorate(with_trust)
+    return with_trust

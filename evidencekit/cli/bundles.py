@@ -12,17 +12,17 @@ from pathlib import Path
 
 import click
 
-from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora, HeaderSource
-from evidencekit._internal.timestamps.rfc3161 import load_root_file
 from evidencekit.cli._common import (
     Command,
     Group,
+    ProofTrust,
     case_option,
     emit,
     json_option,
     no_stamp_option,
     option,
     pass_session,
+    proof_trust_options,
     passphrase,
     stamp_after_change,
 )
@@ -87,21 +87,15 @@ def open_command(session, path: Path, output: Path | None, as_json: bool) -> Non
 
 @click.command(cls=Command, help="cli.verify_help")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-@option("--bitcoin-rpc", metavar="URL", help="cli.opt_bitcoin_rpc")
-@option("--esplora", metavar="URL", help="cli.opt_esplora")
-@option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(path_type=Path), help="cli.opt_tsa_root")
+@proof_trust_options
 @json_option
 @pass_session
-def verify(session, path: Path, bitcoin_rpc: str | None, esplora: str | None, tsa_roots: tuple[Path, ...],
-           as_json: bool) -> int:
+def verify(session, path: Path, trust: ProofTrust, as_json: bool) -> int:
     from evidencekit import bundle
 
-    sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
-                                               esplora and Esplora(esplora)) if s]
-    roots = [cert for root in tsa_roots for cert in load_root_file(root)]
     network = os.environ.get("EVIDENCEKIT_BITCOIN_NETWORK", "mainnet")
-    report = bundle.verify(path, identity=_identity_if_sealed(session, path), header_sources=sources,
-                           extra_roots=roots, network=network)
+    report = bundle.verify(path, identity=_identity_if_sealed(session, path), header_sources=trust.header_sources,
+                           extra_roots=trust.extra_roots, network=network)
     emit(as_json, report.to_json(), lambda: report_lines(report))
     return 1 if report.verdict == "invalid" else 0
 

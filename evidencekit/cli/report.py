@@ -8,16 +8,16 @@ from pathlib import Path
 
 import click
 
-from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora, HeaderSource
-from evidencekit._internal.timestamps.rfc3161 import load_root_file
 from evidencekit.cli._common import (
     Command,
+    ProofTrust,
     case_option,
     emit,
     json_option,
     no_stamp_option,
     option,
     pass_session,
+    proof_trust_options,
     passphrase,
     stamp_after_change,
 )
@@ -31,19 +31,14 @@ from evidencekit.i18n import LANGUAGES, language, t
 @option("--show-sensitive", is_flag=True, help="report.cli_opt_show_sensitive")
 @option("--name", help="report.cli_opt_name")
 @option("--tz", "zone", metavar="ZONE", help="report.cli_opt_tz")
-@option("--bitcoin-rpc", metavar="URL", help="cli.opt_bitcoin_rpc")
-@option("--esplora", metavar="URL", help="cli.opt_esplora")
-@option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(path_type=Path), help="cli.opt_tsa_root")
+@proof_trust_options
 @case_option
 @json_option
 @pass_session
 def report(session, output: Path | None, report_lang: str | None, items: str | None, show_sensitive: bool,
-           name: str | None, zone: str | None, bitcoin_rpc: str | None, esplora: str | None,
-           tsa_roots: tuple[Path, ...], case_ref: str | None, as_json: bool) -> None:
+           name: str | None, zone: str | None, trust: ProofTrust, case_ref: str | None, as_json: bool) -> None:
     locker = session.locker()
     target = locker.case(case_ref)
-    sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
-                                               esplora and Esplora(esplora)) if s]
     from evidencekit import report as reports
 
     options = reports.Options(
@@ -52,8 +47,8 @@ def report(session, output: Path | None, report_lang: str | None, items: str | N
         show_sensitive=show_sensitive,
         name=name,
         zone=zone,
-        header_sources=sources,
-        extra_roots=[cert for path in tsa_roots for cert in load_root_file(path)],
+        header_sources=trust.header_sources,
+        extra_roots=trust.extra_roots,
     )
     output = output or Path(f"report-{target.id}-{date.today().isoformat()}.pdf")
     written = reports.write(locker, output, target.id, options)

@@ -8,16 +8,16 @@ from pathlib import Path
 import click
 
 from evidencekit._internal import settings
-from evidencekit._internal.timestamps.bitcoin_headers import BitcoinRpc, Esplora, HeaderSource
-from evidencekit._internal.timestamps.rfc3161 import load_root_file
 from evidencekit.cli._common import (
     Command,
     Group,
+    ProofTrust,
     case_option,
     emit,
     json_option,
     option,
     pass_session,
+    proof_trust_options,
     summary_lines,
 )
 from evidencekit.i18n import t
@@ -26,25 +26,19 @@ from evidencekit.i18n import t
 @click.command(cls=Command, help="cli.stamp_help")
 @option("--upgrade", is_flag=True, help="cli.opt_upgrade")
 @option("--verify", is_flag=True, help="cli.opt_verify")
-@option("--bitcoin-rpc", metavar="URL", help="cli.opt_bitcoin_rpc")
-@option("--esplora", metavar="URL", help="cli.opt_esplora")
-@option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(path_type=Path), help="cli.opt_tsa_root")
+@proof_trust_options
 @option("--export", "export_dir", type=click.Path(path_type=Path, file_okay=False), help="cli.opt_export_proofs")
 @case_option
 @json_option
 @pass_session
-def stamp(session, upgrade: bool, verify: bool, bitcoin_rpc: str | None, esplora: str | None,
-          tsa_roots: tuple[Path, ...], export_dir: Path | None, case_ref: str | None, as_json: bool) -> int:
+def stamp(session, upgrade: bool, verify: bool, trust: ProofTrust, export_dir: Path | None, case_ref: str | None, as_json: bool) -> int:
     locker = session.locker()
     if export_dir:
         written = locker.export_proofs(export_dir, case_ref)
         emit(as_json, [str(p) for p in written], lambda: (t("items.exported", path=str(p)) for p in written))
         return 0
     if verify:
-        sources: list[HeaderSource] = [s for s in (bitcoin_rpc and BitcoinRpc(bitcoin_rpc),
-                                                   esplora and Esplora(esplora)) if s]
-        roots = [cert for path in tsa_roots for cert in load_root_file(path)]
-        results = locker.verify_stamps(case_ref, sources, roots)
+        results = locker.verify_stamps(case_ref, trust.header_sources, trust.extra_roots)
 
         def lines() -> Iterator[str]:
             if not results:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import click
 
-from evidencekit.cli._common import Group, emit, json_option, option
+from evidencekit.cli._common import Group, ProofTrust, emit, json_option, option, proof_trust_options
 from evidencekit.errors import NotFound
 from evidencekit.i18n import t
-from evidencekit.timestamps import (BitcoinRpc, Esplora, HeaderSource, OtsDetails, ProofResult,
-                                    StoredHeader, TsaDetails, default_roots, load_root_file,
+from evidencekit.timestamps import (OtsDetails, ProofResult, StoredHeader, TsaDetails, default_roots,
                                     verify_proof_file)
 
 
@@ -26,29 +25,17 @@ def timestamp() -> None:
         type=click.Path(path_type=Path, readable=False), help="timestamps.cli_opt_file")
 @option("--block-header", "header", metavar="HEADER", type=click.Path(path_type=Path, readable=False),
         help="timestamps.cli_opt_block_header")
-@option("--bitcoin-rpc", "rpc_url", metavar="URL", help="timestamps.cli_opt_bitcoin_rpc")
-@option("--esplora", "esplora_url", metavar="URL", help="timestamps.cli_opt_esplora")
-@option("--tsa-root", "tsa_roots", metavar="CERT", multiple=True,
-        type=click.Path(path_type=Path, readable=False), help="timestamps.cli_opt_tsa_root")
+@proof_trust_options
 @json_option
-def verify(proof: Path, target: Path, header: Path | None, rpc_url: str | None,
-           esplora_url: str | None, tsa_roots: tuple[Path, ...], as_json: bool) -> int:
+def verify(proof: Path, target: Path, header: Path | None, trust: ProofTrust, as_json: bool) -> int:
     if not proof.is_file():
         raise NotFound("timestamps.proof_missing", path=str(proof))
     try:
         data = proof.read_bytes()
     except OSError:
         raise NotFound("timestamps.proof_missing", path=str(proof)) from None
-    sources: list[HeaderSource] = []
-    if rpc_url:
-        sources.append(BitcoinRpc(rpc_url))
-    if esplora_url:
-        sources.append(Esplora(esplora_url))
-    if header is not None:
-        sources.append(StoredHeader.from_file(header))
-    roots = default_roots()
-    for path in tsa_roots:
-        roots.extend(load_root_file(path))
+    sources = [*trust.header_sources, *([StoredHeader.from_file(header)] if header is not None else [])]
+    roots = [*default_roots(), *trust.extra_roots]
     result = verify_proof_file(data, target, header_sources=sources, roots=roots)
     emit(as_json, {"proof": str(proof), "file": str(target), **result.to_json()},
          lambda: _lines(result))
