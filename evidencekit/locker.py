@@ -524,7 +524,8 @@ class Locker:
         """Re-hash every blob and re-verify records, chain and signatures of one case."""
         target = self.case(case)
         case_key = keys.parse_public_key(target.key.public_key)
-        entries, problems = custody_log.verify(custody_log.read(self.db, target.id), case_key)
+        stored = custody_log.read(self.db, target.id)
+        entries, problems = custody_log.verify(stored, case_key)
         logged = {e.subject: e.record_sha256 for e in entries if e.action == "item.add"}
         created = [e for e in entries if e.action == "case.create"]
         record = self.db.execute("SELECT record FROM cases WHERE id = ?", (target.id,)).fetchone()[0]
@@ -556,7 +557,7 @@ class Locker:
             record = records.get(entry.seq)
             if record is None or canonical.sha256_hex(canonical.as_bytes(record)) != entry.record_sha256:
                 problems.append(Problem("record_changed", f"#{entry.seq}"))
-        return CheckReport(target.id, len(rows), files, len(custody_log.read(self.db, target.id)), tuple(problems))
+        return CheckReport(target.id, len(rows), files, len(stored), tuple(problems))
 
 
 # helpers --------------------------------------------------------------------------------------
