@@ -19,7 +19,12 @@ from cryptography import x509
 
 from evidencekit._internal import canonical, custody_log, keys, redact, safe_zip
 from evidencekit._internal.bundle import layout, minisign
-from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource, StoredHeader, parse_stored_header
+from evidencekit._internal.timestamps.bitcoin_headers import (
+    HeaderSource,
+    StoredHeader,
+    StoredHeaderInfo,
+    parse_stored_header,
+)
 from evidencekit._internal.timestamps.model import ProofResult
 from evidencekit._internal.timestamps.ots import verify_ots
 from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
@@ -247,10 +252,10 @@ def _check_redaction(label: str, record: dict, entries: list, manifest: layout.M
 def _check_timestamps(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
                       entries: list, header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
                       network: str, found: _Findings) -> list[dict[str, object]]:
-    stored = [StoredHeader(parse_stored_header(_read(archive, info).decode("utf-8", "replace")),
-                           network=network, name=name)  # type: ignore[arg-type]
+    stored = [StoredHeader(header, network=network, name=name)  # type: ignore[arg-type]
               for name, info in members.items()
-              if name.startswith(layout.TIMESTAMPS) and name.endswith(".header.json") and _parses(archive, info)]
+              if name.startswith(layout.TIMESTAMPS) and name.endswith(".header.json")
+              and (header := _stored_header(archive, info)) is not None]
     sources = [*header_sources, *stored]
     digests = {e.seq: e.digest for e in entries}
     results = []
@@ -275,9 +280,9 @@ def _check_timestamps(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipIn
     return results
 
 
-def _parses(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+def _stored_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> StoredHeaderInfo | None:
+    """A header file carried in the bundle, read once; one that does not parse is simply not used."""
     try:
-        parse_stored_header(_read(archive, info).decode("utf-8", "replace"))
+        return parse_stored_header(_read(archive, info).decode("utf-8", "replace"))
     except UserError:
-        return False
-    return True
+        return None
