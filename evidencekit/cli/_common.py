@@ -127,12 +127,14 @@ def progress_bar(total: int, label_key: str, threshold: int = 64 * 1024 * 1024) 
 no_stamp_option = option("--no-stamp", is_flag=True, help="cli.opt_no_stamp")
 
 
-def stamp_after_change(locker: Locker, skip: bool) -> Iterator[str]:
-    """Send the queued timestamp requests right after a change; never fails the change."""
-    if skip:
-        yield t("stamping.skipped")
-        return
-    yield from summary_lines(locker.stamp())
+def stamp_after_change(locker: Locker, skip: bool, as_json: bool) -> None:
+    """Send the queued timestamp requests right after a change; never fails the change.
+
+    The evidence is safe already; the summary goes to stderr when stdout carries JSON.
+    """
+    lines = iter([t("stamping.skipped")]) if skip else summary_lines(locker.stamp())
+    for line in lines:
+        click.echo(line, err=as_json)
 
 
 def summary_lines(summary: stamp_queue.Summary) -> Iterator[str]:

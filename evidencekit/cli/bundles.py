@@ -56,8 +56,7 @@ def seal(session, items: str | None, recipients: tuple[str, ...], output: Path |
                          with_report=report)
     emit(as_json, sealed.to_json(), lambda: iter([t("bundle.sealed", path=str(sealed.path), items=len(sealed.items),
                                                     withheld=sealed.withheld, recipients=sealed.recipients)]))
-    for line in stamp_after_change(locker, no_stamp):
-        click.echo(line, err=as_json)
+    stamp_after_change(locker, no_stamp, as_json)
 
 
 def _identity_if_sealed(session, path: Path):

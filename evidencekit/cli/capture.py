@@ -71,8 +71,7 @@ def capture(session, url: str | None, note: str | None, incident_date: str | Non
         item = web.capture(locker, url, secret, facts=facts, options=options, case=case_ref,
                            on_stage=None if as_json else lambda stage: click.echo(t(f"capture.stage_{stage}", url=url), err=True))
         emit(as_json, item.to_json(), lambda: item_lines([item]))
-    for line in stamp_after_change(locker, no_stamp):
-        click.echo(line, err=as_json)
+    stamp_after_change(locker, no_stamp, as_json)
 
 
 @click.group(cls=Group, help="cli.browser_help")

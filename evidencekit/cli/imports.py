@@ -48,8 +48,7 @@ def import_command(session, path: Path, fmt: str, tz: str | None, date_order: st
     item = imports.import_export(locker, path, passphrase(), fmt=fmt, tz=tz, date_order=date_order, me=me,
                                  dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref)
     emit(as_json, item.to_json(), lambda: item_lines([item]))
-    for line in stamp_after_change(locker, no_stamp):
-        click.echo(line, err=as_json)
+    stamp_after_change(locker, no_stamp, as_json)
 
 
 @click.command(cls=Command, help="cli.transcript_help")

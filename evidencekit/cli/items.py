@@ -21,7 +21,7 @@ from evidencekit.cli._common import (
     stamp_after_change,
 )
 from evidencekit.i18n import t
-from evidencekit.locker import Locker, normalise_date
+from evidencekit.locker import normalise_date
 from evidencekit.models import WHO, IncidentFacts, Item
 
 def facts_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,7 +58,7 @@ def add(session, files: tuple[Path, ...], note: str | None, incident_date: str |
     with progress_bar(total, "items.progress") as advance:
         items = locker.add_files(files, secret, facts, case_ref, together, progress=advance)
     emit(as_json, [i.to_json() for i in items], lambda: item_lines(items))
-    _report_stamps(locker, no_stamp, as_json)
+    stamp_after_change(locker, no_stamp, as_json)
 
 
 @click.command(cls=Command, help="cli.note_help")
@@ -73,13 +73,8 @@ def note(session, text: str, when: str | None, case_ref: str | None, no_stamp: b
     locker.case(case_ref)
     item = locker.add_note(text, passphrase(), when, case_ref)
     emit(as_json, item.to_json(), lambda: item_lines([item]))
-    _report_stamps(locker, no_stamp, as_json)
+    stamp_after_change(locker, no_stamp, as_json)
 
-
-def _report_stamps(locker: Locker, no_stamp: bool, as_json: bool) -> None:
-    """The evidence is safe already; stamping follows, reported on stderr when stdout is JSON."""
-    for line in stamp_after_change(locker, no_stamp):
-        click.echo(line, err=as_json)
 
 
 @click.command("list", cls=Command, help="cli.list_help")

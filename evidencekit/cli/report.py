@@ -82,8 +82,7 @@ def redact(session, ref: str, boxes: tuple[str, ...], masks: tuple[str, ...], ca
             yield t("report.cli_left_out", name=entry["name"], reason=t(f"report.left_{entry['reason']}"))
 
     emit(as_json, item.to_json(), lines)
-    for line in stamp_after_change(locker, no_stamp):
-        click.echo(line, err=as_json)
+    stamp_after_change(locker, no_stamp, as_json)
 
 
 COMMANDS = [report, redact]
