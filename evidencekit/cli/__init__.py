@@ -1,7 +1,8 @@
 """The ``evidencekit`` command: parses arguments, calls the library, renders results.
 
 Errors meant for people are printed as one sentence with their exit code; anything else is a bug
-and says so, with the traceback only under ``--debug``.
+and says so, with the traceback only under ``--debug``. Every message goes through ``echo``: the
+names and paths in it may come from outside and must not act on the terminal.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import click
 
 from evidencekit import __version__
-from evidencekit.cli._common import Group, Session, option
+from evidencekit.cli._common import Group, Session, echo, option
 from evidencekit.errors import EvidencekitError
 from evidencekit.i18n import LANGUAGES, set_language, t
 
@@ -43,26 +44,26 @@ def main() -> None:
     try:
         status = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo(t("cli.aborted"), err=True)
+        echo(t("cli.aborted"), err=True)
         sys.exit(130)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "evidencekit"
-        click.echo(t("cli.usage_error", message=exc.format_message(), command=command), err=True)
+        echo(t("cli.usage_error", message=exc.format_message(), command=command), err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        echo(exc.format_message(), err=True)
         sys.exit(exc.exit_code)
     except EvidencekitError as exc:
         if debug:
             raise
-        click.echo(exc.message(), err=True)
+        echo(exc.message(), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo(t("cli.aborted"), err=True)
+        echo(t("cli.aborted"), err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if debug:
             raise
-        click.echo(t("cli.unexpected", error=f"{type(exc).__name__}: {exc}"), err=True)
+        echo(t("cli.unexpected", error=f"{type(exc).__name__}: {exc}"), err=True)
         sys.exit(70)
     sys.exit(status if isinstance(status, int) else 0)

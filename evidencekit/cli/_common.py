@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from evidencekit._internal.visible import escape_json, visible
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
@@ -105,13 +106,19 @@ def passphrase(confirm: bool = False) -> str:
     )
 
 
+def echo(line: str, err: bool = False) -> None:
+    """Print one line for people. Names, chat text and error details in it come from outside, so
+    their control and bidi characters are shown as ``[U+XXXX]``, never obeyed by the terminal."""
+    click.echo(visible(line), err=err)
+
+
 def emit(as_json: bool, data: Any, human: Callable[[], Iterator[str]]) -> None:
-    """Print ``data`` as JSON for scripts, or the lines ``human`` yields for people."""
+    """Print ``data`` as JSON for scripts, or the lines ``human`` yields for people (one line each)."""
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(escape_json(json.dumps(data, ensure_ascii=False, indent=2)))
     else:
         for line in human():
-            click.echo(line)
+            echo(line)
 
 
 @contextmanager
@@ -120,7 +127,7 @@ def progress_bar(total: int, label_key: str, threshold: int = 64 * 1024 * 1024) 
     if total < threshold or not sys.stderr.isatty():
         yield lambda _: None
         return
-    with click.progressbar(length=total, label=t(label_key), file=sys.stderr) as bar:
+    with click.progressbar(length=total, label=visible(t(label_key)), file=sys.stderr) as bar:
         yield bar.update
 
 
@@ -134,7 +141,7 @@ def stamp_after_change(locker: Locker, skip: bool, as_json: bool) -> None:
     """
     lines = iter([t("stamping.skipped")]) if skip else summary_lines(locker.stamp())
     for line in lines:
-        click.echo(line, err=as_json)
+        echo(line, err=as_json)
 
 
 def summary_lines(summary: stamp_queue.Summary) -> Iterator[str]:
