@@ -10,6 +10,7 @@ from evidencekit import capture as web
 from evidencekit._internal.capture import CaptureOptions, open_for_login, run_interactive
 from evidencekit.cli._common import (
     Command,
+    echo,
     Group,
     case_option,
     emit,
@@ -60,16 +61,16 @@ def capture(session, url: str | None, note: str | None, incident_date: str | Non
             finally:
                 shutil.rmtree(result.files[0].path.parent, ignore_errors=True)
             for line in item_lines(items[-1:]):
-                click.echo(line, err=as_json)
+                echo(line, err=as_json)
 
         run_interactive(workdir_for=lambda _n: locker.scratch(), on_capture=keep, start_url=url,
-                        options=options, say=lambda text: click.echo(text, err=True))
+                        options=options, say=lambda text: echo(text, err=True))
         emit(as_json, [i.to_json() for i in items], lambda: iter([t("capture.interactive_done", count=len(items))]))
     else:
         if not url:
             raise click.UsageError(t("cli.capture_url_needed"))
         item = web.capture(locker, url, secret, facts=facts, options=options, case=case_ref,
-                           on_stage=None if as_json else lambda stage: click.echo(t(f"capture.stage_{stage}", url=url), err=True))
+                           on_stage=None if as_json else lambda stage: echo(t(f"capture.stage_{stage}", url=url), err=True))
         emit(as_json, item.to_json(), lambda: item_lines([item]))
     stamp_after_change(locker, no_stamp, as_json)
 
@@ -84,8 +85,8 @@ def browser() -> None:
 @click.argument("url", required=False)
 @pass_session
 def browser_login(session, profile: str, url: str | None) -> None:
-    open_for_login(session.locker().profile_dir(profile), url, say=lambda text: click.echo(text, err=True))
-    click.echo(t("cli.profile_saved", name=profile))
+    open_for_login(session.locker().profile_dir(profile), url, say=lambda text: echo(text, err=True))
+    echo(t("cli.profile_saved", name=profile))
 
 
 COMMANDS = [capture, browser]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from evidencekit.cli._common import Command, emit, json_option, option
+from evidencekit.cli._common import Command, echo, emit, json_option, option
 from evidencekit.cli.bundles import report_lines
 from evidencekit.i18n import t
 
@@ -18,13 +18,14 @@ from evidencekit.i18n import t
 def demo(output: Path, as_json: bool) -> int:
     from evidencekit import demo as sample
 
-    result = sample.run(output, say=lambda line: click.echo(line, err=as_json))
+    result = sample.run(output, say=lambda line: echo(line, err=as_json))
     data = {"home": str(result.home), "bundle": str(result.bundle), "items": [i.to_json() for i in result.items],
             "verification": result.report.to_json()}
 
     def lines():
         yield from report_lines(result.report)
-        yield t("demo.next_steps", home=str(result.home), bundle=str(result.bundle), passphrase=sample.PASSPHRASE)
+        yield from t("demo.next_steps", home=str(result.home), bundle=str(result.bundle),
+                     passphrase=sample.PASSPHRASE).split("\n")  # emit would show a break inside a line
 
     emit(as_json, data, lines)
     return 1 if result.report.verdict == "invalid" else 0

@@ -70,12 +70,14 @@ def transcript(session, ref: str, since: str | None, until: str | None, sender: 
 
 def _conversation(messages: list[dict]) -> Iterator[str]:
     for m in messages:
-        text = (m.get("text") or "").replace("\n", "\n    ")
+        text = f"({m.get('text') or ''})" if m.get("system") else m.get("text") or ""
+        first, *more = text.replace("\r\n", "\n").split("\n")  # its own lines indented: none passes for a message
         if m.get("system"):
-            yield f"[{m.get('time_written')}] ({text})"
+            yield f"[{m.get('time_written')}] {first}"
         else:
             flags = "".join(f" [{t('imports.' + flag)}]" for flag in ("edited", "deleted") if m.get(flag))
-            yield f"[{m.get('time_written')}] {m.get('sender')}:{flags} {text}"
+            yield f"[{m.get('time_written')}] {m.get('sender')}:{flags} {first}"
+        yield from (f"    {line}" for line in more)
         for attachment in m.get("attachments") or []:
             if attachment.get("name"):
                 yield f"    📎 {attachment['name']}"

@@ -10,6 +10,7 @@ import click
 from evidencekit._internal import settings
 from evidencekit.cli._common import (
     Command,
+    echo,
     Group,
     ProofTrust,
     case_option,
@@ -60,7 +61,7 @@ def stamp(session, upgrade: bool, verify: bool, trust: ProofTrust, export_dir: P
 def _progress_printer(quiet: bool):
     if quiet:
         return None
-    return lambda kind, server: click.echo(t("stamping.asked", server=server), err=True)
+    return lambda kind, server: echo(t("stamping.asked", server=server), err=True)
 
 
 @click.group(cls=Group, help="cli.config_help", invoke_without_command=True)
@@ -81,7 +82,7 @@ def config(ctx: click.Context, as_json: bool) -> None:
 @pass_session
 def config_set(session, name: str, value: str) -> None:
     session.locker().set_setting(name, value)
-    click.echo(t("stamping.setting_saved", name=name, value=value))
+    echo(t("stamping.setting_saved", name=name, value=value))
 
 
 @config.command("unset", help="cli.config_unset_help")
@@ -89,7 +90,7 @@ def config_set(session, name: str, value: str) -> None:
 @pass_session
 def config_unset(session, name: str) -> None:
     session.locker().set_setting(name, None)
-    click.echo(t("stamping.setting_reset", name=name))
+    echo(t("stamping.setting_reset", name=name))
 
 
 COMMANDS = [stamp, config]
