@@ -9,11 +9,14 @@ Typical use by the locker::
 
     rounds = stamp(digests, calendars, tsa_urls, timeout=10)    # right after a capture
     later = upgrade_ots(proof, timeout=10)                        # when Bitcoin has confirmed
-    result = verify_ots(proof, digest, [StoredHeader.from_file(path)])
+    result = verify_ots(proof, digest, [BitcoinRpc(url), StoredHeader.from_file(path)])
     result = verify_rfc3161(token, digest, default_roots())
 
 Every verification returns a :class:`ProofResult` with one of the statuses ``queued``,
-``pending``, ``verified``, ``invalid`` or ``unverifiable`` and a reason a person can read.
+``pending``, ``verified``, ``unconfirmed``, ``invalid`` or ``unverifiable`` and a reason a person
+can read. A block header that only came with a proof never makes it ``verified`` by itself: the
+reader's node, explorer or own header file (``given_by_reader=True``) must confirm the block, or
+evidencekit's checkpoint table must link the header to the real chain.
 """
 
 from __future__ import annotations

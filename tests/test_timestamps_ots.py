@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from servers.fixtures import bitcoin_rpc, calendar, chain, esplora, second_calendar  # noqa: F401
 
+from opentimestamps.bitcoin import make_timestamp_from_block
+from opentimestamps.core.op import OpAppend, OpSHA256
+from opentimestamps.core.timestamp import DetachedTimestampFile, Timestamp
+from servers.chain import SyntheticChain
+
 from evidencekit.errors import UserError
+from evidencekit._internal.timestamps.bitcoin_headers import BlockHeader, StoredHeaderInfo
+from evidencekit._internal.timestamps.ots import serialize_ots
 from evidencekit.timestamps import (BitcoinRpc, Esplora, StoredHeader, header_json, merge_ots,
                                     ots_info, stamp, upgrade_many, upgrade_ots, verify_ots)
 
@@ -59,20 +66,76 @@ def test_stamp_pending_upgrade_mine_verify(calendar, second_calendar, bitcoin_rp
     assert by_explorer.status == "verified"
     assert by_explorer.details.header_source.startswith("esplora ")
 
-    stored = StoredHeader.from_text(header_json(StoredHeader.from_text(
-        chain.header(height).hex()).info.header, height), network="regtest")
-    offline = verify_ots(done.ots, items[1], [stored])
+    # A header file the reader gives is theirs to trust, like their node.
+    text = header_json(StoredHeader.from_text(chain.header(height).hex()).info.header, height)
+    given = StoredHeader.from_text(text, network="regtest", given_by_reader=True)
+    offline = verify_ots(done.ots, items[1], [given])
     assert offline.status == "verified", offline.reason
     assert offline.details.header_source.startswith("stored")
+    assert offline.details.confirmed_by == "reader"
     assert by_node.details.block_hash in offline.reason
 
     # The other items of the batch complete from the same block.
     others = upgrade_many([results[0].ots, results[2].ots], timeout=5, allowed_calendars=calendars)
     assert all(o.complete for o in others)
-    assert verify_ots(others[1].ots, items[2], [stored]).status == "verified"
+    assert verify_ots(others[1].ots, items[2], [BitcoinRpc(bitcoin_rpc.url)]).status == "verified"
     # The wrong digest never verifies.
-    wrong = verify_ots(done.ots, items[0], [stored])
+    wrong = verify_ots(done.ots, items[0], [given])
     assert wrong.status == "invalid" and wrong.reason_key == "timestamps.ots_other_digest"
+
+
+def _back_dated_proof(chain: SyntheticChain, item: bytes, when: int) -> tuple[bytes, int]:
+    """What a forger makes alone: a block mined here at regtest difficulty, dated ``when``, whose
+    merkle root commits to ``item``; then the complete proof for it, as a calendar would build."""
+    proof = DetachedTimestampFile(OpSHA256(), Timestamp(item))
+    tip = proof.timestamp.ops.add(OpAppend(b"nonce")).ops.add(OpSHA256())
+    height, block = chain.mine([tip.msg], when=when)
+    tip.merge(make_timestamp_from_block(tip.msg, block, height))
+    return serialize_ots(proof), height
+
+
+def test_a_back_dated_header_that_came_with_the_proof_is_never_verified(chain, bitcoin_rpc):
+    """The attack: a header meeting only its own easy target, carried in the bundle, dated 2019."""
+    item = digests(1)[0]
+    proof, height = _back_dated_proof(chain, item, when=1_546_300_800)
+    info = StoredHeader.from_text(chain.header(height).hex()).info
+    carried = StoredHeaderInfo(info.header, height)
+    name = f"timestamps/block-{height}.header.json"
+
+    result = verify_ots(proof, item, [StoredHeader(carried, network="regtest", name=name)])
+    assert result.status == "unconfirmed", result.reason
+    assert result.reason_key == "timestamps.ots_unconfirmed"
+    assert result.details.confirmed_by is None
+    assert result.to_json()["status"] == "unconfirmed"
+    # The reason says what to confirm and how: the block, its hash, a node or an explorer.
+    for words in (str(height), chain.block_hash(height), "--bitcoin-rpc", "--esplora", name, "regtest"):
+        assert words in result.reason, words
+    assert "--bitcoin-rpc" in result.reason_in("nb") and "Ikke bekreftet" in result.reason_in("nb")
+
+    # At mainnet rules the same header is not a Bitcoin block at all.
+    mainnet = verify_ots(proof, item, [StoredHeader(carried, name=name)])
+    assert mainnet.status == "unverifiable" and "minimum" in mainnet.reason
+
+    # The reader's own node confirms the block (here it is the loopback chain, so it does).
+    by_node = verify_ots(proof, item, [BitcoinRpc(bitcoin_rpc.url), StoredHeader(carried, network="regtest")])
+    assert by_node.status == "verified" and by_node.details.confirmed_by == "reader"
+
+
+def test_a_forged_header_at_a_height_the_table_covers_is_refused():
+    """Mined here at regtest difficulty but claiming block 500000: not that block's difficulty."""
+    forger = SyntheticChain(start_height=500_000)
+    item = digests(1)[0]
+    proof, height = _back_dated_proof(forger, item, when=1_512_086_400)
+    raw = forger.header(height)
+    forged = StoredHeader(StoredHeaderInfo(BlockHeader(raw), height), name="block.json")
+    result = verify_ots(proof, item, [forged])
+    assert result.status == "unverifiable", result.reason
+    assert "difficulty bits 207fffff" in result.reason and "500000" in result.reason
+    # With the period's real bits (those of block 500000) written in, it no longer meets them.
+    real_bits = raw[:72] + (0x18009645).to_bytes(4, "little") + raw[76:]
+    posing = StoredHeader(StoredHeaderInfo(BlockHeader(real_bits), height), name="block.json")
+    again = verify_ots(proof, item, [posing])
+    assert again.status == "unverifiable" and "proof-of-work" in again.reason
 
 
 def test_synthetic_header_is_not_accepted_as_mainnet(calendar, chain):

@@ -34,7 +34,9 @@ def verify(proof: Path, target: Path, header: Path | None, trust: ProofTrust, as
         data = proof.read_bytes()
     except OSError:
         raise NotFound("timestamps.proof_missing", path=str(proof)) from None
-    sources = [*trust.header_sources, *([StoredHeader.from_file(header)] if header is not None else [])]
+    # A header file named here is the reader's own choice, so it is trusted like their node.
+    given = [StoredHeader.from_file(header, given_by_reader=True)] if header is not None else []
+    sources = [*trust.header_sources, *given]
     roots = [*default_roots(), *trust.extra_roots]
     result = verify_proof_file(data, target, header_sources=sources, roots=roots)
     emit(as_json, {"proof": str(proof), "file": str(target), **result.to_json()},

@@ -86,7 +86,7 @@ def _timestamps(w: _Writer, exhibits: Sequence[Exhibit]) -> None:
         if not good:
             bare.append(exhibit.number)
         for proof in exhibit.proofs:
-            if proof.status in ("invalid", "unverifiable"):
+            if proof.status in ("invalid", "unverifiable", "unconfirmed"):
                 w.say(w.warnings, f"warn_stamp_{proof.status}", exhibit=exhibit.number, server=proof.server,
                       reason=proof.result.reason_in(w.lang))
     for (kind, authority, time, block), which in verified.items():

@@ -15,7 +15,7 @@ from evidencekit.models import LogEntry
 
 KINDS = ("rfc3161", "ots")
 # Which proof speaks for an item when several cover it: a verified one, else the most advanced.
-_RANK = {"verified": 0, "pending": 1, "unverifiable": 2, "invalid": 3, "queued": 4}
+_RANK = {"verified": 0, "unconfirmed": 1, "pending": 2, "unverifiable": 3, "invalid": 4, "queued": 5}
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
 """Bitcoin block headers: parse and check one, and fetch it from a node, an explorer or a file.
 
 An OpenTimestamps proof only says "this digest is the merkle root of block N"; the time comes
-from that block's 80-byte header. So the header must come from a source the reader trusts, and be
-checked: its double SHA-256 is the block hash, and that hash meets the target in ``nBits``. A stored
-header proves little on its own (an easy target is cheap to meet), which is why results always
-show the block hash for anyone to confirm elsewhere, and why a stored mainnet header must at least
-meet Bitcoin's minimum difficulty.
+from that block's 80-byte header. So the header must be checked (its double SHA-256 is the block
+hash, and that hash meets the target in ``nBits``) and must come from where the reader can trust
+it. A header the reader fetched or chose is trusted; one that merely came with the proof counts
+only when evidencekit's checkpoint table links it to the real chain (:mod:`.checkpoints`), since an
+easy target is mined in minutes. Every source says which it is through :meth:`confirmation`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from evidencekit.errors import UserError
+from evidencekit._internal.timestamps import checkpoints
+from evidencekit._internal.timestamps.checkpoints import MAINNET_POW_LIMIT, target_from_bits
 from evidencekit._internal.timestamps.http import ServerError, public_url, request
+from evidencekit._internal.timestamps.model import Message
 
 HEADER_LENGTH = 80
-MAINNET_POW_LIMIT = 0x00000000FFFF0000000000000000000000000000000000000000000000000000
 _MAX_ANSWER = 64 * 1024
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 Network = Literal["mainnet", "regtest"]
@@ -45,16 +47,6 @@ class HeaderUnavailable(Exception):
 
 def sha256d(data: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(data).digest()).digest()
-
-
-def target_from_bits(bits: int) -> int:
-    """The proof-of-work target encoded in a header's compact ``nBits`` (0 if malformed)."""
-    exponent, mantissa = bits >> 24, bits & 0x007FFFFF
-    if bits & 0x00800000 or mantissa == 0:
-        return 0
-    if exponent <= 3:
-        return mantissa >> (8 * (3 - exponent))
-    return mantissa << (8 * (exponent - 3))
 
 
 @dataclass(frozen=True)
@@ -159,6 +151,19 @@ def header_json(header: BlockHeader, height: int) -> str:
                        "bits": f"{header.bits:08x}"}, indent=2) + "\n"
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """Why a source's header for a height may be believed: ``by`` is ``reader`` (the reader chose the
+    source), ``checkpoint`` (linked to the real chain by evidencekit's table) or None, and then
+    ``missing`` says what is lacking."""
+
+    by: Literal["reader", "checkpoint"] | None
+    missing: Message | None = None
+
+
+BY_READER = Confirmation("reader")
+
+
 class HeaderSource(Protocol):
     """Somewhere to get the header of the block at a given height.
 
@@ -179,23 +184,36 @@ class HeaderSource(Protocol):
 
     def header_at(self, height: int) -> BlockHeader: ...
 
+    def confirmation(self, height: int) -> Confirmation:
+        """Whether the header this source gave for ``height`` may be believed, and why."""
+        ...
+
 
 class StoredHeader:
-    """A header kept beside the proof or given by the user, checked but not confirmed by a node."""
+    """A header kept beside the proof, in the locker, or given by the reader.
+
+    Only ``given_by_reader`` (a file the reader named, e.g. ``--block-header``) is trusted as such;
+    any other stored header counts only when linked to the real chain by the checkpoint table. A
+    mainnet header that contradicts the table is not used at all.
+    """
 
     def __init__(self, info: StoredHeaderInfo, *, network: Network = "mainnet",
-                 name: str | None = None) -> None:
+                 name: str | None = None, given_by_reader: bool = False) -> None:
         self.info = info
         self.network = network
         self._name = name
+        self.given_by_reader = given_by_reader
 
     @classmethod
-    def from_text(cls, text: str, *, network: Network = "mainnet") -> StoredHeader:
-        return cls(parse_stored_header(text), network=network)
+    def from_text(cls, text: str, *, network: Network = "mainnet",
+                  given_by_reader: bool = False) -> StoredHeader:
+        return cls(parse_stored_header(text), network=network, given_by_reader=given_by_reader)
 
     @classmethod
-    def from_file(cls, path: Path, *, network: Network = "mainnet") -> StoredHeader:
-        return cls(load_stored_header(path), network=network, name=path.name)
+    def from_file(cls, path: Path, *, network: Network = "mainnet",
+                  given_by_reader: bool = False) -> StoredHeader:
+        return cls(load_stored_header(path), network=network, name=path.name,
+                   given_by_reader=given_by_reader)
 
     kind = "stored"
 
@@ -212,11 +230,25 @@ class StoredHeader:
         if self.info.height is not None and self.info.height != height:
             raise HeaderUnavailable("timestamps.header_wrong_height", have=self.info.height,
                                     want=height)
+        if self.network == "mainnet":
+            wrong = checkpoints.mainnet().contradiction(height, header.bits, header.block_hash)
+            if wrong is not None:
+                raise HeaderUnavailable(wrong.key, **wrong.params)
         if not header.meets_own_target():
             raise HeaderUnavailable("timestamps.header_bad_pow", block_hash=header.block_hash)
         if self.network == "mainnet" and not header.meets_mainnet_minimum():
             raise HeaderUnavailable("timestamps.header_below_mainnet", block_hash=header.block_hash)
         return header
+
+    def confirmation(self, height: int) -> Confirmation:
+        """For a header :meth:`header_at` gave: the reader's own file, else the table's word."""
+        if self.given_by_reader:
+            return BY_READER
+        if self.network != "mainnet":
+            return Confirmation(None, Message("timestamps.unconfirmed_not_mainnet",
+                                              {"network": self.network}))
+        gap = checkpoints.mainnet().gap(height)
+        return Confirmation("checkpoint" if gap is None else None, gap)
 
 
 def source_name(source: HeaderSource) -> str:
@@ -243,6 +275,9 @@ class BitcoinRpc:
 
     kind = "bitcoind-rpc"
     vouches_for_height = True
+
+    def confirmation(self, height: int) -> Confirmation:
+        return BY_READER
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = url
@@ -290,6 +325,9 @@ class Esplora:
 
     kind = "esplora"
     vouches_for_height = True
+
+    def confirmation(self, height: int) -> Confirmation:
+        return BY_READER
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")

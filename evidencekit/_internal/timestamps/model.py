@@ -2,9 +2,10 @@
 
 Every proof ends in exactly one status so a case handler never has to interpret a half answer:
 ``queued`` (not yet sent), ``pending`` (sent, Bitcoin has not confirmed it yet), ``verified``,
-``invalid`` (the proof is false or damaged) or ``unverifiable`` (it may be fine, but nothing here
-can check it: no header, an unknown notary, an untrusted TSA). Reasons are catalog keys, rendered
-in the reader's language when shown.
+``unconfirmed`` (the proof holds against a block header that came with it, but nothing the reader
+trusts confirms that block is real), ``invalid`` (the proof is false or damaged) or
+``unverifiable`` (it may be fine, but nothing here can check it: no header, an unknown notary, an
+untrusted TSA). Reasons are catalog keys, rendered in the reader's language when shown.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, Literal, Mapping
 from evidencekit.i18n import t
 
 Kind = Literal["ots", "rfc3161"]
-Status = Literal["queued", "pending", "verified", "invalid", "unverifiable"]
-STATUSES: tuple[Status, ...] = ("queued", "pending", "verified", "invalid", "unverifiable")
+Status = Literal["queued", "pending", "verified", "unconfirmed", "invalid", "unverifiable"]
+STATUSES: tuple[Status, ...] = ("queued", "pending", "verified", "unconfirmed", "invalid", "unverifiable")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,11 @@ def render(key: str, params: Mapping[str, object], lang: str | None = None) -> s
 
 @dataclass(frozen=True)
 class OtsDetails:
-    """What an OpenTimestamps proof says, and which block header it was checked against."""
+    """What an OpenTimestamps proof says, and which block header it was checked against.
+
+    ``confirmed_by`` says why that header was believed: ``reader`` (a node, explorer or header file
+    the reader chose), ``checkpoint`` (linked to the real chain by evidencekit's table) or None.
+    """
 
     file_digest: str
     hash_algorithm: str
@@ -53,6 +58,7 @@ class OtsDetails:
     header_source: str | None = None
     header_hex: str | None = None
     attested_time: str | None = None
+    confirmed_by: str | None = None
     pending_calendars: tuple[str, ...] = ()
     unknown_attestations: tuple[str, ...] = ()
 

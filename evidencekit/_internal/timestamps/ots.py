@@ -317,7 +317,10 @@ def verify_ots(data: bytes, digest: bytes, header_sources: Sequence[HeaderSource
     """Check an ``.ots`` proof for ``digest`` against block headers from the sources, in order.
 
     The first source that returns a header for a block decides; a source that cannot answer is
-    skipped. Never contacts a calendar: verification works offline with a stored header.
+    skipped. A Bitcoin attestation is ``verified`` only when its header is confirmed (the reader
+    chose the source, or the checkpoint table links it to the real chain); a header that only came
+    with the proof leaves it ``unconfirmed``, with the block to confirm and how. Never contacts a
+    calendar: verification works offline with a stored header.
     """
     try:
         proof = parse_ots(data)
@@ -338,6 +341,7 @@ def verify_ots(data: bytes, digest: bytes, header_sources: Sequence[HeaderSource
                       if isinstance(att, BitcoinBlockHeaderAttestation)), key=lambda x: x[0])
     headers: dict[int, tuple[BlockHeader, HeaderSource] | list[Message]] = {}
     mismatch: ProofResult | None = None
+    unconfirmed: ProofResult | None = None
     unusable: ProofResult | None = None
     for height, msg in bitcoin:
         if height not in headers:
@@ -354,11 +358,19 @@ def verify_ots(data: bytes, digest: bytes, header_sources: Sequence[HeaderSource
                         header_source=source_name(source), header_hex=header.hex,
                         attested_time=header.time_utc)
         if msg == header.merkle_root:
-            key = ("timestamps.ots_verified_stored" if source.kind == "stored"
+            confirmation = source.confirmation(height)
+            params = {"height": height, "time": _time_text(header),
+                      "block_hash": header.block_hash, "where": source.where}
+            if confirmation.by is None:
+                unconfirmed = unconfirmed or ProofResult(
+                    "ots", "unconfirmed", "timestamps.ots_unconfirmed",
+                    {**params, "missing": confirmation.missing}, details)
+                continue
+            key = ("timestamps.ots_verified_checkpoint" if confirmation.by == "checkpoint"
+                   else "timestamps.ots_verified_stored" if source.kind == "stored"
                    else "timestamps.ots_verified_node")
-            return ProofResult("ots", "verified", key,
-                               {"height": height, "time": _time_text(header),
-                                "block_hash": header.block_hash, "where": source.where}, details)
+            return ProofResult("ots", "verified", key, params,
+                               _with(details, confirmed_by=confirmation.by))
         if source.vouches_for_height:
             mismatch = mismatch or ProofResult("ots", "invalid", "timestamps.ots_merkle_mismatch",
                                                {"height": height, "where": source.where}, details)
@@ -368,6 +380,8 @@ def verify_ots(data: bytes, digest: bytes, header_sources: Sequence[HeaderSource
                                                {"height": height}, details)
     if mismatch:
         return mismatch
+    if unconfirmed:
+        return unconfirmed
     if unusable:
         return unusable
     if calendars:
