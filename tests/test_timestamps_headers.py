@@ -78,3 +78,19 @@ def test_bad_urls_are_reported_not_raised():
     with pytest.raises(HeaderUnavailable) as caught:
         Esplora("ftp://example.invalid").header_at(1)
     assert caught.value.key == "timestamps.bad_url"
+
+
+def test_who_confirms_a_header(chain, bitcoin_rpc, esplora):
+    """Only what the reader chose is trusted as such; a carried header needs the checkpoint table."""
+    height, _ = chain.mine([b"y" * 32])
+    text = header_json(parse_stored_header(chain.header(height).hex()).header, height)
+    assert BitcoinRpc(bitcoin_rpc.url).confirmation(height).by == "reader"
+    assert Esplora(esplora.url).confirmation(height).by == "reader"
+    assert StoredHeader.from_text(text, network="regtest", given_by_reader=True).confirmation(height).by == "reader"
+
+    regtest = StoredHeader.from_text(text, network="regtest").confirmation(height)
+    assert regtest.by is None and regtest.missing.key == "timestamps.unconfirmed_not_mainnet"
+    # The synthetic chain sits after the table: no mainnet header there is vouched for.
+    mainnet = StoredHeader.from_text(text).confirmation(height)
+    assert mainnet.by is None and mainnet.missing.key == "timestamps.unconfirmed_after_table"
+    assert StoredHeader.from_text(GENESIS).confirmation(0).missing.key == "timestamps.unconfirmed_cheap_period"
