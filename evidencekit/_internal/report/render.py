@@ -2,7 +2,10 @@
 
 Why Jinja with autoescape on: every string in a report comes from evidence — chat messages,
 page titles, file names — written by the very people the report is about. Escaping by default
-means none of it can become markup; the only raw text is our own stylesheet.
+means none of it can become markup; the only raw text is our own stylesheet. For the same reason
+every printed value passes ``shown`` (the environment's ``finalize``, so no template can forget
+it): a right-to-left override in a sender or file name is written as ``[U+202E]`` instead of
+turning ``photo…gpj.exe`` into ``photo…exe.jpg`` on screen and on paper.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from markupsafe import Markup
 from evidencekit._internal.report.assemble import ReportData
 from evidencekit._internal.report.duplicates import Member
 from evidencekit._internal.report.exhibits import Exhibit
+from evidencekit._internal.visible import visible
 from evidencekit.i18n import t
 
 TEMPLATE = "report.html.j2"
@@ -30,9 +34,20 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=shown,
     )
     env.filters["css_string"] = css_string
     return env
+
+
+def shown(value: Any) -> Any:
+    """A value as the report prints it: control and bidi characters visible (see
+    :mod:`evidencekit._internal.visible`). TAB and line breaks stay, being only layout in HTML.
+    Markup we built (macros, the stylesheet) keeps its tags; the marker needs no escaping."""
+    if not isinstance(value, str):
+        return value
+    text = visible(value, keep_layout=True)
+    return Markup(text) if isinstance(value, Markup) else text
 
 
 @cache
@@ -43,8 +58,9 @@ def stylesheet() -> str:
 def css_string(text: str) -> Markup:
     """A CSS string literal that is safe inside ``<style>``: every character but ASCII letters and
     digits written as a hex escape (its trailing space is part of the escape), so no quote, brace
-    or ``</style>`` can break out."""
-    body = "".join(c if c.isascii() and c.isalnum() else f"\\{ord(c):06x} " for c in str(text))
+    or ``</style>`` can break out. Control and bidi characters are made visible first: in a running
+    header an escaped override would still act."""
+    body = "".join(c if c.isascii() and c.isalnum() else f"\\{ord(c):06x} " for c in visible(str(text)))
     return Markup(f'"{body}"')
 
 
