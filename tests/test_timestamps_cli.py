@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,21 @@ def test_hello_world_verifies(ots_dir):
                   "--block-header", ots_dir / "block-358391.header.json", env=EN)
     assert run.code == 0, run.err
     assert "2015-05-28 15:41:18 UTC" in run.out and "358391" in run.out
+    assert "block header file you gave" in run.out  # the reader's own file, trusted as such
+
+
+def test_a_header_file_that_contradicts_the_real_chain_is_not_used(ots_dir, tmp_path):
+    """Even a header the reader names must carry its period's real difficulty."""
+    real = json.loads((ots_dir / "block-358391.header.json").read_text())
+    raw = bytes.fromhex(real["header_hex"])
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({"height": 358391, "header_hex": (raw[:72] + bytes.fromhex("ffff001d")
+                                                                    + raw[76:]).hex()}))
+    run = run_cli("timestamp", "verify", ots_dir / "hello-world.txt.ots", "--file", ots_dir / "hello-world.txt",
+                  "--block-header", forged, "--json", env=EN)
+    assert run.code == 1
+    assert run.json()["status"] == "unverifiable"
+    assert "1d00ffff" in run.json()["reason"] and "181686f5" in run.json()["reason"]
 
 
 def test_bad_stamp_exits_1_in_bokmal(ots_dir):
