@@ -7,6 +7,12 @@ English; the CLI prints ``str(error)`` and exits with ``error.exit_code``.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from evidencekit.i18n import t
 
 
@@ -47,3 +53,40 @@ class VerificationFailed(EvidencekitError):
     """A check found that evidence, a log, a signature or a proof does not hold."""
 
     exit_code = 1
+
+
+class DiskFull(UserError):
+    """The disk (or the quota) holding ``path`` ran out of room while evidencekit wrote there."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__("locker.disk_full", path=str(path))
+
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+_SQLITE_FULL = 13
+_SQLITE_IOERR_SHMSIZE = 10 | (19 << 8)  # the shared-memory file could not grow
+
+
+def is_no_room(error: BaseException) -> bool:
+    """Whether ``error`` means a full disk or quota, as the OS or SQLite reports it."""
+    if isinstance(error, OSError):
+        return error.errno in _NO_ROOM
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", 0)
+        return code & 0xFF == _SQLITE_FULL or code == _SQLITE_IOERR_SHMSIZE
+    return False
+
+
+@contextmanager
+def naming_full_disk(folder: Path | str) -> Iterator[None]:
+    """A full disk while writing under ``folder`` becomes :class:`DiskFull` naming it.
+
+    Why: a bare ``ENOSPC`` otherwise surfaces as whatever the code around it guessed ("damaged",
+    "cannot be read", an internal error), and the person cannot act on that.
+    """
+    try:
+        yield
+    except (OSError, sqlite3.Error) as error:
+        if is_no_room(error):
+            raise DiskFull(folder) from error
+        raise

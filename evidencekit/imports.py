@@ -3,12 +3,14 @@ derivative stored beside it, and the case's timeline merges both kinds of time.
 
 The export is first copied into the locker's work area and everything — hashing, parsing,
 storing — reads that copy, so what is stored is exactly what was parsed even if the original
-changes meanwhile.
+changes meanwhile. The copy is private, never in the system's temporary folder, and removed at the
+end, or by the next command if this one is killed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__, importers
-from evidencekit.errors import NotFound, UserError
+from evidencekit._internal import blobstore
+from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
 from evidencekit.locker import Locker, Source
 from evidencekit.models import IncidentFacts, Item
 
@@ -47,8 +50,8 @@ def import_export(
     try:
         snapshot = work / "export" / path.name
         snapshot.parent.mkdir()
-        _copy(path, snapshot)
-        with open(work / TRANSCRIPT, "wb") as out:
+        _copy(path, snapshot, locker.home)
+        with naming_full_disk(locker.home), open(work / TRANSCRIPT, "xb", opener=_private) as out:
             header = importers.write_transcript(snapshot, out, fmt=fmt, tz=tz, date_order=date_order, me=me,
                                                 dns_records=dns_records, resolve_dns=resolve_dns)
         sources = [Source(name, path=file) for name, file in _originals(snapshot)]
@@ -72,14 +75,30 @@ def import_export(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _copy(source: Path, destination: Path) -> None:
+def _copy(source: Path, destination: Path, home: Path) -> None:
+    """Copy the export, private to the owner (and so removable even if the original is read-only).
+
+    A full disk is named as such; any other failure is the source's.
+    """
+
+    def copy_file(src: str, dst: str) -> object:
+        with naming_full_disk(home):  # not an OSError: copytree stops at once instead of going on
+            return shutil.copy2(src, dst)
+
     try:
         if source.is_dir():
-            shutil.copytree(source, destination, symlinks=True)
+            shutil.copytree(source, destination, symlinks=True, copy_function=copy_file)
         else:
-            shutil.copyfile(source, destination)
+            copy_file(str(source), str(destination))
+        blobstore.private_tree(destination.parent)
     except OSError as exc:
+        if is_no_room(exc):
+            raise DiskFull(home) from exc
         raise UserError("items.path_unreadable", path=str(source), reason=exc.strerror or str(exc)) from exc
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, blobstore.PRIVATE_FILE)
 
 
 def _originals(snapshot: Path) -> Iterator[tuple[str, Path]]:

@@ -18,7 +18,6 @@ import secrets
 import shutil
 import sqlite3
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -46,7 +45,7 @@ from evidencekit._internal import (
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.model import ProofResult
 from evidencekit._internal.timestamps.rfc3161 import default_roots
-from evidencekit.errors import LockerError, NotFound, UserError
+from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
     WHO,
     Case,
@@ -63,6 +62,7 @@ from evidencekit.models import (
 ITEM_TYPE = "evidencekit.item"
 _KDF_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-kdf")
 CASE_TYPE = "evidencekit.case"
+_SHA256_HEX = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 def default_home() -> Path:
@@ -102,16 +102,30 @@ class Locker:
 
     @classmethod
     def open(cls, home: Path | str | None = None) -> Locker:
+        """Open (or create) the locker, private to its owner, and clear what killed commands left."""
         home = Path(home) if home else default_home()
         if home.exists() and not home.is_dir():
             raise LockerError("locker.home_not_a_folder", path=str(home))
-        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with naming_full_disk(home.parent if not home.exists() else home):
+            loose = home.exists() and home.stat().st_mode & 0o077
+            blobstore.private_folder(home)
         locker = cls(home, database.connect(home / "locker.sqlite"))
-        locker.blobs.remove_stale_temporaries()
+        if loose:  # made by someone else, or by an older evidencekit: tighten all of it
+            locker._make_private()
+        locker.blobs.clean_up(locker._referenced)
         return locker
 
+    def _make_private(self) -> None:
+        """Only what the locker owns: the home may be a folder that holds other things too."""
+        self.blobs.make_private()
+        blobstore.private_tree(self.home / "profiles")
+
     def close(self) -> None:
-        self.db.close()
+        """Remove this command's work folder (sweeping blobs of a failed add), then close."""
+        try:
+            self.blobs.close(self._referenced)
+        finally:
+            self.db.close()
 
     def __enter__(self) -> Locker:
         return self
@@ -301,28 +315,44 @@ class Locker:
         target = self.case(case)
         signer = self.case_signer(target.id, passphrase)
         _check_facts(drafts)
-        stored = [
-            _Draft(kind, tuple(self._store(source, progress) for source in sources), acquired, facts)
-            for kind, sources, acquired, facts in drafts
-        ]
+        with self.blobs.storing():
+            stored = [
+                _Draft(kind, tuple(self._store(source, progress) for source in sources), acquired, facts)
+                for kind, sources, acquired, facts in drafts
+            ]
+            numbers = self._record(target.id, signer, stored)
+        self.blobs.recorded(f.sha256 for draft in stored for f in draft.files)
+        return [self.item(str(n), target.id) for n in numbers]
+
+    def _record(self, case_id: str, signer: nacl.signing.SigningKey, stored: Sequence[_Draft]) -> list[int]:
+        """One transaction: the items' records, their signed log entries, the stamping request."""
         numbers: list[int] = []
         with database.transaction(self.db):
             next_number = self.db.execute(
-                "SELECT COALESCE(MAX(number), 0) + 1 FROM items WHERE case_id = ?", (target.id,)
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM items WHERE case_id = ?", (case_id,)
             ).fetchone()[0]
             for offset, draft in enumerate(stored):
                 number = next_number + offset
-                record = _item_record(target.id, number, draft)
+                record = _item_record(case_id, number, draft)
                 self.db.execute(
                     "INSERT INTO items (case_id, number, kind, record) VALUES (?, ?, ?, ?)",
-                    (target.id, number, draft.kind, record),
+                    (case_id, number, draft.kind, record),
                 )
                 entry = custody_log.append(
-                    self.db, target.id, signer, "item.add", canonical.sha256_hex(record), item_label(number)
+                    self.db, case_id, signer, "item.add", canonical.sha256_hex(record), item_label(number)
                 )
                 numbers.append(number)
-            stamp_queue.request(self.db, target.id, entry.seq, entry.digest)
-        return [self.item(str(n), target.id) for n in numbers]
+            stamp_queue.request(self.db, case_id, entry.seq, entry.digest)
+        return numbers
+
+    def _referenced(self) -> set[str]:
+        """Every blob an item record names, in any case: what the orphan sweep must keep.
+
+        Any 64-hex-digit run in a record counts, so a record too damaged to parse still keeps
+        its blobs (``check`` reports it; the sweep must not make it worse).
+        """
+        return {name.decode("ascii") for (record,) in self.db.execute("SELECT record FROM items")
+                for name in _SHA256_HEX.findall(canonical.as_bytes(record))}
 
     def _store(self, source: Source, progress: Callable[[int], None] | None) -> ItemFile:
         with ExitStack() as stack:
@@ -483,8 +513,12 @@ class Locker:
         return stamp_queue.proofs(self.db, target) + stamp_queue.queued(self.db, target)
 
     def scratch(self) -> Path:
-        """A private empty folder inside the locker for work in progress (same file system)."""
-        return Path(tempfile.mkdtemp(prefix="work-", dir=self.blobs.tmp))
+        """A private empty folder inside the locker for work in progress (same file system).
+
+        The caller removes it; if the command is killed first, the next command does.
+        """
+        with naming_full_disk(self.home):
+            return self.blobs.scratch()
 
     def profile_dir(self, name: str) -> Path:
         """A persistent browser profile kept in the locker, for logged-in captures."""
@@ -521,8 +555,14 @@ class Locker:
         return custody_log.head(self.db, self.case(case).id)
 
     def check(self, case: str | None = None) -> CheckReport:
-        """Re-hash every blob and re-verify records, chain and signatures of one case."""
+        """Re-hash every blob and re-verify records, chain and signatures of one case.
+
+        Also clears what killed commands left (work folders, orphan blobs) and tightens the
+        locker's permissions.
+        """
         target = self.case(case)
+        self.blobs.clean_up(self._referenced, sweep=True)
+        self._make_private()
         case_key = keys.parse_public_key(target.key.public_key)
         stored = custody_log.read(self.db, target.id)
         entries, problems = custody_log.verify(stored, case_key)

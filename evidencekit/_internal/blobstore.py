@@ -1,31 +1,53 @@
-"""Content-addressed storage of evidence bytes.
+"""Content-addressed storage of evidence bytes, and the locker's private work area.
 
 A blob is named by the SHA-256 of its bytes. It is written to a temporary file in the same file
 system, flushed to disk, renamed into place and made read-only, so a crash leaves either no blob
 or a whole one (at worst an orphan nobody refers to), never a half-written file under a real name.
 Hashing and writing run side by side (both release the GIL) so storing costs little more than
 hashing alone.
+
+Everything a command writes before it becomes evidence (blob halves, copied exports, captured
+pages) lives in that command's own folder ``tmp/work-*``, locked (``flock``) for as long as the
+command runs. A folder whose lock nobody holds belongs to a command that died: the next opener
+removes it and then the orphan blobs, but only under an exclusive lock that no command storing
+evidence holds at the same time (they hold it shared), so a running ``add`` is never robbed of a
+blob it is about to record. Folders and files are private to the owner: 0700, 0600, blobs 0400.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import io
 import os
 import queue
 import secrets
+import shutil
 import stat
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from evidencekit.errors import naming_full_disk
+
 CHUNK = 4 * 1024 * 1024
 FLUSH_EVERY = 64 * 1024 * 1024
 _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
-READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+READ_ONLY = stat.S_IRUSR
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+#: An unlocked leftover that is not a command's work folder (a folder being set up, a temporary
+#: file of an older evidencekit) is removed only once it is this old, in seconds.
+GRACE = 15 * 60
+_WORK = "work-"
+_SETTING_UP = ".new-"
+_LOCK = "lock"
 
 
 @dataclass(frozen=True)
@@ -38,23 +60,53 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        with naming_full_disk(root.parent):
+            private_folder(root)
+            private_folder(self.tmp)
+        self._guard = root / "sweep.lock"
+        self._session: _Session | None = None
+        self._session_lock = threading.Lock()
+        self._storing = 0
+        self._storing_fd = -1
+        self._fresh: set[str] = set()
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def put_stream(self, source: BinaryIO, progress: Callable[[int], None] | None = None) -> StoredBlob:
-        tmp_path = self.tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
-        fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    # writing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def storing(self) -> Iterator[None]:
+        """Hold off the orphan sweep while blobs are stored and until they are recorded.
+
+        Wrap the storing and the transaction that refers to the blobs in one block: a blob that
+        already existed as an orphan when it was stored again is not removed under the caller.
+        """
+        if self._storing == 0:
+            self._storing_fd = _open_lock(self._guard)
+            fcntl.flock(self._storing_fd, fcntl.LOCK_SH)
+        self._storing += 1
         try:
-            digest, size = _copy_hashing(source, fd, progress)
-            os.fsync(fd)
-        except BaseException:
+            yield
+        finally:
+            self._storing -= 1
+            if self._storing == 0:
+                os.close(self._storing_fd)
+
+    def put_stream(self, source: BinaryIO, progress: Callable[[int], None] | None = None) -> StoredBlob:
+        """Store the bytes of ``source``; a full disk leaves no part of them."""
+        with self.storing(), naming_full_disk(self.root.parent):
+            tmp_path = self.work() / f"blob-{secrets.token_hex(8)}"
+            fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            try:
+                digest, size = _copy_hashing(source, fd, progress)
+                os.fsync(fd)
+            except BaseException:
+                os.close(fd)
+                tmp_path.unlink(missing_ok=True)
+                raise
             os.close(fd)
-            tmp_path.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        return self._commit(tmp_path, digest, size)
+            return self._commit(tmp_path, digest, size)
 
     def put_bytes(self, data: bytes) -> StoredBlob:
         return self.put_stream(io.BytesIO(data))
@@ -64,11 +116,22 @@ class BlobStore:
         if final.exists():
             tmp_path.unlink()
             return StoredBlob(sha256, size)
-        final.parent.mkdir(exist_ok=True)
-        os.chmod(tmp_path, READ_ONLY)
-        os.replace(tmp_path, final)
-        _fsync_dir(final.parent)
+        try:
+            final.parent.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+            os.chmod(tmp_path, READ_ONLY)
+            os.replace(tmp_path, final)
+            self._fresh.add(sha256)
+            _fsync_dir(final.parent)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
         return StoredBlob(sha256, size)
+
+    def recorded(self, names: Iterable[str]) -> None:
+        """These blobs are now referred to by committed records: no longer orphan candidates."""
+        self._fresh.difference_update(names)
+
+    # reading ------------------------------------------------------------------------------
 
     def open(self, sha256: str) -> BinaryIO:
         return open(self.path(sha256), "rb")
@@ -82,17 +145,171 @@ class BlobStore:
             return "missing"
         return "ok" if actual == sha256 else "changed"
 
+    def make_private(self) -> None:
+        """Tighten the whole store, for one made by someone else or by an older evidencekit."""
+        private_tree(self.root, self.root)
+
     def all_names(self) -> Iterator[str]:
         for folder in self.root.iterdir():
             if len(folder.name) == 2 and folder.is_dir():
                 yield from (p.name for p in folder.iterdir())
 
-    def remove_stale_temporaries(self) -> None:
-        """Temp files of writers that died (their pid is gone) are useless halves: drop them."""
-        for leftover in self.tmp.iterdir():
-            pid = leftover.name.partition("-")[0]
-            if pid.isdigit() and not _alive(int(pid)) and leftover.is_file():
-                leftover.unlink(missing_ok=True)
+    # the work area and cleaning up --------------------------------------------------------
+
+    def work(self) -> Path:
+        """This process's own locked folder in ``tmp/``, made on first use."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = _Session.start(self.tmp)
+            return self._session.path
+
+    def scratch(self) -> Path:
+        """A new private empty folder inside :meth:`work`, for the caller to fill and remove."""
+        return Path(tempfile.mkdtemp(prefix="scratch-", dir=self.work()))
+
+    def clean_up(self, referenced: Callable[[], set[str]], sweep: bool = False) -> None:
+        """Remove what killed commands left behind and, after one died (or with ``sweep``), the
+        orphan blobs: blobs that ``referenced()`` does not name.
+
+        Runs when a locker is opened and by ``check``; never touches a running command's folder.
+        """
+        dead = []
+        for entry in self.tmp.iterdir():
+            if self._session is not None and entry == self._session.path:
+                continue
+            if entry.name.startswith(_WORK) and entry.is_dir() and not entry.is_symlink():
+                claim = _claim(entry / _LOCK)
+                if claim is not None:
+                    _empty(entry)
+                    dead.append((entry, claim))
+                elif not (entry / _LOCK).exists() and _older_than(entry, GRACE):
+                    _remove(entry)
+            elif _older_than(entry, GRACE):
+                _remove(entry)
+        try:
+            if (dead or sweep) and self._sweep(referenced):
+                for entry, _ in dead:
+                    _remove(entry)
+        finally:
+            for _, claim in dead:
+                os.close(claim)
+
+    def _sweep(self, referenced: Callable[[], set[str]]) -> bool:
+        """Remove every blob no record names; False (nothing done) while a command stores."""
+        fd = _open_lock(self._guard)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            keep = referenced()
+            for name in list(self.all_names()):
+                if name not in keep:
+                    self.path(name).unlink(missing_ok=True)
+            self._fresh.clear()
+            return True
+        finally:
+            os.close(fd)
+
+    def close(self, referenced: Callable[[], set[str]]) -> None:
+        """Remove this process's work folder; blobs it stored but never saw recorded (a failed
+        add) are swept now, or left for the next opener when another command is storing."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        if self._fresh and not self._sweep(referenced):
+            self._fresh.clear()
+            _empty(session.path)  # unlocked with its lock file: the next opener sweeps
+        else:
+            _remove(session.path)
+        session.release()
+
+
+@dataclass
+class _Session:
+    """A running command's work folder and the open, locked file that says it is running."""
+
+    path: Path
+    fd: int
+
+    @classmethod
+    def start(cls, tmp: Path) -> _Session:
+        """Lock first, then give the folder its ``work-`` name: a cleaner never sees it unlocked."""
+        setting_up = Path(tempfile.mkdtemp(prefix=_SETTING_UP, dir=tmp))
+        fd = os.open(setting_up / _LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        path = tmp / (_WORK + setting_up.name.removeprefix(_SETTING_UP))
+        os.rename(setting_up, path)
+        return cls(path, fd)
+
+    def release(self) -> None:
+        os.close(self.fd)
+
+
+def private_folder(path: Path) -> None:
+    """Make ``path`` (and missing parents) a folder only its owner may enter, even if it existed."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != PRIVATE_DIR:
+        os.chmod(path, PRIVATE_DIR)
+
+
+def private_tree(root: Path, blobs: Path | None = None) -> None:
+    """Tighten a folder the locker owns and everything in it: folders 0700, files 0600, and the
+    blobs (files in a two-letter folder of ``blobs``) 0400. Links are left alone, never followed."""
+    for folder, _, files in os.walk(root):
+        here = Path(folder)
+        _tighten(here, PRIVATE_DIR)
+        is_blob_folder = blobs is not None and here.parent == blobs and len(here.name) == 2
+        for name in files:
+            _tighten(here / name, READ_ONLY if is_blob_folder else PRIVATE_FILE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        info = path.lstat()
+        if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o777 & ~mode:
+            os.chmod(path, mode)
+    except FileNotFoundError:  # removed meanwhile by the command that made it
+        pass
+
+
+def _open_lock(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
+
+
+def _claim(lock: Path) -> int | None:
+    """The locked descriptor of a dead command's lock file; None while its command runs (or no file)."""
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _empty(folder: Path) -> None:
+    """Remove a folder's contents but its lock file (the marker that a sweep is still owed)."""
+    for entry in folder.iterdir():
+        if entry.name != _LOCK:
+            _remove(entry)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.lstat().st_mtime > seconds
+    except FileNotFoundError:
+        return False
 
 
 def _copy_hashing(source: BinaryIO, fd: int, progress: Callable[[int], None] | None) -> tuple[str, int]:

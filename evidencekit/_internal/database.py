@@ -8,12 +8,13 @@ refused rather than half-understood.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from evidencekit.errors import LockerError
+from evidencekit.errors import DiskFull, LockerError, is_no_room
 
 # Each entry upgrades the schema by one version; never edit one that has shipped, append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -112,14 +113,19 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    """Open (or create) the database, private to its owner, upgraded to the current schema."""
     try:
+        _make_private(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise LockerError("locker.not_a_database", path=str(path), reason=str(exc)) from exc
+    except (OSError, sqlite3.DatabaseError) as exc:
+        if is_no_room(exc):
+            raise DiskFull(path.parent) from exc
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise LockerError("locker.not_a_database", path=str(path), reason=reason or str(exc)) from exc
     if version > SCHEMA_VERSION:
         conn.close()
         raise LockerError("locker.schema_too_new", found=version, supported=SCHEMA_VERSION)
@@ -131,6 +137,21 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _make_private(path: Path) -> None:
+    """The database file exists with mode 0600 before SQLite opens it.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file whatever the umask,
+    so creating this one private keeps all three private; older loose ones are tightened.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o777 != 0o600:
+                os.chmod(file, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def _statements(script: str) -> Iterator[str]:
     for part in script.split(";"):
         if part.strip():
@@ -139,11 +160,23 @@ def _statements(script: str) -> Iterator[str]:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing halfway."""
+    """``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing halfway.
+
+    Whatever fails, the commit included, nothing of the transaction stays: SQLite may have rolled
+    it back already (a full disk does), so roll back only what is still open. A full disk is named
+    as such, with the folder of the database.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if is_no_room(exc):
+            raise DiskFull(_folder(conn)) from exc
         raise
-    conn.execute("COMMIT")
+
+
+def _folder(conn: sqlite3.Connection) -> Path:
+    return Path(conn.execute("PRAGMA database_list").fetchone()[2]).parent
