@@ -1,17 +1,20 @@
 """Reading ZIP files that someone else made: refuse what could escape, explode or deceive.
 
-Every archive evidencekit reads (a bundle handed over, a chat export) is checked here first:
-names that escape the target folder (absolute, ``..``, backslashes, drive letters, NUL), links,
-duplicate names, encrypted members, too many entries, and sizes or compression ratios no real
-archive has. Members are then read with their declared size enforced, so a lying header cannot
-smuggle more bytes than it admits.
+Every archive evidencekit reads (a bundle handed over, a chat export) is checked here, and only
+here, first: names that escape the target folder (absolute, ``..``, backslashes, drive letters,
+NUL), links, duplicate names, encrypted members, too many entries, and sizes or compression ratios
+no real archive has. Members are then read with their declared size enforced, so a lying header
+cannot smuggle more bytes than it admits; one that does not decompress is damaged, whatever the
+codec's own error.
 """
 
 from __future__ import annotations
 
+import lzma
 import stat
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -95,7 +98,8 @@ def read_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[byt
                 if remaining < 0:
                     raise UnsafeArchive("zip.size_lie", name=info.filename[:200])
                 yield chunk
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
+            zlib.error, lzma.LZMAError) as exc:
         raise UnsafeArchive("zip.member_damaged", name=info.filename[:200], reason=str(exc)) from exc
     if remaining:
         raise UnsafeArchive("zip.member_damaged", name=info.filename[:200], reason="too short")
