@@ -113,7 +113,7 @@ def main() -> None:
         reference = ["openssl", "dgst", "-sha256", *map(str, files)]
         run(reference)  # warm the page cache
 
-        plain, sealed = root / "case.zip", root / "case.sealed"
+        plain, sealed = root / "case.zip", root / "case.evidencekit"
         library = [sys.executable, "-c", LIBRARY]
         operations = {
             "seal plain": ([*cli, "seal", "--no-stamp", "-o", str(plain)], [*library, "seal", str(plain)], plain),

@@ -1,36 +1,41 @@
 """Hand-over: seal a case (or some of its items) into one file, open it, verify it.
 
-A plain bundle is a ZIP anyone can open; a sealed one is that ZIP encrypted to chosen
-recipients. Verification needs nothing but the file (and, when sealed, the recipient's key),
-works offline, and ends in one verdict: valid, valid with warnings, or invalid.
+A plain bundle (``*.zip``) is a ZIP anyone can open; a sealed one (``*.evidencekit``) is that
+ZIP encrypted to chosen recipients and signed by the sender. Verification needs nothing but the
+file (and, when sealed, the recipient's key), works offline, and ends in one verdict: valid,
+valid with warnings, or invalid. ``open`` verifies first and unpacks only what holds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import tempfile
-import zipfile
-from collections.abc import Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 import nacl.signing
 from cryptography import x509
 
 from evidencekit import report
-from evidencekit._internal import safe_zip
+from evidencekit._internal import keys
 from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.bundle import build, check, envelope
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import default_roots
-from evidencekit.errors import UserError
+from evidencekit.errors import UserError, VerificationFailed
+from evidencekit.i18n import t
 from evidencekit.locker import Locker
 from evidencekit.models import BundleCheck, BundleReport, LogEntry
+
+PLAIN_SUFFIX, SEALED_SUFFIX = ".zip", ".evidencekit"
+PARTIAL_SUFFIX = ".partial"
+NOT_VERIFIED = "NOT-VERIFIED.txt"
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,28 @@ class Sealed:
     path: Path
     items: tuple[str, ...]
     withheld: int
-    recipients: int
+    recipients: tuple[str, ...]
     entry: LogEntry
 
     def to_json(self) -> dict[str, object]:
         return {"path": str(self.path), "items": list(self.items), "withheld": self.withheld,
-                "recipients": self.recipients, "log_entry": self.entry.seq}
+                "encrypted": bool(self.recipients), "recipients": list(self.recipients), "log_entry": self.entry.seq}
+
+
+@dataclass(frozen=True)
+class Opened:
+    folder: Path
+    files: tuple[Path, ...]
+    report: BundleReport
+    verified: bool
+
+
+class Refused(VerificationFailed):
+    """``open`` refused an invalid bundle; nothing was written. Carries the verification report."""
+
+    def __init__(self, report: BundleReport) -> None:
+        super().__init__("bundle.open_refused")
+        self.report = report
 
 
 def seal(
@@ -55,42 +76,129 @@ def seal(
     output: Path | None = None,
     case: str | None = None,
     with_report: bool = True,
+    plain: bool = False,
     session: BrowserSession | None = None,
 ) -> Sealed:
-    """Write the bundle, then log the seal; a failure leaves neither a file nor a log entry.
+    """Write the bundle; once its file is in place, log the seal. A failure leaves neither.
 
-    The bundle carries the report (HTML and PDF, in the current language) on exactly the items
-    it holds, so a recipient who only reads still has the exhibit list and the timeline.
+    When the locker has recipients, an unencrypted bundle must be asked for (``plain``): a
+    hand-over cannot go out readable by mistake. The bundle carries the report (HTML and PDF,
+    in the current language) on exactly the items it holds; the PDF prints while the items are
+    copied.
     """
     target = locker.case(case)
     chosen = [locker.item(ref, target.id) for ref in items] if items else locker.items(target.id)
     if not chosen:
         raise UserError("bundle.nothing_to_seal")
+    if not recipients and not plain and locker.recipients():
+        raise UserError("bundle.plain_not_asked")
     recipient_keys = [locker.recipient_key(r) for r in recipients]
-    signer = locker.case_signer(target.id, passphrase)
-    output = Path(output) if output else Path(_default_name(target.title, bool(recipient_keys)))
+    suffix = SEALED_SUFFIX if recipient_keys else PLAIN_SUFFIX
+    output = Path(output) if output else Path(_default_name(target.title, suffix))
+    if output.suffix.lower() != suffix:
+        raise UserError("bundle.wrong_suffix_sealed" if recipient_keys else "bundle.wrong_suffix_plain",
+                        path=str(output), suffix=suffix)
     if output.exists():
         raise UserError("bundle.output_exists", path=str(output))
-    partial = output.with_name(f".{output.name}.partial")
+    signer = locker.case_signer(target.id, passphrase)
+    folder = output.parent if str(output.parent) else Path(".")
+    remove_stale_partials(folder)
     work = locker.scratch()
+    printing: _Printing | None = None
+    partial: Path | None = None
     try:
-        extra = report.write_for_bundle(locker, target.id, chosen, work, session=session) if with_report else []
-        with open(partial, "xb") as raw:
+        if with_report:
+            html = report.bundle_html(locker, target.id, chosen, work)
+            printing = _Printing(html, session)
+        partial, raw = _new_partial(folder, output.name)
+        with raw:
             if recipient_keys:
                 with envelope.SealWriter(raw, recipient_keys) as writer:
-                    manifest = build.write(locker, target.id, chosen, signer, writer, extra)  # type: ignore[arg-type]
+                    written = build.write(locker, target.id, chosen, signer, writer,  # type: ignore[arg-type]
+                                          printing.files if printing else tuple)
+                    writer.sign_and_close(signer, written.container_digest)
             else:
-                manifest = build.write(locker, target.id, chosen, signer, raw, extra)
+                written = build.write(locker, target.id, chosen, signer, raw, printing.files if printing else tuple)
+            raw.flush()
             os.fsync(raw.fileno())
-        entry = locker.record_seal(target.id, signer, manifest, chosen, len(recipient_keys))
-        os.replace(partial, output)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+            try:
+                os.link(partial, output)  # never replaces: a bundle written meanwhile by someone else stays
+            except FileExistsError:
+                raise UserError("bundle.output_exists", path=str(output)) from None
+        try:
+            entry = locker.record_seal(target.id, signer, written.manifest, chosen, len(recipient_keys))
+        except BaseException:
+            output.unlink(missing_ok=True)
+            raise
     finally:
+        if printing is not None:
+            printing.stop()
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     withheld = len(locker.items(target.id)) - len(chosen)
-    return Sealed(output, tuple(i.label for i in chosen), withheld, len(recipient_keys), entry)
+    return Sealed(output, tuple(i.label for i in chosen), withheld, tuple(recipients), entry)
+
+
+class _Printing:
+    """The report's PDF, printed by Chromium in a helper thread while the items are copied."""
+
+    def __init__(self, html: Path, session: BrowserSession | None) -> None:
+        self._html = html
+        self._pdf = html.with_suffix(".pdf")
+        self._error: BaseException | None = None
+        if session is not None:  # a session belongs to its thread: print here and now
+            report.print_pdf(html, self._pdf, session)
+            self._thread = None
+        else:
+            self._thread = threading.Thread(target=self._run, name="evidencekit-print", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            report.print_pdf(self._html, self._pdf)
+        except BaseException as exc:  # handed to the sealing thread
+            self._error = exc
+
+    def files(self) -> list[Path]:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return [self._html, self._pdf]
+
+    def stop(self) -> None:
+        """After a failure: wait for the printer, whose browser must not outlive the seal."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _new_partial(folder: Path, name: str) -> tuple[Path, object]:
+    """A private, locked, uniquely named file beside the bundle: never a bundle's name, never shared."""
+    fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=PARTIAL_SUFFIX, dir=folder)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return Path(path), os.fdopen(fd, "wb")
+
+
+def remove_stale_partials(folder: Path) -> None:
+    """Remove what killed seals left in ``folder``: partial files no running seal holds locked."""
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(PARTIAL_SUFFIX)
+                      and (PLAIN_SUFFIX + "." in p.name or SEALED_SUFFIX + "." in p.name)]
+    except OSError:
+        return
+    for path in candidates:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # a running seal holds it
+        finally:
+            os.close(fd)
 
 
 def is_sealed(path: Path) -> bool:
@@ -99,28 +207,10 @@ def is_sealed(path: Path) -> bool:
             return envelope.is_sealed(f.read(len(envelope.MAGIC)))
     except FileNotFoundError as exc:
         raise UserError("bundle.missing", path=str(path)) from exc
+    except IsADirectoryError:
+        return False
     except OSError as exc:
         raise UserError("bundle.unreadable", path=str(path), reason=exc.strerror or str(exc)) from exc
-
-
-@contextmanager
-def plain_zip(path: Path, identity: nacl.signing.SigningKey | None) -> Iterator[Path]:
-    """The plain ZIP of a bundle: the file itself, or a private decrypted copy removed afterwards."""
-    if not is_sealed(path):
-        yield path
-        return
-    if identity is None:
-        raise UserError("bundle.sealed_needs_key")
-    with ExitStack() as stack:
-        try:
-            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="evidencekit-"))
-            plain = Path(scratch) / "bundle.zip"
-            with open(path, "rb") as source, open(plain, "wb") as out:
-                envelope.open_sealed(source, identity, out)
-        except OSError as exc:  # typically a temporary folder too small for the decrypted copy
-            raise UserError("bundle.no_room_to_decrypt", path=str(path),
-                            reason=exc.strerror or type(exc).__name__) from exc
-        yield plain
 
 
 def verify(
@@ -131,59 +221,90 @@ def verify(
     extra_roots: Sequence[x509.Certificate] = (),
     network: str = "mainnet",
 ) -> BundleReport:
-    """Check a bundle; a damaged envelope is a finding (invalid), not an error."""
+    """Check a bundle file, or a folder it was unpacked into; damage is a finding, not an error."""
+    path = Path(path)
+    if path.is_dir():
+        contents = check.read_folder(path)
+        return _judge(contents, header_sources, extra_roots, network, None).report
+    return _read_and_judge(path, None, identity, header_sources, extra_roots, network)
+
+
+def _judge(contents: check.Contents, header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
+           network: str, sender: Callable[[bytes], bytes | None] | None) -> check.Judged:
+    judged = check.judge(contents, header_sources, [*default_roots(), *extra_roots], network)
+    if sender is None:
+        return judged
+    signed_by = sender(contents.container_digest) if contents.container_digest else None
+    if signed_by is None:
+        first = BundleCheck("envelope", "failed", "bundle.check_envelope_unsigned")
+    elif judged.signer is None or signed_by != judged.signer:
+        first = BundleCheck("envelope", "failed", "bundle.check_envelope_other_signer",
+                            {"fingerprint": keys.fingerprint(signed_by)})
+    else:
+        first = BundleCheck("envelope", "ok", "bundle.check_envelope_ok")
+    return replace(judged, report=replace(judged.report, checks=(first, *judged.report.checks)))
+
+
+def _read_and_judge(path: Path, unpack_into: Path | None, identity: nacl.signing.SigningKey | None,
+                    header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
+                    network: str) -> BundleReport:
     sealed = is_sealed(path)
+    if sealed and identity is None:
+        raise UserError("bundle.sealed_needs_key")
     try:
-        with plain_zip(path, identity) as plain:
-            report = check.verify(plain, header_sources, [*default_roots(), *extra_roots], network, shown_as=path)
+        with open(path, "rb") as raw:
+            if not sealed:
+                contents = check.read_zip(raw, unpack_into)
+                return _judge(contents, header_sources, extra_roots, network, None).report
+            with envelope.OpenedStream(raw, identity) as stream:  # type: ignore[arg-type]
+                contents = check.read_zip(stream, unpack_into)
+                return _judge(contents, header_sources, extra_roots, network, stream.sender).report
     except envelope.Damaged as damage:
         return BundleReport(None, None, None, (BundleCheck("envelope", "failed", damage.key, damage.params),))
-    if sealed:
-        envelope_ok = BundleCheck("envelope", "ok", "bundle.check_envelope_ok")
-        report = BundleReport(report.signer_public_key, report.signer_fingerprint, report.case_title,
-                              (envelope_ok, *report.checks), report.included, report.withheld, report.timestamps)
-    return report
+    except OSError as exc:
+        raise UserError("bundle.unreadable", path=str(path), reason=exc.strerror or str(exc)) from exc
 
 
-def open_bundle(path: Path, target: Path, identity: nacl.signing.SigningKey | None = None) -> list[Path]:
-    """Unpack into ``target`` (which must not exist or be empty); all of it, or nothing."""
+def open_bundle(
+    path: Path,
+    target: Path,
+    identity: nacl.signing.SigningKey | None = None,
+    *,
+    unverified: bool = False,
+    header_sources: Sequence[HeaderSource] = (),
+    extra_roots: Sequence[x509.Certificate] = (),
+    network: str = "mainnet",
+) -> Opened:
+    """Verify while unpacking into a hidden folder beside ``target``; only a bundle that holds
+    (valid, or valid with warnings) is moved into place. An invalid one raises :class:`Refused`
+    and leaves nothing, unless ``unverified``: then it lands in ``<target>-NOT-VERIFIED`` with a
+    ``NOT-VERIFIED.txt`` saying what failed."""
+    path, target = Path(path), Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UserError("bundle.target_not_empty", path=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".opening", dir=target.parent))
     try:
-        with plain_zip(path, identity) as plain:
-            written = _extract(plain, staging, shown_as=path)
+        result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network)
+        holds = result.verdict != "invalid"
+        if not holds and not unverified:
+            raise Refused(result)
+        if not holds:
+            target = target.with_name(target.name + "-NOT-VERIFIED")
+            if target.exists():
+                raise UserError("bundle.target_not_empty", path=str(target))
+            lines = [t("bundle.not_verified_note")] + [f"- {c.message()}" for c in result.checks if c.status == "failed"]
+            (staging / NOT_VERIFIED).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written = tuple(sorted(p for p in staging.rglob("*") if p.is_file()))
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return [target / p.relative_to(staging) for p in written]
+    return Opened(target, tuple(target / p.relative_to(staging) for p in written), result, holds)
 
 
-def _extract(plain: Path, into: Path, shown_as: Path) -> list[Path]:
-    try:
-        archive = zipfile.ZipFile(plain)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UserError("bundle.not_a_bundle", path=str(shown_as)) from exc  # never the decrypted copy
-    written = []
-    with archive:
-        for info in safe_zip.checked_members(archive):
-            destination = into / info.filename
-            try:
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with open(destination, "xb") as out:
-                    for chunk in safe_zip.read_chunks(archive, info):
-                        out.write(chunk)
-            except OSError as exc:  # a file where a folder must go, a name too long, a full disk
-                raise UserError("bundle.unpack_failed", name=info.filename[:200],
-                                reason=exc.strerror or type(exc).__name__) from exc
-            written.append(destination)
-    return written
-
-
-def _default_name(title: str, sealed: bool) -> str:
+def _default_name(title: str, suffix: str) -> str:
     slug = re.sub(r"[^\w-]+", "-", title, flags=re.UNICODE).strip("-").lower()[:40] or "case"
-    return f"{slug}-{date.today().isoformat()}.{'sealed' if sealed else 'zip'}"
+    return f"{slug}-{date.today().isoformat()}{suffix}"

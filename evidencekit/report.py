@@ -7,7 +7,7 @@ DKIM result), what the evidence proves and what it does not, and how to check it
 
     html = report.render_html(locker, options=report.Options(lang="nb"))
     report.write(locker, Path("sak.pdf"), options=report.Options(lang="nb"))
-    report.write_for_bundle(locker, case_id, items, folder)     # what a bundle carries
+    report.bundle_html(locker, case_id, items, folder)          # what a bundle carries (then print_pdf)
     report.redact(locker, "E-003", passphrase, boxes=[report.Box.parse("10,20,300,40")], masks=["Kari"])
 """
 
@@ -28,8 +28,8 @@ from evidencekit.i18n import language
 from evidencekit.locker import Locker
 from evidencekit.models import Item
 
-__all__ = ["Box", "Link", "Options", "ReportData", "build", "bundle_names", "link", "redact", "render_html", "write",
-           "write_for_bundle"]
+__all__ = ["Box", "Link", "Options", "ReportData", "build", "bundle_html", "bundle_names", "link", "print_pdf", "redact",
+           "render_html", "write"]
 
 SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf"}
 
@@ -70,9 +70,9 @@ def bundle_names(lang: str) -> tuple[str, str]:
     return f"report-{lang}.html", f"report-{lang}.pdf"
 
 
-def write_for_bundle(locker: Locker, case: str, items: Sequence[Item | str], folder: Path, *,
-                     lang: str | None = None, session: BrowserSession | None = None) -> list[Path]:
-    """The report on exactly the items a bundle carries, as HTML and PDF in ``folder``.
+def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: Path, *,
+                lang: str | None = None) -> Path:
+    """The HTML report a bundle carries (``report-nb.html``); print it with :func:`print_pdf`.
 
     Sensitive pictures are always blurred here: a bundle travels, and the clear pictures are in
     it anyway for whoever chooses to open them.
@@ -82,9 +82,14 @@ def write_for_bundle(locker: Locker, case: str, items: Sequence[Item | str], fol
     lang = lang or language()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    html_name, pdf_name = bundle_names(lang)
+    html_name, _ = bundle_names(lang)
     _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items))), folder / html_name)
-    return [folder / html_name, print_file(folder / html_name, folder / pdf_name, session)]
+    return folder / html_name
+
+
+def print_pdf(html: Path, output: Path, session: BrowserSession | None = None) -> Path:
+    """Print a report's HTML file to PDF (needs no locker, so it may run in another thread)."""
+    return print_file(html, output, session)
 
 
 def _write_html(data: ReportData, path: Path) -> None:

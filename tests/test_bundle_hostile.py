@@ -179,7 +179,7 @@ def test_sealed_file_not_addressed_to_you(recipient: dict, hostile: dict, tmp_pa
     for name, value in recipient.items():
         monkeypatch.setenv(name, value)
     somebody = nacl.signing.SigningKey.generate()
-    sealed = _seal(hostile["names differing in case"][0], tmp_path / "for-somebody.sealed", bytes(somebody.verify_key))
+    sealed = _seal(hostile["names differing in case"][0], tmp_path / "for-somebody.evidencekit", bytes(somebody.verify_key))
     says = "This sealed file is not addressed to your key (it has 1 recipient(s)), or its header is damaged."
     _refused(run_cli("verify", sealed), says)
     _refused(invoke("open", sealed, "-o", tmp_path / "opened", env={"TMPDIR": str(quiet_tmp)}), says)
@@ -194,7 +194,7 @@ def test_hostile_archive_inside_a_sealed_file(name: str, recipient: dict, hostil
     for key, value in recipient.items():
         monkeypatch.setenv(key, value)
     path, says = hostile[name]
-    sealed = _seal(path, tmp_path / "hostile.sealed", keys.parse_public_key(recipient["public_key"]))
+    sealed = _seal(path, tmp_path / "hostile.evidencekit", keys.parse_public_key(recipient["public_key"]))
     verified = invoke("verify", sealed, env={"TMPDIR": str(quiet_tmp)})
     _refused(verified, says)
     assert str(quiet_tmp) not in verified.err  # the private decrypted copy is never named

@@ -74,17 +74,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
         other = nacl.signing.SigningKey.generate()
         bundles = root / "bundles"
         bundles.mkdir()
-        paths = {name: bundles / name for name in ("all.zip", "e001.zip", "some.zip", "me.sealed", "two.sealed")}
-        ok("seal", "--no-stamp", "-o", paths["all.zip"])
-        ok("seal", "--no-stamp", "--items", "E-001", "-o", paths["e001.zip"])
-        ok("seal", "--no-stamp", "--items", "E-002,E-004", "-o", paths["some.zip"])
-        ok("seal", "--no-stamp", "--to", "me", "-o", paths["me.sealed"])
+        paths = {name: bundles / name for name in ("all.zip", "e001.zip", "some.zip", "me.evidencekit", "two.evidencekit")}
+        ok("seal", "--no-stamp", "--plain", "-o", paths["all.zip"])
+        ok("seal", "--no-stamp", "--plain", "--items", "E-001", "-o", paths["e001.zip"])
+        ok("seal", "--no-stamp", "--plain", "--items", "E-002,E-004", "-o", paths["some.zip"])
+        ok("seal", "--no-stamp", "--to", "me", "-o", paths["me.evidencekit"])
         ok("seal", "--no-stamp", "--to", keys.public_key_string(bytes(other.verify_key)), "--to", "me",
-           "-o", paths["two.sealed"])
+           "-o", paths["two.evidencekit"])
         ok("case", "new", "Case B")
         ok("add", files[0], files[1])
         paths["b.zip"] = bundles / "b.zip"
-        ok("seal", "--no-stamp", "-o", paths["b.zip"])
+        ok("seal", "--no-stamp", "--plain", "-o", paths["b.zip"])
         roots = root / "tsa-root.pem"
         roots.write_bytes(tsa.ca_pem)
     finally:
@@ -147,7 +147,7 @@ def resign(content: dict[str, bytes], signer: nacl.signing.SigningKey,
 
 
 def test_untouched_bundles_verify(world: dict) -> None:
-    for name in ("all.zip", "e001.zip", "some.zip", "me.sealed", "two.sealed"):
+    for name in ("all.zip", "e001.zip", "some.zip", "me.evidencekit", "two.evidencekit"):
         code, report = verify(world, world[name])
         assert code == 0 and report["verdict"] == "valid", (name, failed(report), report["checks"])
     code, report = verify(world, world["b.zip"])  # case B was never stamped
@@ -342,7 +342,7 @@ def _envelope_failure(world: dict, path: Path) -> tuple[int, str]:
 
 
 def test_sealed_file_cut_short(world: dict, tmp_path: Path) -> None:
-    data = world["me.sealed"].read_bytes()
+    data = world["me.evidencekit"].read_bytes()
     stream_start = len(envelope.MAGIC) + 2 + envelope.SLOT + envelope.HEADER
     chunk = envelope.CHUNK + envelope.ABYTES
     assert len(data) > stream_start + 3 * chunk
@@ -355,7 +355,7 @@ def test_sealed_file_cut_short(world: dict, tmp_path: Path) -> None:
         "by one byte": (len(data) - 1, "bundle.sealed_end_damaged"),
     }
     for where, (length, expected) in cuts.items():
-        cut = tmp_path / "cut.sealed"
+        cut = tmp_path / "cut.evidencekit"
         cut.write_bytes(data[:length])
         assert _envelope_failure(world, cut) == (1, expected), where
     result = invoke("verify", cut, env=world["env"])
@@ -363,13 +363,13 @@ def test_sealed_file_cut_short(world: dict, tmp_path: Path) -> None:
 
 
 def test_sealed_file_with_extra_data(world: dict, tmp_path: Path) -> None:
-    longer = tmp_path / "longer.sealed"
-    data = world["me.sealed"].read_bytes()
+    longer = tmp_path / "longer.evidencekit"
+    data = world["me.evidencekit"].read_bytes()
     longer.write_bytes(data + b"\x00")  # read with the (short) last chunk, which then fails
     assert _envelope_failure(world, longer) == (1, "bundle.sealed_end_damaged")
     # After a last chunk of full size, extra bytes are found as such.
     one_chunk = envelope.CHUNK + envelope.ABYTES
-    exact = tmp_path / "exact.sealed"
+    exact = tmp_path / "exact.evidencekit"
     with open(exact, "wb") as raw:
         writer = envelope.SealWriter(raw, [bytes(world["identity"].verify_key)])
         writer.write(b"x" * envelope.CHUNK)
@@ -382,8 +382,8 @@ def test_sealed_file_with_extra_data(world: dict, tmp_path: Path) -> None:
 
 
 def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path) -> None:
-    mine = world["me.sealed"].read_bytes()
-    two = world["two.sealed"].read_bytes()
+    mine = world["me.evidencekit"].read_bytes()
+    two = world["two.evidencekit"].read_bytes()
     slots = len(envelope.MAGIC) + 2
     cases = {
         # Our own key slot: we cannot tell a damaged slot from one for somebody else.
@@ -398,7 +398,7 @@ def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path)
         "last chunk": (mine, len(mine) - 5, 1, "bundle.sealed_end_damaged"),
     }
     for where, (data, at, code, expected) in cases.items():
-        changed = tmp_path / "changed.sealed"
+        changed = tmp_path / "changed.evidencekit"
         changed.write_bytes(flip(data, at))
         got_code, reason = _envelope_failure(world, changed)
         assert got_code == code and expected in reason, (where, got_code, reason)
@@ -407,8 +407,8 @@ def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path)
 
 
 def test_damaged_sealed_file_is_not_opened(world: dict, tmp_path: Path) -> None:
-    data = world["me.sealed"].read_bytes()
-    changed = tmp_path / "changed.sealed"
+    data = world["me.evidencekit"].read_bytes()
+    changed = tmp_path / "changed.evidencekit"
     changed.write_bytes(flip(data, len(data) // 2))
     target = tmp_path / "opened"
     scratch = tmp_path / "tmp"
@@ -416,7 +416,7 @@ def test_damaged_sealed_file_is_not_opened(world: dict, tmp_path: Path) -> None:
     result = invoke("open", changed, "-o", target, env={**world["env"], "TMPDIR": str(scratch)})
     assert result.code == 1 and result.err.strip() == (
         "The sealed file is damaged or was changed: its encrypted contents do not check out.")
-    assert sorted(os.listdir(tmp_path)) == ["changed.sealed", "tmp"] and os.listdir(scratch) == []
+    assert sorted(os.listdir(tmp_path)) == ["changed.evidencekit", "tmp"] and os.listdir(scratch) == []
 
 
 # --- forged structure: always a finding, never a crash ----------------------------------------
@@ -491,7 +491,7 @@ def test_no_room_to_decrypt_is_one_sentence(world: dict, tmp_path: Path) -> None
     """A temporary folder that cannot take the decrypted copy (here: one that cannot exist)."""
     blocked = tmp_path / "a-file"
     blocked.write_bytes(b"")
-    for command in (["verify", world["me.sealed"]], ["open", world["me.sealed"], "-o", tmp_path / "out"]):
+    for command in (["verify", world["me.evidencekit"]], ["open", world["me.evidencekit"], "-o", tmp_path / "out"]):
         result = invoke(*command, env={**world["env"], "TMPDIR": str(blocked / "tmp")})
         assert result.code == 2 and result.out == ""
         assert result.err.strip() == (f"Could not decrypt {world['me.sealed']} into a temporary file (Not a directory). "

@@ -16,6 +16,7 @@ import click
 
 from evidencekit import __version__
 from evidencekit.cli._common import Group, Session, echo, option
+from evidencekit._internal.interrupt import terminate_as_interrupt
 from evidencekit.errors import EvidencekitError
 from evidencekit.i18n import LANGUAGES, set_language, t
 
@@ -41,6 +42,7 @@ for _module in pkgutil.iter_modules(__path__):
 
 def main() -> None:
     debug = "--debug" in sys.argv
+    terminate_as_interrupt()
     try:
         status = cli.main(standalone_mode=False)
     except click.exceptions.Abort:

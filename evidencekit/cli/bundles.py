@@ -39,13 +39,14 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 @click.command(cls=Command, help="cli.seal_help")
 @option("--items", metavar="E-001,E-004", help="cli.opt_items")
 @option("--to", "recipients", multiple=True, metavar="RECIPIENT", help="cli.opt_to")
+@option("--plain", is_flag=True, help="cli.opt_plain")
 @option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="cli.opt_bundle_output")
 @option("--report/--no-report", default=True, show_default=True, help="cli.opt_bundle_report")
 @case_option
 @no_stamp_option
 @json_option
 @pass_session
-def seal(session, items: str | None, recipients: tuple[str, ...], output: Path | None, report: bool,
+def seal(session, items: str | None, recipients: tuple[str, ...], plain: bool, output: Path | None, report: bool,
          case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     from evidencekit import bundle
 
@@ -53,9 +54,16 @@ def seal(session, items: str | None, recipients: tuple[str, ...], output: Path |
     locker.case(case_ref)
     refs = [r for r in (items or "").split(",") if r.strip()]
     sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref,
-                         with_report=report)
-    emit(as_json, sealed.to_json(), lambda: iter([t("bundle.sealed", path=str(sealed.path), items=len(sealed.items),
-                                                    withheld=sealed.withheld, recipients=sealed.recipients)]))
+                         with_report=report, plain=plain)
+
+    def lines() -> Iterator[str]:
+        yield t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld)
+        if sealed.recipients:
+            yield t("bundle.sealed_to", names=", ".join(sealed.recipients))
+        else:
+            yield t("bundle.sealed_unencrypted")
+
+    emit(as_json, sealed.to_json(), lines)
     stamp_after_change(locker, no_stamp, as_json)
 
 
@@ -70,31 +78,47 @@ def _identity_if_sealed(session, path: Path):
     return session.locker().identity_signer(passphrase())
 
 
+def _network() -> str:
+    return os.environ.get("EVIDENCEKIT_BITCOIN_NETWORK", "mainnet")
+
+
 @click.command("open", cls=Command, help="cli.open_help")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="cli.opt_open_output")
+@option("--unverified", is_flag=True, help="cli.opt_open_unverified")
+@proof_trust_options
 @json_option
 @pass_session
-def open_command(session, path: Path, output: Path | None, as_json: bool) -> None:
+def open_command(session, path: Path, output: Path | None, unverified: bool, trust: ProofTrust, as_json: bool) -> int:
     from evidencekit import bundle
 
     target = output or path.with_name(path.name.rsplit(".", 1)[0] + "-opened")
-    written = bundle.open_bundle(path, target, _identity_if_sealed(session, path))
-    emit(as_json, {"folder": str(target), "files": [str(p) for p in written]},
-         lambda: iter([t("bundle.opened", count=len(written), path=str(target))]))
+    try:
+        opened = bundle.open_bundle(path, target, _identity_if_sealed(session, path), unverified=unverified,
+                                    header_sources=trust.header_sources, extra_roots=trust.extra_roots,
+                                    network=_network())
+    except bundle.Refused as refused:
+        emit(as_json, {"opened": False, "verification": refused.report.to_json()},
+             lambda: iter([*report_lines(refused.report), refused.message()]))
+        return 1
+    done = "bundle.opened" if opened.verified else "bundle.opened_unverified"
+    emit(as_json, {"opened": True, "verified": opened.verified, "folder": str(opened.folder),
+                   "files": [str(p) for p in opened.files], "verification": opened.report.to_json()},
+         lambda: iter([*report_lines(opened.report), t(done, count=len(opened.files), path=str(opened.folder))]))
+    return 0 if opened.verified else 1
 
 
 @click.command(cls=Command, help="cli.verify_help")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("path", type=click.Path(path_type=Path, exists=False))
 @proof_trust_options
 @json_option
 @pass_session
 def verify(session, path: Path, trust: ProofTrust, as_json: bool) -> int:
     from evidencekit import bundle
 
-    network = os.environ.get("EVIDENCEKIT_BITCOIN_NETWORK", "mainnet")
-    report = bundle.verify(path, identity=_identity_if_sealed(session, path), header_sources=trust.header_sources,
-                           extra_roots=trust.extra_roots, network=network)
+    identity = None if path.is_dir() else _identity_if_sealed(session, path)
+    report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
+                           extra_roots=trust.extra_roots, network=_network())
     emit(as_json, report.to_json(), lambda: report_lines(report))
     return 1 if report.verdict == "invalid" else 0
 

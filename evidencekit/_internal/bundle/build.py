@@ -1,16 +1,23 @@
-"""Writing a bundle: the chosen items, their records, the whole custody log, the proofs, the
-README, and a signed manifest that lists every other member with its digest.
+"""Writing a bundle: the chosen items, their records, the whole custody log, the proofs (with
+the exact bytes each one stamped), the report, SHA256SUMS, and a signed manifest that lists
+every member with its digest.
 
 The whole log travels even when items are withheld: it carries only digests of salted records,
 so the recipient learns how many items exist and when they were added, never what they hold.
+
+Members are written in one pass, each with its CRC-32 in its local header (see
+``container.py``). The CRC-32 of each stored file is computed first, in a quick pass that runs
+while the report is printed; the copy then checks each file's SHA-256 as it goes, so a damaged
+locker makes no bundle.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,12 +25,28 @@ import nacl.signing
 
 from evidencekit import __version__
 from evidencekit._internal import canonical, custody_log, keys, stamp_queue
-from evidencekit._internal.bundle import layout, minisign
+from evidencekit._internal.background import Behind
+from evidencekit._internal.bundle import container, layout, minisign
 from evidencekit.errors import UserError
-from evidencekit.i18n import LANGUAGES, t
 from evidencekit.models import Item
 
-ZIP64_ABOVE = 1 << 31
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Written:
+    manifest: bytes
+    container_digest: bytes
+
+
+@dataclass(frozen=True)
+class _Stored:
+    path: str
+    source: Path
+    sha256: str
+    size: int
+    label: str
+    name: str
 
 
 def write(
@@ -32,87 +55,119 @@ def write(
     items: Sequence[Item],
     signer: nacl.signing.SigningKey,
     out: BinaryIO,
-    extra: Sequence[Path] = (),
-) -> bytes:
-    """Write the bundle ZIP to ``out``; returns the manifest bytes (what the seal log entry names).
+    report: Callable[[], Sequence[Path]] = lambda: (),
+) -> Written:
+    """Write the bundle ZIP to ``out`` (which need not be seekable).
 
-    ``extra`` files (the report) go in at the top level under their own names, listed like the rest.
+    ``report`` returns the report's files when they are ready (it may still be printing while
+    the items are copied); they go in at the top level under their own names.
     """
     stored_log = custody_log.read(locker.db, case_id)
     logged = {e.subject for e in custody_log.entries(locker.db, case_id) if e.action == "item.add"}
     files: dict[str, dict[str, object]] = {}
+    sums: list[tuple[str, str]] = []
     manifest_items = []
-    moment = time.localtime()[:6]
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+    writer = container.Writer(out, time.time())
 
-        def put(path: str, data: bytes) -> None:
-            archive.writestr(zipfile.ZipInfo(path, moment), data)
-            files[path] = {"sha256": canonical.sha256_hex(data), "size": len(data)}
+    def put(path: str, data: bytes) -> None:
+        writer.add(path, data)
+        files[path] = {"sha256": canonical.sha256_hex(data), "size": len(data)}
 
-        readme = "\n\n".join(t("bundle.readme", lang, fingerprint=keys.fingerprint(bytes(signer.verify_key)))
-                             for lang in reversed(LANGUAGES))
-        put(layout.README, readme.encode("utf-8"))
-        for path in extra:
-            put(path.name, path.read_bytes())
-        entries, signatures = layout.log_files(stored_log)
-        put(layout.LOG_ENTRIES, entries)
-        put(layout.LOG_SIGNATURES, signatures)
-        put(layout.CASE_RECORD, locker.db.execute("SELECT record FROM cases WHERE id = ?", (case_id,)).fetchone()[0])
-        for item in items:
-            record = locker.db.execute(
-                "SELECT record FROM items WHERE case_id = ? AND number = ?", (case_id, item.number)
-            ).fetchone()[0]
-            put(layout.record_path(item.label), bytes(record))
-            item_files = []
-            for index, file in enumerate(item.files, start=1):
-                path = layout.item_file_path(item.label, index, file.name)
-                _copy_blob(locker, archive, path, file.sha256, file.size, moment, item.label, file.name)
-                files[path] = {"sha256": file.sha256, "size": file.size}
-                item_files.append({"path": path, "name": file.name, "sha256": file.sha256, "size": file.size})
-            manifest_items.append(
-                layout.ManifestItem(item.label, layout.record_path(item.label), item.record_sha256, tuple(item_files))
-            )
-        proofs = stamp_queue.proof_files(locker.db, case_id)
-        for proof in proofs:
-            put(layout.TIMESTAMPS + proof.name, proof.data)
-        for name, data in stamp_queue.header_files(locker.db).items():
-            put(layout.TIMESTAMPS + name, data)
-        manifest = layout.Manifest(
-            created=canonical.utc_now(),
-            tool=f"evidencekit {__version__}",
-            case_id=case_id,
-            signer=keys.public_key_string(bytes(signer.verify_key)),
-            log_length=len(stored_log),
-            log_head=canonical.sha256_hex(stored_log[-1][0]),
-            items=tuple(manifest_items),
-            files=files,
-            timestamps=tuple(
-                {"path": layout.TIMESTAMPS + p.name, "kind": p.kind, "seq": p.seq, "digest": p.digest,
-                 "servers": list(p.servers)}
-                for p in proofs
-            ),
-            withheld=len(logged - {i.label for i in items}),
-        ).to_bytes()
-        archive.writestr(zipfile.ZipInfo(layout.MANIFEST, moment), manifest)
-        archive.writestr(zipfile.ZipInfo(layout.SIGNATURE, moment),
-                         minisign.sign(signer, manifest, f"evidencekit manifest of case {case_id}"))
-        archive.writestr(zipfile.ZipInfo(layout.SIGNER, moment),
-                         minisign.public_key_file(bytes(signer.verify_key)))
-    return manifest
+    fingerprint = keys.fingerprint(bytes(signer.verify_key))
+    stored: list[_Stored] = []
+    records: list[tuple[str, bytes]] = []
+    for item in items:
+        record = locker.db.execute(
+            "SELECT record FROM items WHERE case_id = ? AND number = ?", (case_id, item.number)
+        ).fetchone()[0]
+        records.append((layout.record_path(item.label), bytes(record)))
+        item_files = []
+        for index, file in enumerate(item.files, start=1):
+            path = layout.item_file_path(item.label, index, file.name)
+            stored.append(_Stored(path, locker.blobs.path(file.sha256), file.sha256, file.size, item.label, file.name))
+            item_files.append({"path": path, "name": file.name, "sha256": file.sha256, "size": file.size})
+        manifest_items.append(
+            layout.ManifestItem(item.label, layout.record_path(item.label), item.record_sha256, tuple(item_files)))
+    crcs = {s.path: _crc(s) for s in stored}
+
+    put(layout.README, layout.readme(fingerprint))
+    entries, signatures = layout.log_files(stored_log)
+    put(layout.LOG_ENTRIES, entries)
+    put(layout.LOG_SIGNATURES, signatures)
+    put(layout.CASE_RECORD, locker.db.execute("SELECT record FROM cases WHERE id = ?", (case_id,)).fetchone()[0])
+    for path, record in records:
+        put(path, record)
+    for blob in stored:
+        _copy(writer, blob, crcs[blob.path])
+        files[blob.path] = {"sha256": blob.sha256, "size": blob.size}
+    proofs = stamp_queue.proof_files(locker.db, case_id)
+    bodies = {canonical.sha256_hex(body): body for body, _ in stored_log}
+    for proof in proofs:
+        put(layout.TIMESTAMPS + proof.name, proof.data)
+        stamped = layout.stamped_path(proof.seq, proof.digest)
+        if stamped not in files and proof.digest in bodies:
+            put(stamped, bodies[proof.digest])
+    for name, data in stamp_queue.header_files(locker.db).items():
+        put(layout.TIMESTAMPS + name, data)
+    for path in report():
+        put(path.name, path.read_bytes())
+    manifest = layout.Manifest(
+        created=canonical.utc_now(),
+        tool=f"evidencekit {__version__}",
+        case_id=case_id,
+        signer=keys.public_key_string(bytes(signer.verify_key)),
+        log_length=len(stored_log),
+        log_head=canonical.sha256_hex(stored_log[-1][0]),
+        items=tuple(manifest_items),
+        files=files,
+        timestamps=tuple(
+            {"path": layout.TIMESTAMPS + p.name, "kind": p.kind, "seq": p.seq, "digest": p.digest,
+             "servers": list(p.servers), "stamped": layout.stamped_path(p.seq, p.digest)}
+            for p in proofs
+        ),
+        withheld=len(logged - {i.label for i in items}),
+    ).to_bytes()
+    sha256sums = layout.sha256sums(files)
+    comment = f"evidencekit manifest of case {case_id}"
+    writer.add(layout.SUMS, sha256sums)
+    writer.add(layout.SUMS_SIGNATURE, minisign.sign(signer, sha256sums, comment))
+    writer.add(layout.MANIFEST, manifest)
+    writer.add(layout.SIGNATURE, minisign.sign(signer, manifest, comment))
+    writer.add(layout.SIGNER, minisign.public_key_file(bytes(signer.verify_key)))
+    return Written(manifest, writer.finish())
 
 
-def _copy_blob(locker, archive: zipfile.ZipFile, path: str, sha256: str, size: int, moment: tuple,
-               label: str, name: str) -> None:
-    """Copy stored bytes into the archive, hashing them on the way: a damaged locker makes no bundle."""
-    digest = hashlib.sha256()
+def _crc(blob: _Stored) -> int:
+    crc = 0
     try:
-        with locker.blobs.open(sha256) as blob, archive.open(
-            zipfile.ZipInfo(path, moment), "w", force_zip64=size >= ZIP64_ABOVE
-        ) as member:
-            while chunk := blob.read(1 << 20):
-                digest.update(chunk)
-                member.write(chunk)
+        with open(blob.source, "rb", buffering=0) as f:
+            while chunk := f.read(CHUNK):
+                crc = zlib.crc32(chunk, crc)
     except FileNotFoundError:
-        digest = None  # type: ignore[assignment]
-    if digest is None or digest.hexdigest() != sha256:
-        raise UserError("items.blob_damaged", item=label, name=name)
+        raise UserError("items.blob_damaged", item=blob.label, name=blob.name) from None
+    return crc
+
+
+def _copy(writer: container.Writer, blob: _Stored, crc: int) -> None:
+    """Copy stored bytes into the archive, hashing them on the way (beside the copy, in a helper
+    thread): a damaged locker makes no bundle."""
+    digest = hashlib.sha256()
+    hasher = Behind(digest.update)
+    writer.begin_stream(blob.path, blob.size, crc)
+    copied = 0
+    try:
+        with open(blob.source, "rb", buffering=0) as f:
+            while copied < blob.size and (chunk := f.read(min(CHUNK, blob.size - copied))):
+                hasher.put(chunk)
+                writer.out.write(chunk)
+                copied += len(chunk)
+        hasher.finish()
+    except FileNotFoundError:
+        hasher.stop()
+        raise UserError("items.blob_damaged", item=blob.label, name=blob.name) from None
+    except BaseException:
+        hasher.stop()
+        raise
+    if copied != blob.size or digest.hexdigest() != blob.sha256:
+        raise UserError("items.blob_damaged", item=blob.label, name=blob.name)
+    writer.end_stream(digest.digest())

@@ -1,5 +1,12 @@
-"""Verifying a plain bundle offline: every digest, the manifest signature, the custody log,
+"""Verifying a bundle offline: the container, every digest, the signatures, the custody log,
 what was withheld, and every timestamp — each finding said precisely.
+
+Reading and judging are apart. :func:`read_zip` streams a bundle ZIP once (from a file or
+straight out of the decryption), checks its layout exactly (``container.py``), hashes every
+member, keeps the small ones that are judged (manifest, log, records, proofs) and, for ``open``,
+writes each member where it is unpacked. :func:`read_folder` reads an unpacked bundle the same
+way. :func:`judge` then checks what was read. So ``verify`` and ``open`` read every byte the
+same way and can never disagree.
 
 Nothing in the bundle is trusted for what it claims about itself: digests are recomputed, the
 log is re-verified with the key that signed the manifest, and each included record must be the
@@ -8,17 +15,17 @@ one that key committed to in the log.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import zipfile
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography import x509
 
-from evidencekit._internal import canonical, custody_log, keys, redact, safe_zip
-from evidencekit._internal.bundle import layout, minisign
+from evidencekit._internal import canonical, custody_log, keys, redact
+from evidencekit._internal.bundle import container, layout, minisign
 from evidencekit._internal.timestamps.bitcoin_headers import (
     HeaderSource,
     StoredHeader,
@@ -31,77 +38,146 @@ from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
 from evidencekit.errors import UserError
 from evidencekit.models import BundleCheck, BundleReport
 
-MAX_SMALL_MEMBER = 256 << 20  # manifest, log, records: read whole
-HASH_THREADS = max(1, min(4, os.cpu_count() or 1))  # hashlib lets go of the GIL: files hash in parallel
+MAX_KEPT = 64 << 20  # manifest, log, records, proofs: held in memory to be judged
+KEPT_PREFIXES = ("records/", layout.TIMESTAMPS)
+KEPT_NAMES = (*layout.UNSIGNED, layout.LOG_ENTRIES, layout.LOG_SIGNATURES)
+
+
+@dataclass
+class Contents:
+    """What a bundle holds, as read: each member's size and SHA-256, the bytes of the ones judged,
+    and what was wrong with the container, if anything."""
+
+    sizes: dict[str, int] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, bytes] = field(default_factory=dict)
+    problem: container.Malformed | None = None
+    container_digest: bytes | None = None
+    too_big: list[str] = field(default_factory=list)
+
+    def add(self, name: str, size: int, sha256: str, data: bytes | None) -> None:
+        self.sizes[name] = size
+        self.digests[name] = sha256
+        if data is not None:
+            self.kept[name] = data
+
+
+def _kept(name: str) -> bool:
+    return name in KEPT_NAMES or name.startswith(KEPT_PREFIXES)
+
+
+def read_zip(source: BinaryIO, unpack_into: Path | None = None) -> Contents:
+    """Stream the container once; with ``unpack_into``, write each member there as it passes."""
+    contents = Contents()
+    with container.Reader(source) as reader:
+        try:
+            for member in reader.members():
+                keep = _kept(member.name) and member.size <= MAX_KEPT
+                if _kept(member.name) and not keep:
+                    contents.too_big.append(member.name)
+                parts: list[bytes] = []
+                out = _unpack_target(unpack_into, member.name) if unpack_into else None
+                try:
+                    for chunk in reader.data():
+                        if keep:
+                            parts.append(chunk)
+                        if out is not None:
+                            out.write(chunk)
+                finally:
+                    if out is not None:
+                        out.close()
+                contents.add(member.name, member.size, str(member.sha256), b"".join(parts) if keep else None)
+            contents.container_digest = reader.digest
+        except container.Malformed as problem:
+            contents.problem = problem
+        except OSError as exc:
+            if unpack_into is None:
+                raise
+            raise UserError("bundle.unpack_failed", name=str(exc.filename or "")[-200:],
+                            reason=exc.strerror or type(exc).__name__) from exc
+    return contents
+
+
+def _unpack_target(root: Path, name: str) -> BinaryIO:
+    destination = root.joinpath(*name.split("/"))  # the name was checked by the container reader
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    return open(destination, "xb")
+
+
+def read_folder(folder: Path) -> Contents:
+    """An unpacked bundle: every regular file under ``folder``; links and odd files are problems."""
+    contents = Contents()
+    for root, dirs, names in os.walk(folder):
+        for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            path = Path(root, name)
+            relative = path.relative_to(folder).as_posix()
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                contents.problem = container.Malformed("bundle.folder_not_a_file", name=relative[:200])
+                continue
+            keep = _kept(relative) and info.st_size <= MAX_KEPT
+            digest, data = _hash_file(path, keep)
+            contents.add(relative, info.st_size, digest, data)
+    return contents
+
+
+def _hash_file(path: Path, keep: bool) -> tuple[str, bytes | None]:
+    import hashlib
+
+    with open(path, "rb") as f:
+        if keep:
+            data = f.read()
+            return hashlib.sha256(data).hexdigest(), data
+        return hashlib.file_digest(f, "sha256").hexdigest(), None
 
 
 class _Findings:
     def __init__(self) -> None:
         self.checks: list[BundleCheck] = []
 
-    def ok(self, name: str, key: str, **params: object) -> None:
-        self.checks.append(BundleCheck(name, "ok", key, params))
+    def ok(self, check: str, key: str, **params: object) -> None:
+        self.checks.append(BundleCheck(check, "ok", key, params))
 
-    def warn(self, name: str, key: str, **params: object) -> None:
-        self.checks.append(BundleCheck(name, "warning", key, params))
+    def warn(self, check: str, key: str, **params: object) -> None:
+        self.checks.append(BundleCheck(check, "warning", key, params))
 
-    def fail(self, name: str, key: str, **params: object) -> None:
-        self.checks.append(BundleCheck(name, "failed", key, params))
+    def fail(self, check: str, key: str, **params: object) -> None:
+        self.checks.append(BundleCheck(check, "failed", key, params))
 
-
-def verify(path: Path, header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
-           network: str, shown_as: Path | None = None) -> BundleReport:
-    """``shown_as``: the file the user named, when ``path`` is a private decrypted copy of it."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UserError("bundle.not_a_bundle", path=str(shown_as or path)) from exc
-    with archive:
-        members = {m.filename: m for m in safe_zip.checked_members(archive)}
-        return _verify(archive, path, members, header_sources, roots, network)
+    def report(self, public: str | None = None, fingerprint: str | None = None, title: str | None = None,
+               **rest: object) -> BundleReport:
+        return BundleReport(public, fingerprint, title, tuple(self.checks), **rest)  # type: ignore[arg-type]
 
 
-def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    if info.file_size > MAX_SMALL_MEMBER:
-        raise safe_zip.UnsafeArchive("zip.member_too_big", name=info.filename[:200], limit_mb=MAX_SMALL_MEMBER >> 20)
-    return b"".join(safe_zip.read_chunks(archive, info))
+@dataclass(frozen=True)
+class Judged:
+    report: BundleReport
+    signer: bytes | None  # the manifest's signer, when the manifest signature holds
 
 
-def _verify(archive: zipfile.ZipFile, path: Path, members: dict[str, zipfile.ZipInfo],
-            header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate], network: str) -> BundleReport:
+def judge(contents: Contents, header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
+          network: str) -> Judged:
     found = _Findings()
-    missing = [name for name in layout.UNSIGNED if name not in members]
-    if layout.MANIFEST in missing or layout.SIGNER in missing:
+    if contents.problem is not None:
+        found.fail("container", contents.problem.key, **contents.problem.params)
+    for name in contents.too_big:
+        found.fail("files", "zip.member_too_big", name=name[:200], limit_mb=MAX_KEPT >> 20)
+    kept = contents.kept
+    missing = [name for name in (layout.MANIFEST, layout.SIGNER) if name not in kept]
+    if missing:
         found.fail("signature", "bundle.check_unsigned_missing", names=", ".join(missing))
-        return BundleReport(None, None, None, tuple(found.checks))
-    manifest_bytes = _read(archive, members[layout.MANIFEST])
-
-    # Who signed, and does the signature hold?
+        return Judged(found.report(), None)
+    manifest_bytes = kept[layout.MANIFEST]
     try:
-        signer_file = _read(archive, members[layout.SIGNER])
-        signer = minisign.parse_public_key_file(signer_file)
+        signer = minisign.parse_public_key_file(kept[layout.SIGNER])
     except (ValueError, UserError):
         found.fail("signature", "bundle.check_signer_unreadable")
-        return BundleReport(None, None, None, tuple(found.checks))
+        return Judged(found.report(), None)
     public, fingerprint = keys.public_key_string(signer), keys.fingerprint(signer)
-    if layout.SIGNATURE in missing:
-        found.fail("signature", "bundle.check_signature_missing")
-    else:
-        try:
-            signature_file = _read(archive, members[layout.SIGNATURE])
-            signature = minisign.parse_signature(signature_file)
-            holds = minisign.verify(signer, manifest_bytes, signature)
-        except (ValueError, UserError):
-            holds = False
-        if holds:
-            found.ok("signature", "bundle.check_signature_ok", fingerprint=fingerprint)
-            # minisign signs neither file's "untrusted comment" line: hold them to what
-            # evidencekit writes, so that no byte of a bundle can change unnoticed.
-            if signature_file != minisign.signature_file(signature):
-                found.fail("signature", "bundle.check_unsigned_changed", path=layout.SIGNATURE)
-        else:
-            found.fail("signature", "bundle.check_signature_bad")
-    if signer_file != minisign.public_key_file(signer):
+    holds = _check_signed(kept, layout.MANIFEST, layout.SIGNATURE, signer, found)
+    if holds:
+        found.ok("signature", "bundle.check_signature_ok", fingerprint=fingerprint)
+    if kept[layout.SIGNER] != minisign.public_key_file(signer):
         found.fail("signature", "bundle.check_unsigned_changed", path=layout.SIGNER)
     try:
         manifest = layout.Manifest.from_bytes(manifest_bytes)
@@ -109,33 +185,52 @@ def _verify(archive: zipfile.ZipFile, path: Path, members: dict[str, zipfile.Zip
         raise UserError("bundle.unsupported_version", version=str(exc)) from exc
     except (ValueError, KeyError, TypeError, AttributeError):
         found.fail("manifest", "bundle.check_manifest_unreadable")
-        return BundleReport(public, fingerprint, None, tuple(found.checks))
+        return Judged(found.report(public, fingerprint), signer if holds else None)
     if manifest.signer != public:
         found.fail("signature", "bundle.check_signer_mismatch")
+    if kept.get(layout.SUMS) != layout.sha256sums(manifest.files):
+        found.fail("files", "bundle.check_unsigned_changed", path=layout.SUMS)
+    _check_signed(kept, layout.SUMS, layout.SUMS_SIGNATURE, signer, found)
 
-    _check_files(archive, path, members, manifest, found)
-    entries = _check_log(archive, members, manifest, signer, found)
-    title = _check_case(archive, members, manifest, entries, found)
-    withheld = _check_items(archive, members, manifest, entries, found)
-    stamps = _check_timestamps(archive, members, manifest, entries, header_sources, roots, network, found)
-    return BundleReport(public, fingerprint, title, tuple(found.checks),
-                        tuple(i.label for i in manifest.items), tuple(withheld), tuple(stamps))
+    _check_files(contents, manifest, found)
+    entries = _check_log(kept, manifest, signer, found)
+    title = _check_case(kept, manifest, entries, found)
+    withheld = _check_items(kept, manifest, entries, found)
+    stamps = _check_timestamps(kept, manifest, entries, header_sources, roots, network, found)
+    report = found.report(public, fingerprint, title, included=tuple(i.label for i in manifest.items),
+                          withheld=tuple(withheld), timestamps=tuple(stamps))
+    return Judged(report, signer if holds else None)
 
 
-def _check_files(archive: zipfile.ZipFile, path: Path, members: dict[str, zipfile.ZipInfo],
-                 manifest: layout.Manifest, found: _Findings) -> None:
+def _check_signed(kept: dict[str, bytes], path: str, signature_path: str, signer: bytes, found: _Findings) -> bool:
+    """A minisign signature of ``path``; its unsigned comment line is held to what evidencekit writes."""
+    signature_file = kept.get(signature_path)
+    if signature_file is None:
+        found.fail("signature", "bundle.check_signature_missing", path=signature_path)
+        return False
+    try:
+        signature = minisign.parse_signature(signature_file)
+        holds = minisign.verify(signer, kept.get(path, b""), signature)
+    except (ValueError, UserError):
+        holds = False
+    if not holds:
+        found.fail("signature", "bundle.check_signature_bad", path=path)
+        return False
+    if signature_file != minisign.signature_file(signature):
+        found.fail("signature", "bundle.check_unsigned_changed", path=signature_path)
+    return True
+
+
+def _check_files(contents: Contents, manifest: layout.Manifest, found: _Findings) -> None:
     bad = 0
-    present = [name for name in manifest.files if name in members]
-    digests = _digests(archive, path, [members[name] for name in present])
     for name, meta in manifest.files.items():
-        info = members.get(name)
-        if info is None:
+        if name not in contents.digests:
             found.fail("files", "bundle.check_file_missing", path=name)
             bad += 1
-        elif digests[name] != meta.get("sha256") or info.file_size != meta.get("size"):
+        elif contents.digests[name] != meta.get("sha256") or contents.sizes[name] != meta.get("size"):
             found.fail("files", "bundle.check_file_changed", path=name)
             bad += 1
-    for name in members:
+    for name in contents.digests:
         if name not in manifest.files and name not in layout.UNSIGNED:
             found.fail("files", "bundle.check_file_unexpected", path=name)
             bad += 1
@@ -143,39 +238,9 @@ def _check_files(archive: zipfile.ZipFile, path: Path, members: dict[str, zipfil
         found.ok("files", "bundle.check_files_ok", count=len(manifest.files))
 
 
-def _digests(archive: zipfile.ZipFile, path: Path, infos: list[zipfile.ZipInfo]) -> dict[str, str | None]:
-    """SHA-256 of each member (None when it cannot be read). Stored members, which is all of them
-    in a bundle evidencekit wrote, are hashed straight from the file, several at a time: the
-    digest in the signed manifest is the check, so zipfile's CRC-32 is skipped for them."""
-
-    def stored(info: zipfile.ZipInfo) -> str | None:
-        with open(path, "rb", buffering=0) as raw:
-            return _sha256(lambda: safe_zip.stored_views(raw, info) or ())
-
-    held = [i for i in infos if safe_zip.is_stored(i)]
-    with ThreadPoolExecutor(HASH_THREADS) as pool:
-        results = dict(zip((i.filename for i in held), pool.map(stored, held)))
-    for info in infos:  # compressed or encrypted: only in bundles made by something else
-        if info.filename not in results:
-            results[info.filename] = _sha256(lambda: safe_zip.read_chunks(archive, info))
-    return results
-
-
-def _sha256(chunks: Callable[[], Iterable[bytes | memoryview]]) -> str | None:
-    digest = hashlib.sha256()
+def _check_log(kept: dict[str, bytes], manifest: layout.Manifest, signer: bytes, found: _Findings) -> list:
     try:
-        for chunk in chunks():
-            digest.update(chunk)
-    except safe_zip.UnsafeArchive:
-        return None
-    return digest.hexdigest()
-
-
-def _check_log(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
-               signer: bytes, found: _Findings) -> list:
-    try:
-        stored = layout.read_log(_read(archive, members[layout.LOG_ENTRIES]),
-                                 _read(archive, members[layout.LOG_SIGNATURES]))
+        stored = layout.read_log(kept[layout.LOG_ENTRIES], kept[layout.LOG_SIGNATURES])
     except (KeyError, ValueError, UnicodeDecodeError):
         found.fail("log", "bundle.check_log_unreadable")
         return []
@@ -189,10 +254,9 @@ def _check_log(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], ma
     return entries
 
 
-def _check_case(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
-                entries: list, found: _Findings) -> str | None:
+def _check_case(kept: dict[str, bytes], manifest: layout.Manifest, entries: list, found: _Findings) -> str | None:
     try:
-        record = _read(archive, members[layout.CASE_RECORD])
+        record = kept[layout.CASE_RECORD]
         case = canonical.loads(record)
     except (KeyError, ValueError):
         found.fail("case", "bundle.check_case_unreadable")
@@ -204,14 +268,14 @@ def _check_case(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], m
     return str(case.get("title")) if isinstance(case, dict) else None
 
 
-def _check_items(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
-                 entries: list, found: _Findings) -> list[dict[str, object]]:
+def _check_items(kept: dict[str, bytes], manifest: layout.Manifest, entries: list,
+                 found: _Findings) -> list[dict[str, object]]:
     logged = {e.subject: e for e in entries if e.action == "item.add"}
     good = 0
     for item in manifest.items:
         entry = logged.get(item.label)
         try:
-            record_bytes = _read(archive, members[item.record])
+            record_bytes = kept[item.record]
             record = canonical.loads(record_bytes)
             recorded_files = [(f["sha256"], f["size"]) for f in record["files"]]
         except (KeyError, ValueError, TypeError):
@@ -249,22 +313,24 @@ def _check_redaction(label: str, record: dict, entries: list, manifest: layout.M
     report("redactions", found_link.key, **found_link.params())
 
 
-def _check_timestamps(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: layout.Manifest,
-                      entries: list, header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
+def _check_timestamps(kept: dict[str, bytes], manifest: layout.Manifest, entries: list,
+                      header_sources: Sequence[HeaderSource], roots: Sequence[x509.Certificate],
                       network: str, found: _Findings) -> list[dict[str, object]]:
     stored = [StoredHeader(header, network=network, name=name)  # type: ignore[arg-type]
-              for name, info in members.items()
+              for name, data in kept.items()
               if name.startswith(layout.TIMESTAMPS) and name.endswith(".header.json")
-              and (header := _stored_header(archive, info)) is not None]
+              and (header := _stored_header(data)) is not None]
     sources = [*header_sources, *stored]
     digests = {e.seq: e.digest for e in entries}
     results = []
     for stamp in manifest.timestamps:
         seq, path = stamp.get("seq"), str(stamp.get("path"))
-        if digests.get(seq) != stamp.get("digest") or path not in members:
+        stamped = kept.get(str(stamp.get("stamped")))
+        if (digests.get(seq) != stamp.get("digest") or path not in kept or stamped is None
+                or canonical.sha256_hex(stamped) != stamp.get("digest")):
             found.fail("timestamps", "bundle.check_stamp_not_log", path=path)
             continue
-        proof, digest = _read(archive, members[path]), bytes.fromhex(str(stamp["digest"]))
+        proof, digest = kept[path], bytes.fromhex(str(stamp["digest"]))
         result: ProofResult = (verify_ots(proof, digest, sources) if stamp.get("kind") == "ots"
                                else verify_rfc3161(proof, digest, roots))
         results.append({"path": path, "seq": seq, "servers": stamp.get("servers"), **result.to_json()})
@@ -280,9 +346,9 @@ def _check_timestamps(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipIn
     return results
 
 
-def _stored_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> StoredHeaderInfo | None:
-    """A header file carried in the bundle, read once; one that does not parse is simply not used."""
+def _stored_header(data: bytes) -> StoredHeaderInfo | None:
+    """A header file carried in the bundle; one that does not parse is simply not used."""
     try:
-        return parse_stored_header(_read(archive, info).decode("utf-8", "replace"))
+        return parse_stored_header(data.decode("utf-8", "replace"))
     except UserError:
         return None

@@ -1,33 +1,45 @@
-"""The sealed envelope: a bundle encrypted to one or more recipients, streamed in bounded memory.
+"""The sealed envelope: a bundle encrypted to one or more recipients and signed by its sender,
+streamed in bounded memory.
 
-Layout::
+Layout (version 2)::
 
-    "EVKSEAL1" | recipients: u16 big-endian | one 80-byte SealedBox per recipient (the file key)
-    | secretstream header (24) | chunks of 64 KiB plaintext + 17 bytes each, the last tagged FINAL
+    "EVKSEAL2" | recipients: u16 big-endian | one 80-byte SealedBox per recipient (the file key)
+    | secretstream header (24)
+    | the bundle ZIP in chunks of 64 KiB plaintext + 17 bytes each, tagged MESSAGE
+    | one last chunk, tagged FINAL, holding 96 bytes: the sender's Ed25519 public key (32) and a
+      signature (64) over  DOMAIN || SHA-256(everything before the first chunk) || container digest
 
 A recipient finds their slot by trying to open each box, so the file names nobody: it reveals
-only its size and how many recipients there are. Everything before the stream is bound to the
-first chunk as additional data, so a changed header byte fails like a changed body byte. A
-stream that ends without the FINAL tag is truncated and rejected.
+only its size and how many recipients there are (the sender's key is inside the encryption).
+Every recipient holds the same file key, so encryption alone cannot tell the sender's body from
+one a co-recipient encrypted again; the signature can. It covers the recipient slots and the
+stream header, and the container digest pins every byte of the bundle ZIP (see
+``container.py``); the verifier also demands that the key that signed the envelope is the key
+that signed the manifest inside. Everything before the stream is bound to the first chunk as
+additional data, and a stream that ends without its FINAL chunk is truncated and rejected.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import queue
 import struct
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from collections.abc import Sequence
+from typing import BinaryIO
 
 import nacl.bindings as sodium
 import nacl.exceptions
 import nacl.public
 import nacl.signing
-import nacl.utils
 
+from evidencekit._internal.background import Behind
 from evidencekit.errors import UserError, VerificationFailed
 
-MAGIC = b"EVKSEAL1"
+MAGIC = b"EVKSEAL2"
+OLD_MAGIC = b"EVKSEAL1"
+DOMAIN = b"evidencekit sealed envelope v2\x00"
 CHUNK = 64 * 1024
 BATCH = 16 * CHUNK  # what the writer hands to its helper thread at a time
 SLOT = 80  # SealedBox of a 32-byte key
@@ -35,6 +47,7 @@ HEADER = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
 ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
 TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+TRAILER = 32 + 64
 MAX_RECIPIENTS = 1000
 
 
@@ -43,16 +56,20 @@ class Damaged(VerificationFailed):
 
 
 def is_sealed(head: bytes) -> bool:
-    return head.startswith(MAGIC)
+    return head.startswith(MAGIC) or head.startswith(OLD_MAGIC)
+
+
+def _statement(preamble_digest: bytes, container_digest: bytes) -> bytes:
+    return DOMAIN + preamble_digest + container_digest
 
 
 class SealWriter:
-    """A write-only file object that encrypts everything written to it (for ``zipfile``).
+    """A write-only file object that encrypts everything written to it.
 
-    Use it as a context manager: leaving the block normally writes the FINAL chunk, leaving it
-    with an exception stops the helper thread and leaves the output unfinished (the caller
-    deletes it). Encryption and writing run in that helper thread, so they overlap with the
-    caller's hashing of the next bytes; at most ``_Behind.DEPTH`` batches of about 1 MiB wait.
+    Leaving the ``with`` block with an exception stops the helper thread and leaves the output
+    unfinished (the caller deletes it); :meth:`sign_and_close` ends it properly. Encryption and
+    writing run in a helper thread, so they overlap with the caller's reading and hashing; at
+    most ``Behind.DEPTH`` batches of about 1 MiB wait.
     """
 
     def __init__(self, out: BinaryIO, recipients: Sequence[bytes]) -> None:
@@ -65,169 +82,177 @@ class SealWriter:
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
         header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, file_key)
         out.write(preamble + header)
+        self._preamble_digest = hashlib.sha256(preamble + header).digest()
         self._out = out
         self._aad: bytes | None = preamble
         self._buffer = bytearray()
-        self._written = 0
-        self._behind = _Behind(self._encrypt)
+        self._behind = Behind(self._encrypt)
 
     def __enter__(self) -> SealWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        if kind is None:
-            self.close()
-        else:
+        if not self._behind.done:
             self._behind.stop()
 
     def write(self, data: bytes) -> int:
         self._buffer += data
-        self._written += len(data)
-        if len(self._buffer) > BATCH:
-            # Whole chunks only, and never the last byte: the FINAL chunk is never empty unless
-            # nothing at all was written. The full buffer goes to the helper as it is; only the
-            # short rest is copied into a new one.
-            cut = (len(self._buffer) - 1) // CHUNK * CHUNK
+        if len(self._buffer) >= BATCH:
+            # Whole chunks only; the full buffer goes to the helper as it is, only the short
+            # rest is copied into a new one.
+            cut = len(self._buffer) // CHUNK * CHUNK
             full, self._buffer = self._buffer, bytearray(self._buffer[cut:])
-            self._behind.put((memoryview(full)[:cut], False))
+            self._behind.put((memoryview(full)[:cut], TAG_MESSAGE))
         return len(data)
 
-    def _encrypt(self, batch: tuple[bytes | memoryview, bool]) -> None:
-        """Push ``data`` as 64 KiB chunks; with ``final``, the last one (maybe shorter) is tagged FINAL."""
-        data, final = batch
+    def _encrypt(self, batch: tuple[bytes | memoryview, int]) -> None:
+        data, tag = batch
         view = memoryview(data)
-        starts = range(0, max(len(data), 1), CHUNK)
-        for start in starts:
-            last = final and start == starts[-1]
+        for start in range(0, len(view), CHUNK):
             sealed = sodium.crypto_secretstream_xchacha20poly1305_push(
-                self._state, bytes(view[start:start + CHUNK]), self._aad, TAG_FINAL if last else TAG_MESSAGE)
+                self._state, bytes(view[start:start + CHUNK]), self._aad, tag)
             self._out.write(sealed)
             self._aad = None
 
-    def tell(self) -> int:
-        return self._written
-
-    def seekable(self) -> bool:
-        return False
-
-    def flush(self) -> None:
-        """Nothing to do: everything reaches ``out`` at :meth:`close`."""
-
-    def close(self) -> None:
-        """Write the last chunk, tagged FINAL, so truncation can be told from the end."""
-        if self._behind.done:
-            return
-        self._behind.put((bytes(self._buffer), True))
-        self._buffer.clear()
+    def sign_and_close(self, signer: nacl.signing.SigningKey, container_digest: bytes) -> None:
+        """Write the rest of the body, then the FINAL chunk with the sender's signature."""
+        signature = signer.sign(_statement(self._preamble_digest, container_digest)).signature
+        if self._buffer:
+            self._behind.put((bytes(self._buffer), TAG_MESSAGE))
+            self._buffer.clear()
+        self._behind.put((bytes(signer.verify_key) + signature, TAG_FINAL))
         self._behind.finish()
         self._out.flush()
 
 
-class _Behind:
-    """Runs ``work(item)`` for each item put, in order, in one helper thread.
+class OpenedStream:
+    """The decrypted bundle as a readable stream, decrypted by a helper thread as it is read.
 
-    An error in the helper is raised in the caller at its next ``put`` or at ``finish``; the
-    helper then only drains the queue, so the caller never blocks on it.
+    Nothing is written to disk. After the last byte has been read, :meth:`sender` checks the
+    envelope's signature against the container digest and returns the sender's public key.
     """
 
     DEPTH = 8
-    _END = object()
 
-    def __init__(self, work: Callable[[Any], None]) -> None:
-        self._work = work
-        self._queue: queue.Queue[Any] = queue.Queue(self.DEPTH)
-        self._error: BaseException | None = None
-        self._dropping = False
-        self.done = False
-        self._thread = threading.Thread(target=self._run, name="evidencekit-behind", daemon=True)
+    def __init__(self, source: BinaryIO, identity: nacl.signing.SigningKey) -> None:
+        self._source = source
+        head = source.read(len(MAGIC) + 2)
+        if len(head) >= len(MAGIC) and head.startswith(OLD_MAGIC):
+            raise Damaged("bundle.sealed_old_version")
+        if len(head) < len(MAGIC) + 2 or not head.startswith(MAGIC):
+            raise Damaged("bundle.sealed_not_sealed")
+        (count,) = struct.unpack(">H", head[len(MAGIC):])
+        if not 0 < count <= MAX_RECIPIENTS:
+            raise Damaged("bundle.sealed_damaged")
+        slots = source.read(count * SLOT)
+        header = source.read(HEADER)
+        if len(slots) != count * SLOT or len(header) != HEADER:
+            raise Damaged("bundle.sealed_truncated")
+        self._preamble_digest = hashlib.sha256(head + slots + header).digest()
+        box = nacl.public.SealedBox(identity.to_curve25519_private_key())
+        file_key = None
+        for i in range(count):
+            try:
+                file_key = box.decrypt(slots[i * SLOT:(i + 1) * SLOT])
+                break
+            except nacl.exceptions.CryptoError:
+                continue
+        if file_key is None:
+            raise UserError("bundle.not_a_recipient", count=count)
+        try:
+            self._remaining = os.fstat(source.fileno()).st_size - source.tell()
+        except (OSError, AttributeError, ValueError):
+            raise Damaged("bundle.sealed_damaged") from None
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        sodium.crypto_secretstream_xchacha20poly1305_init_pull(self._state, header, file_key)
+        self._aad: bytes | None = head + slots
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(self.DEPTH)
+        self._trailer: bytes | None = None
+        self._current = memoryview(b"")
+        self._ended = False
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="evidencekit-decrypt", daemon=True)
         self._thread.start()
 
-    def put(self, item: Any) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(item)
-
-    def finish(self) -> None:
-        """Wait until everything put is done; raise the helper's error if it had one."""
-        self._end()
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        """Drop what still waits and end the helper (after an error of the caller's)."""
-        self._dropping = True
-        self._end()
-
-    def _end(self) -> None:
-        if not self.done:
-            self.done = True
-            self._queue.put(self._END)
-            self._thread.join()
+    def _pull(self, size: int) -> tuple[bytes, int]:
+        chunk = self._source.read(size)
+        self._remaining -= len(chunk)
+        if len(chunk) != size:
+            raise Damaged("bundle.sealed_truncated")
+        try:
+            plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(self._state, chunk, self._aad)
+        except (nacl.exceptions.CryptoError, RuntimeError) as exc:  # a changed chunk raises RuntimeError
+            raise Damaged("bundle.sealed_damaged") from exc
+        self._aad = None
+        return plain, tag
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not self._END:
-            if self._error is None and not self._dropping:
-                try:
-                    self._work(item)
-                except BaseException as exc:  # handed to the caller
-                    self._error = exc
-
-
-def open_sealed(source: BinaryIO, identity: nacl.signing.SigningKey, out: BinaryIO) -> None:
-    """Decrypt ``source`` into ``out``; raises if we are not a recipient or anything was changed."""
-    head = source.read(len(MAGIC) + 2)
-    if len(head) < len(MAGIC) + 2 or not head.startswith(MAGIC):
-        raise Damaged("bundle.sealed_not_sealed")
-    (count,) = struct.unpack(">H", head[len(MAGIC):])
-    if not 0 < count <= MAX_RECIPIENTS:
-        raise Damaged("bundle.sealed_damaged")
-    slots = source.read(count * SLOT)
-    header = source.read(HEADER)
-    if len(slots) != count * SLOT or len(header) != HEADER:
-        raise Damaged("bundle.sealed_truncated")
-    box = nacl.public.SealedBox(identity.to_curve25519_private_key())
-    file_key = None
-    for i in range(count):
+        final = TRAILER + ABYTES
         try:
-            file_key = box.decrypt(slots[i * SLOT:(i + 1) * SLOT])
-            break
-        except nacl.exceptions.CryptoError:
-            continue
-    if file_key is None:
-        raise UserError("bundle.not_a_recipient", count=count)
-    writer = _Behind(out.write)  # writing the plain text overlaps with decrypting the next chunks
-    try:
-        _pull_all(source, file_key, header, head + slots, writer.put)
-    except BaseException:
-        writer.stop()
-        raise
-    writer.finish()
-    if source.read(1):
-        raise Damaged("bundle.sealed_trailing")
+            while not self._stopping:
+                batch = []
+                for _ in range(16):
+                    if self._remaining <= final:
+                        break
+                    plain, tag = self._pull(min(CHUNK + ABYTES, self._remaining - final))
+                    if tag != TAG_MESSAGE:
+                        raise Damaged("bundle.sealed_damaged")
+                    batch.append(plain)
+                if batch:
+                    self._queue.put(b"".join(batch))
+                    continue
+                if self._remaining != final:
+                    raise Damaged("bundle.sealed_truncated")
+                plain, tag = self._pull(final)
+                if tag != TAG_FINAL or len(plain) != TRAILER:
+                    raise Damaged("bundle.sealed_damaged")
+                self._trailer = plain
+                self._queue.put(None)
+                return
+        except BaseException as exc:  # handed to the reader
+            self._queue.put(exc)
 
+    def read(self, size: int = -1) -> bytes:
+        while not self._current and not self._ended:
+            item = self._queue.get()
+            if item is None:
+                self._ended = True
+            elif isinstance(item, BaseException):
+                self._ended = True
+                raise item
+            else:
+                self._current = memoryview(item)
+        if size < 0:
+            size = len(self._current)
+        piece, self._current = self._current[:size], self._current[size:]
+        return bytes(piece)
 
-def _pull_all(source: BinaryIO, file_key: bytes, header: bytes, aad: bytes | None,
-              write: Callable[[bytes], None]) -> None:
-    state = sodium.crypto_secretstream_xchacha20poly1305_state()
-    try:
-        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, header, file_key)
-        while True:
-            chunk = source.read(CHUNK + ABYTES)
-            if not chunk:
-                raise Damaged("bundle.sealed_truncated")
+    def sender(self, container_digest: bytes) -> bytes | None:
+        """The sender's public key if the signature covers this envelope and this container, else None."""
+        if self._trailer is None:
+            return None
+        public, signature = self._trailer[:32], self._trailer[32:]
+        try:
+            nacl.signing.VerifyKey(public).verify(_statement(self._preamble_digest, container_digest), signature)
+        except nacl.exceptions.BadSignatureError:
+            return None
+        return public
+
+    def close(self) -> None:
+        """Stop the helper (after an error, or when reading ends early)."""
+        self._stopping = True
+        while self._thread.is_alive():
             try:
-                plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, chunk, aad)
-            except (nacl.exceptions.CryptoError, RuntimeError) as exc:  # a changed chunk raises RuntimeError
-                # Only the last chunk is short. A file cut inside a chunk, or with bytes added at
-                # its end, fails here too and cannot be told from a changed last chunk.
-                short = len(chunk) < CHUNK + ABYTES
-                raise Damaged("bundle.sealed_end_damaged" if short else "bundle.sealed_damaged") from exc
-            aad = None
-            write(plain)
-            if tag == TAG_FINAL:
-                break
-    except (nacl.exceptions.CryptoError, RuntimeError) as exc:
-        raise Damaged("bundle.sealed_damaged") from exc
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def __enter__(self) -> OpenedStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def _curve_public(ed25519_public: bytes) -> nacl.public.PublicKey:

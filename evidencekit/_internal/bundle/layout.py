@@ -13,16 +13,20 @@ from typing import Any
 from evidencekit._internal import canonical
 
 FORMAT = "evidencekit-bundle"
-VERSION = 1
+VERSION = 2
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.minisig"
 SIGNER = "signer.pub"
+SUMS = "SHA256SUMS"
+SUMS_SIGNATURE = "SHA256SUMS.minisig"
 README = "README.txt"
 LOG_ENTRIES = "custody-log.jsonl"
 LOG_SIGNATURES = "custody-log.sig"
 CASE_RECORD = "records/case.json"
 TIMESTAMPS = "timestamps/"
-UNSIGNED = (MANIFEST, SIGNATURE, SIGNER)  # everything else is listed, with its digest, in the manifest
+# Everything else is listed, with its digest, in the manifest. These are checked byte for byte:
+# the signatures and SHA256SUMS (derived from the manifest) against what evidencekit writes.
+UNSIGNED = (SUMS, SUMS_SIGNATURE, MANIFEST, SIGNATURE, SIGNER)
 
 
 def record_path(label: str) -> str:
@@ -33,6 +37,23 @@ def item_file_path(label: str, index: int, name: str) -> str:
     """``items/E-001/01-name``: the index keeps two files of the same name apart."""
     clean = re.sub(r"[/\\\x00-\x1f]", "_", name).lstrip(".") or "file"
     return f"items/{label}/{index:02d}-{clean}"
+
+
+def stamped_path(seq: int, digest: str) -> str:
+    """The exact bytes a proof stamped (the log entry's body), for ``ots verify -f`` and
+    ``openssl ts -verify -data`` by hand."""
+    return f"{TIMESTAMPS}log-{seq:06d}-{digest[:16]}.stamped"
+
+
+def sha256sums(files: dict[str, dict[str, Any]]) -> bytes:
+    """``sha256sum -c`` input for every listed member, in the manifest's order."""
+    return "".join(f"{meta['sha256']}  {path}\n" for path, meta in sorted(files.items())).encode("utf-8")
+
+
+def readme(fingerprint: str) -> bytes:
+    from evidencekit.i18n import LANGUAGES, t
+
+    return "\n\n".join(t("bundle.readme", lang, fingerprint=fingerprint) for lang in reversed(LANGUAGES)).encode()
 
 
 def log_files(stored: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
@@ -169,6 +190,7 @@ def _stamp(value: Any) -> dict[str, Any]:
     _text(entry["path"])
     _count(entry["seq"])
     _sha256(entry["digest"])
+    _text(entry["stamped"])
     if entry["kind"] not in ("ots", "rfc3161"):
         raise ValueError("unknown kind of timestamp")
     if not all(isinstance(server, str) for server in _list(entry.get("servers", []))):
