@@ -38,6 +38,14 @@ def run_cli(*args: str | os.PathLike[str], input: str | None = None, env: dict[s
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="run slow campaigns in full, not a bounded sample")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a long campaign; runs a bounded sample unless --slow is given")
+
+
 @pytest.fixture(autouse=True)
 def english(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts in English, whatever an earlier in-process CLI call chose with --lang."""
