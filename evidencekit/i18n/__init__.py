@@ -3,6 +3,11 @@
 Catalogs live in ``i18n/<lang>/<domain>.toml``; a key ``"locker.no_case"`` is looked up in the
 ``locker`` domain. One domain a file keeps catalogs small and lets each part of the package own its
 own words. Both languages must hold the same keys with the same ``{placeholders}`` (tested).
+
+Parameters are filled in as given, even names and chat text from outside: a sentence may end up
+on a terminal, in the HTML report or in a bundle's README.txt, and only the place it is written
+knows which characters are dangerous there. The terminal's ``echo``/``emit`` (``cli/_common.py``)
+and the report's ``finalize`` show control and bidi characters as ``[U+XXXX]``.
 """
 
 from __future__ import annotations
