@@ -27,6 +27,7 @@ from evidencekit import __version__
 from evidencekit._internal import canonical, custody_log, keys, stamp_queue
 from evidencekit._internal.background import Behind
 from evidencekit._internal.bundle import container, layout, minisign
+from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import UserError
 from evidencekit.models import Item
 
@@ -73,7 +74,6 @@ def write(
         writer.add(path, data)
         files[path] = {"sha256": canonical.sha256_hex(data), "size": len(data)}
 
-    fingerprint = keys.fingerprint(bytes(signer.verify_key))
     stored: list[_Stored] = []
     records: list[tuple[str, bytes]] = []
     for item in items:
@@ -90,7 +90,8 @@ def write(
             layout.ManifestItem(item.label, layout.record_path(item.label), item.record_sha256, tuple(item_files)))
     crcs = {s.path: _crc(s) for s in stored}
 
-    put(layout.README, layout.readme(fingerprint))
+    put(layout.README, layout.readme())
+    put(layout.SIGNER_PEM, layout.signer_pem(bytes(signer.verify_key)))  # for checking by hand
     entries, signatures = layout.log_files(stored_log)
     put(layout.LOG_ENTRIES, entries)
     put(layout.LOG_SIGNATURES, signatures)
@@ -109,6 +110,7 @@ def write(
             put(stamped, bodies[proof.digest])
     for name, data in stamp_queue.header_files(locker.db).items():
         put(layout.TIMESTAMPS + name, data)
+    put(layout.TSA_ROOTS, layout.tsa_roots(default_roots()))  # for checking by hand
     for path in report():
         put(path.name, path.read_bytes())
     manifest = layout.Manifest(

@@ -40,7 +40,7 @@ from evidencekit.models import BundleCheck, BundleReport
 
 MAX_KEPT = 64 << 20  # manifest, log, records, proofs: held in memory to be judged
 KEPT_PREFIXES = ("records/", layout.TIMESTAMPS)
-KEPT_NAMES = (*layout.UNSIGNED, layout.LOG_ENTRIES, layout.LOG_SIGNATURES)
+KEPT_NAMES = (*layout.UNSIGNED, layout.LOG_ENTRIES, layout.LOG_SIGNATURES, layout.SIGNER_PEM)
 
 
 @dataclass
@@ -169,15 +169,18 @@ def judge(contents: Contents, header_sources: Sequence[HeaderSource], roots: Seq
         return Judged(found.report(), None)
     manifest_bytes = kept[layout.MANIFEST]
     try:
-        signer = minisign.parse_public_key_file(kept[layout.SIGNER])
-    except (ValueError, UserError):
+        signer_file = minisign.parse_public_key_file(kept[layout.SIGNER])
+    except ValueError:
         found.fail("signature", "bundle.check_signer_unreadable")
         return Judged(found.report(), None)
-    public, fingerprint = keys.public_key_string(signer), keys.fingerprint(signer)
-    holds = _check_signed(kept, layout.MANIFEST, layout.SIGNATURE, signer, found)
+    signer = signer_file.key
+    public, fingerprint = signer_file.string, keys.fingerprint(signer)
+    holds = _check_signed(kept, layout.MANIFEST, layout.SIGNATURE, signer_file, found)
     if holds:
         found.ok("signature", "bundle.check_signature_ok", fingerprint=fingerprint)
-    if kept[layout.SIGNER] != minisign.public_key_file(signer):
+    if not signer_file.is_evidencekit_key:  # someone's own minisign key (``minisign -G``)
+        found.fail("signature", "bundle.check_signer_foreign", key_id=signer_file.key_id_text)
+    elif kept[layout.SIGNER] != minisign.public_key_file(signer):
         found.fail("signature", "bundle.check_unsigned_changed", path=layout.SIGNER)
     try:
         manifest = layout.Manifest.from_bytes(manifest_bytes)
@@ -190,7 +193,8 @@ def judge(contents: Contents, header_sources: Sequence[HeaderSource], roots: Seq
         found.fail("signature", "bundle.check_signer_mismatch")
     if kept.get(layout.SUMS) != layout.sha256sums(manifest.files):
         found.fail("files", "bundle.check_unsigned_changed", path=layout.SUMS)
-    _check_signed(kept, layout.SUMS, layout.SUMS_SIGNATURE, signer, found)
+    _check_signed(kept, layout.SUMS, layout.SUMS_SIGNATURE, signer_file, found)
+    _check_signer_pem(kept, manifest, found)
 
     _check_files(contents, manifest, found)
     entries = _check_log(kept, manifest, signer, found)
@@ -202,7 +206,8 @@ def judge(contents: Contents, header_sources: Sequence[HeaderSource], roots: Seq
     return Judged(report, signer if holds else None)
 
 
-def _check_signed(kept: dict[str, bytes], path: str, signature_path: str, signer: bytes, found: _Findings) -> bool:
+def _check_signed(kept: dict[str, bytes], path: str, signature_path: str, signer: minisign.PublicKey,
+                  found: _Findings) -> bool:
     """A minisign signature of ``path``; its unsigned comment line is held to what evidencekit writes."""
     signature_file = kept.get(signature_path)
     if signature_file is None:
@@ -219,6 +224,17 @@ def _check_signed(kept: dict[str, bytes], path: str, signature_path: str, signer
     if signature_file != minisign.signature_file(signature):
         found.fail("signature", "bundle.check_unsigned_changed", path=signature_path)
     return True
+
+
+def _check_signer_pem(kept: dict[str, bytes], manifest: layout.Manifest, found: _Findings) -> None:
+    """signer.pem is what a person checks the custody log with by hand: it must be exactly the
+    manifest's signer, or a forger could swap in a key of their own."""
+    try:
+        named = keys.parse_public_key(manifest.signer)
+    except UserError:
+        return  # not a case key, so not signer.pub's either: that is a finding already
+    if kept.get(layout.SIGNER_PEM) != layout.signer_pem(named):
+        found.fail("signature", "bundle.check_signer_pem", path=layout.SIGNER_PEM)
 
 
 def _check_files(contents: Contents, manifest: layout.Manifest, found: _Findings) -> None:

@@ -7,8 +7,13 @@ drift apart. See ``docs/bundle-format.md`` for the same in words.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from evidencekit._internal import canonical
 
@@ -24,6 +29,10 @@ LOG_ENTRIES = "custody-log.jsonl"
 LOG_SIGNATURES = "custody-log.sig"
 CASE_RECORD = "records/case.json"
 TIMESTAMPS = "timestamps/"
+# For checking by hand (README.txt): the case key as PEM for ``openssl pkeyutl``, and the TSA
+# roots evidencekit trusts for ``openssl ts -verify -CAfile``. Both are listed in the manifest.
+SIGNER_PEM = "signer.pem"
+TSA_ROOTS = TIMESTAMPS + "tsa-roots.pem"
 # Everything else is listed, with its digest, in the manifest. These are checked byte for byte:
 # the signatures and SHA256SUMS (derived from the manifest) against what evidencekit writes.
 UNSIGNED = (SUMS, SUMS_SIGNATURE, MANIFEST, SIGNATURE, SIGNER)
@@ -50,10 +59,22 @@ def sha256sums(files: dict[str, dict[str, Any]]) -> bytes:
     return "".join(f"{meta['sha256']}  {path}\n" for path, meta in sorted(files.items())).encode("utf-8")
 
 
-def readme(fingerprint: str) -> bytes:
+def readme() -> bytes:
+    """How to check the bundle by hand, in every language. It names no key or fingerprint: those
+    come from the sender, never from the file. Rendered without parameters, so the shell's braces
+    in its commands stay as written."""
     from evidencekit.i18n import LANGUAGES, t
 
-    return "\n\n".join(t("bundle.readme", lang, fingerprint=fingerprint) for lang in reversed(LANGUAGES)).encode()
+    return "\n\n".join(t("bundle.readme", lang) for lang in reversed(LANGUAGES)).encode()
+
+
+def signer_pem(public_key: bytes) -> bytes:
+    """The case key as a PEM public key (SubjectPublicKeyInfo), the form openssl reads."""
+    return Ed25519PublicKey.from_public_bytes(public_key).public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+def tsa_roots(roots: Sequence[x509.Certificate]) -> bytes:
+    return b"".join(root.public_bytes(Encoding.PEM) for root in roots)
 
 
 def log_files(stored: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:

@@ -5,6 +5,10 @@ Format (minisign 0.8+): a public key is ``"Ed" || key id (8) || key (32)`` in ba
 string ``evidencekit keys show`` prints. A signature file holds ``"ED" || key id || Ed25519 over
 BLAKE2b-512(message)``, a trusted comment, and a global signature over the signature and the
 trusted comment together.
+
+evidencekit derives a key's id from the key; ``minisign -G`` picks it at random. Both are read,
+so a bundle signed by someone's own minisign key is reported as signed by another key, not as
+unreadable.
 """
 
 from __future__ import annotations
@@ -19,6 +23,28 @@ import nacl.signing
 from evidencekit._internal import keys
 
 PREHASHED = b"ED"
+KEY_ALGORITHM = b"Ed"
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    key_id: bytes
+    key: bytes
+
+    @property
+    def string(self) -> str:
+        """The key as minisign writes it (``minisign -P`` takes it)."""
+        return base64.b64encode(KEY_ALGORITHM + self.key_id + self.key).decode("ascii")
+
+    @property
+    def is_evidencekit_key(self) -> bool:
+        """Whether the id is the one evidencekit derives from the key (a case key's)."""
+        return self.key_id == keys.key_id(self.key)
+
+    @property
+    def key_id_text(self) -> str:
+        """The id as minisign prints it (a little-endian number in upper-case hex)."""
+        return self.key_id[::-1].hex().upper()
 
 
 @dataclass(frozen=True)
@@ -53,12 +79,18 @@ def signature_file(signature: Signature, comment: str = SIGNATURE_COMMENT) -> by
     ).encode()
 
 
-def parse_public_key_file(data: bytes) -> bytes:
-    """The 32-byte key from a ``.pub`` file; raises ValueError when it is not one."""
-    lines = data.decode("utf-8", "strict").splitlines()
-    if len(lines) < 2 or not lines[0].startswith("untrusted comment:"):
+def parse_public_key_file(data: bytes) -> PublicKey:
+    """The key and its id from a ``.pub`` file, whoever made it; raises ValueError when it is not one."""
+    try:
+        lines = data.decode("utf-8", "strict").splitlines()
+        if len(lines) < 2 or not lines[0].startswith("untrusted comment:"):
+            raise ValueError("not a minisign public key file")
+        raw = base64.b64decode(lines[1].strip(), validate=True)
+    except (UnicodeDecodeError, binascii.Error) as exc:
+        raise ValueError("not a minisign public key file") from exc
+    if len(raw) != 42 or raw[:2] != KEY_ALGORITHM:
         raise ValueError("not a minisign public key file")
-    return keys.parse_public_key(lines[1])
+    return PublicKey(raw[2:10], raw[10:])
 
 
 def parse_signature(data: bytes) -> Signature:
@@ -75,10 +107,11 @@ def parse_signature(data: bytes) -> Signature:
     return Signature(raw[2:10], raw[10:], lines[2].removeprefix("trusted comment: "), global_signature)
 
 
-def verify(public_key: bytes, message: bytes, signature: Signature) -> bool:
-    if signature.key_id != keys.key_id(public_key):
+def verify(public: PublicKey, message: bytes, signature: Signature) -> bool:
+    """As ``minisign -V`` does: the signature's key id must be the key's, then both signatures hold."""
+    if signature.key_id != public.key_id:
         return False
     prehash = hashlib.blake2b(message, digest_size=64).digest()
-    return keys.verify(public_key, prehash, signature.signature) and keys.verify(
-        public_key, signature.signature + signature.trusted_comment.encode(), signature.global_signature
+    return keys.verify(public.key, prehash, signature.signature) and keys.verify(
+        public.key, signature.signature + signature.trusted_comment.encode(), signature.global_signature
     )
