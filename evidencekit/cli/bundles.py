@@ -17,6 +17,7 @@ from evidencekit.cli._common import (
     Group,
     ProofTrust,
     case_option,
+    echo,
     emit,
     json_option,
     no_stamp_option,
@@ -166,7 +167,7 @@ def recipients_list(session, as_json: bool) -> None:
 @pass_session
 def recipients_remove(session, name: str) -> None:
     session.locker().remove_recipient(name)
-    click.echo(t("bundle.recipient_removed", name=name))
+    echo(t("bundle.recipient_removed", name=name))
 
 
 COMMANDS = [seal, open_command, verify, recipients]
