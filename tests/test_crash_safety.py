@@ -1,7 +1,13 @@
-"""An ``add`` killed at any instant leaves the case whole: the new item complete, or absent."""
+"""A command killed at any instant leaves the case whole, and its leftovers go with the next command.
+
+``add`` killed by SIGKILL leaves the new item complete or absent; a killed command's work folder
+(``blobs/tmp/work-*``) and orphan blobs are removed by the next command or ``check``, never those
+of a command still running. The helpers here serve the other kill campaigns too.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import random
@@ -9,12 +15,96 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
-from conftest import run_cli
+import pytest
 
-TRIALS = 24
+from conftest import PASSPHRASE, run_cli
+from evidencekit.errors import UserError
+from evidencekit.locker import Locker, Source
+from evidencekit.models import IncidentFacts
+
+FULL_CAMPAIGN = 50
 SIZE = 32 * 1024 * 1024
+MARKER = "EVIDENCEKIT_TEST_RUN"
+
+
+# helpers for every kill campaign -------------------------------------------------------------
+
+
+def campaign_size(request: pytest.FixtureRequest, sample: int) -> int:
+    """``FULL_CAMPAIGN`` trials with ``--slow``, else a bounded sample."""
+    return FULL_CAMPAIGN if request.config.getoption("--slow") else sample
+
+
+def marked_env(tmp: Path) -> tuple[str, dict[str, str]]:
+    """An environment whose processes can be found again (a marker) and whose TMPDIR is ``tmp``."""
+    marker = uuid.uuid4().hex
+    tmp.mkdir(parents=True, exist_ok=True)
+    return marker, {**os.environ, MARKER: marker, "TMPDIR": str(tmp)}
+
+
+def start_cli(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "evidencekit", *map(str, args)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def timed_run(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> float:
+    """Seconds a whole run takes (it must succeed)."""
+    started = time.monotonic()
+    proc = start_cli(*args, env=env)
+    assert proc.wait(timeout=600) == 0, args
+    return time.monotonic() - started
+
+
+def kill_after(proc: subprocess.Popen[bytes], seconds: float) -> None:
+    """SIGKILL ``proc`` after ``seconds`` (if it still runs), and reap it."""
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def live_processes(marker: str) -> list[str]:
+    """Command lines of the running (not zombie) processes whose environment holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f"{MARKER}={marker}".encode() not in (entry / "environ").read_bytes():
+                continue
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if state != "Z":
+            found.append(f"{entry.name}: {command[:200]}")
+    return found
+
+
+def wait_until_gone(marker: str, timeout: float = 40) -> list[str]:
+    """The marked processes still running after ``timeout`` seconds (none, when all is well)."""
+    deadline = time.monotonic() + timeout
+    while (left := live_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def work_leftovers(home: Path) -> list[Path]:
+    return list((home / "blobs" / "tmp").iterdir())
+
+
+def orphan_blobs(home: Path) -> set[str]:
+    """Blob files that no item of the (only) case refers to, read without opening the locker."""
+    stored = {p.name for p in (home / "blobs").glob("??/*")}
+    named = {f["sha256"] for item in run_cli("list", "--json").json() for f in item["files"]}
+    return stored - named
+
+
+# add ------------------------------------------------------------------------------------------
 
 
 def _write_evidence(path: Path, trial: int) -> str:
@@ -25,22 +115,18 @@ def _write_evidence(path: Path, trial: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_sigkill_during_add_never_leaves_half_an_item(case_home: Path, tmp_path: Path) -> None:
+def test_sigkill_during_add_never_leaves_half_an_item(case_home: Path, tmp_path: Path,
+                                                       request: pytest.FixtureRequest) -> None:
     big = tmp_path / "recording.bin"
     _write_evidence(big, -1)
-    started = time.monotonic()
-    assert run_cli("add", big).code == 0
-    full_run = time.monotonic() - started
+    full_run = timed_run("add", big)
     rng = random.Random(20261126)
     outcomes = {"whole": 0, "none": 0}
-    for trial in range(TRIALS):
+    for trial in range(campaign_size(request, 24)):
         digest = _write_evidence(big, trial)
         before = len(run_cli("list", "--json").json())
-        proc = subprocess.Popen([sys.executable, "-m", "evidencekit", "add", str(big)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.25, 1.05) * full_run)  # most of the run is start-up and key unlocking
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        # most of the run is start-up and key unlocking
+        kill_after(start_cli("add", big), rng.uniform(0.25, 1.05) * full_run)
 
         check = run_cli("check")
         assert check.code == 0, f"trial {trial}: {check.out}{check.err}"
@@ -52,7 +138,85 @@ def test_sigkill_during_add_never_leaves_half_an_item(case_home: Path, tmp_path:
             assert items[-1]["files"][0]["size"] == SIZE
         else:
             outcomes["none"] += 1
-    # leftovers of killed writers are cleaned when the locker is next opened
-    assert [p for p in (case_home / "blobs" / "tmp").iterdir()] == []
-    print(f"after {TRIALS} kills: {outcomes}")
+        assert work_leftovers(case_home) == [], f"trial {trial}"
+        assert orphan_blobs(case_home) == set(), f"trial {trial}"
+    print(f"after kills: {outcomes}")
     assert os.path.exists(case_home / "locker.sqlite")
+
+
+# work folders and orphan blobs ----------------------------------------------------------------
+
+
+def _dead_command(home: Path) -> Path:
+    """What a command killed mid-way leaves: its work folder, whose lock nobody holds any more."""
+    folder = home / "blobs" / "tmp" / "work-killed"
+    (folder / "scratch-1").mkdir(parents=True)
+    (folder / "lock").touch()
+    (folder / "scratch-1" / "export.zip").write_bytes(b"the worker's chat" * 1000)
+    return folder
+
+
+def _orphan(home: Path, data: bytes) -> str:
+    """A blob stored by a command killed before it recorded the item."""
+    name = hashlib.sha256(data).hexdigest()
+    (home / "blobs" / name[:2]).mkdir(mode=0o700, exist_ok=True)
+    (home / "blobs" / name[:2] / name).write_bytes(data)
+    return name
+
+
+def test_next_command_removes_a_killed_commands_work_and_orphans(case_home: Path) -> None:
+    orphan = _orphan(case_home, b"stored, then the command died before recording it")
+    assert run_cli("list").code == 0 and orphan in orphan_blobs(case_home)  # nobody died: no sweep
+    dead = _dead_command(case_home)
+    assert run_cli("list").code == 0  # a command was found dead: any command removes its leftovers
+    assert not dead.exists() and work_leftovers(case_home) == []
+    assert orphan_blobs(case_home) == set()
+
+
+def test_check_sweeps_orphans_and_keeps_every_recorded_blob(case_home: Path, tmp_path: Path) -> None:
+    evidence = tmp_path / "photo.jpg"
+    evidence.write_bytes(b"\xff\xd8 a picture")
+    assert run_cli("add", evidence).code == 0
+    orphan = _orphan(case_home, b"nobody refers to me")
+    assert run_cli("check").code == 0
+    assert orphan_blobs(case_home) == set() and not (case_home / "blobs" / orphan[:2] / orphan).exists()
+    assert len(list((case_home / "blobs").glob("??/*"))) == 1
+    assert run_cli("check").code == 0
+
+
+def test_a_failed_add_takes_its_new_blobs_with_it(case_home: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("first file of two")
+    sources = [Source(good.name, path=good), Source("gone.txt", path=tmp_path / "gone.txt")]
+    with Locker.open(case_home) as locker, pytest.raises(UserError):
+        locker.add_items([("file", sources, {}, IncidentFacts())], PASSPHRASE)
+    assert orphan_blobs(case_home) == set()
+    assert work_leftovers(case_home) == []
+
+
+def test_a_running_command_is_never_robbed(case_home: Path) -> None:
+    """While one command stores (and until it records), no other may sweep; its folder stays."""
+    data = b"an add in progress"
+    with Locker.open(case_home) as running:
+        with running.blobs.storing():
+            blob = running.blobs.put_bytes(data).sha256  # stored, not yet recorded: an orphan for now
+            work = running.blobs.work()
+            dead = _dead_command(case_home)
+            assert run_cli("list").code == 0  # finds the dead command but may not sweep yet
+            assert (case_home / "blobs" / blob[:2] / blob).exists() and work.exists()
+            assert dead.exists() and not (dead / "scratch-1").exists()  # emptied, kept as a reminder
+            with pytest.raises(BlockingIOError):  # the running command's lock is really held
+                _try_lock(work / "lock")
+            running.add_items([("diary", [Source("diary.txt", data=data)], {}, IncidentFacts())], PASSPHRASE)
+    assert run_cli("list").code == 0  # now the owed sweep runs, and keeps what was recorded
+    assert not dead.exists() and work_leftovers(case_home) == []
+    assert (case_home / "blobs" / blob[:2] / blob).exists() and orphan_blobs(case_home) == set()
+    assert run_cli("check").code == 0
+
+
+def _try_lock(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
