@@ -23,6 +23,26 @@ import nacl.utils
 
 from evidencekit.errors import UserError, WrongPassphrase
 
+STRONG_SCORE = 3  # zxcvbn: at least 10^8 guesses; below that, a guessing program's early candidates
+_PIECE = 72  # zxcvbn's own limit: its matching grows steeply with length (1,000 characters: a minute)
+_PIECES = 4  # a passphrase weak for its first 288 characters is not judged further (a pasted megabyte)
+_WHY_WEAK = {  # zxcvbn's feedback is English only: each of its warnings becomes a sentence of ours
+    "This is a top-10 common password.": "keys.weak_passphrase_common",
+    "This is a top-100 common password.": "keys.weak_passphrase_common",
+    "This is a very common password.": "keys.weak_passphrase_common",
+    "This is similar to a commonly used password.": "keys.weak_passphrase_similar",
+    "A word by itself is easy to guess.": "keys.weak_passphrase_word",
+    "Names and surnames by themselves are easy to guess.": "keys.weak_passphrase_name",
+    "Common names and surnames are easy to guess.": "keys.weak_passphrase_name",
+    "Straight rows of keys are easy to guess.": "keys.weak_passphrase_keyboard",
+    "Short keyboard patterns are easy to guess.": "keys.weak_passphrase_keyboard",
+    'Repeats like "aaa" are easy to guess.': "keys.weak_passphrase_repeat",
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': "keys.weak_passphrase_repeat",
+    'Sequences like "abc" or "6543" are easy to guess.': "keys.weak_passphrase_sequence",
+    "Recent years are easy to guess.": "keys.weak_passphrase_date",
+    "Dates are often easy to guess.": "keys.weak_passphrase_date",
+}
+_OUR_WORDS = ["evidencekit", "evidence", "locker", "passphrase", "passordfrase"]
 KDF_STRENGTHS = {
     "moderate": (nacl.pwhash.argon2id.OPSLIMIT_MODERATE, nacl.pwhash.argon2id.MEMLIMIT_MODERATE),
     "interactive": (nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE),
@@ -34,6 +54,27 @@ class SealedKey:
     public_key: bytes
     sealed_seed: bytes
     kdf: str  # JSON: algorithm, salt, limits
+
+
+def require_strong_passphrase(passphrase: str) -> None:
+    """Refuse a new passphrase that a guesser would find quickly, saying why in the reader's words.
+
+    Whoever copies the locker folder can try passphrases offline against the sealed key, as fast
+    as argon2id allows, and such programs begin with common passwords, words with a number,
+    names, dates and keyboard runs. A long passphrase is judged in pieces of zxcvbn's 72 characters: guessing the whole means
+    guessing every piece, so one strong piece among the first few makes the whole strong.
+    """
+    if not passphrase:
+        raise UserError("keys.empty_passphrase")
+    import zxcvbn  # only ``init`` needs it; its word lists take a while to load
+
+    warning = None
+    for start in range(0, min(len(passphrase), _PIECE * _PIECES), _PIECE):
+        judged = zxcvbn.zxcvbn(passphrase[start : start + _PIECE], user_inputs=_OUR_WORDS)
+        if judged["score"] >= STRONG_SCORE:
+            return
+        warning = warning if warning is not None else judged["feedback"]["warning"]
+    raise UserError(_WHY_WEAK.get(warning or "", "keys.weak_passphrase"))
 
 
 def generate(passphrase: str, strength: str = "moderate") -> SealedKey:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import click
 
+from evidencekit._internal.keys import require_strong_passphrase
 from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session, passphrase
 from evidencekit.i18n import t
 from evidencekit.models import KeyInfo
@@ -17,8 +18,9 @@ from evidencekit.models import KeyInfo
 @json_option
 @pass_session
 def init(session, kdf: str, as_json: bool) -> None:
-    locker = session.locker()
-    info = locker.init_identity(passphrase(confirm=True), kdf)
+    secret = passphrase(confirm=True)
+    require_strong_passphrase(secret)  # before the locker exists: a refusal leaves nothing behind
+    info = session.locker().init_identity(secret, kdf)
     emit(as_json, info.to_json(), lambda: _key_lines(info, "keys.created"))
 
 
