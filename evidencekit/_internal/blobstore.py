@@ -7,8 +7,8 @@ Hashing and writing run side by side (both release the GIL) so storing costs lit
 hashing alone.
 
 Everything a command writes before it becomes evidence (blob halves, copied exports, captured
-pages) lives in that command's own folder ``tmp/work-*``, locked (``flock``) for as long as the
-command runs. A folder whose lock nobody holds belongs to a command that died: the next opener
+pages) lives in that command's own folder ``tmp/work-*`` (see :mod:`workdir`), locked for as long
+as the command runs. A folder whose lock nobody holds belongs to a command that died: the next opener
 removes it and then the orphan blobs, but only under an exclusive lock that no command storing
 evidence holds at the same time (they hold it shared), so a running ``add`` is never robbed of a
 blob it is about to record. Folders and files are private to the owner: 0700, 0600, blobs 0400.
@@ -23,17 +23,16 @@ import io
 import os
 import queue
 import secrets
-import shutil
 import stat
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from evidencekit._internal import workdir
 from evidencekit.errors import naming_full_disk
 
 CHUNK = 4 * 1024 * 1024
@@ -42,12 +41,7 @@ _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, er
 READ_ONLY = stat.S_IRUSR
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
-#: An unlocked leftover that is not a command's work folder (a folder being set up, a temporary
-#: file of an older evidencekit) is removed only once it is this old, in seconds.
-GRACE = 15 * 60
 _WORK = "work-"
-_SETTING_UP = ".new-"
-_LOCK = "lock"
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ class BlobStore:
             private_folder(root)
             private_folder(self.tmp)
         self._guard = root / "sweep.lock"
-        self._session: _Session | None = None
+        self._session: workdir.Owned | None = None
         self._session_lock = threading.Lock()
         self._storing = 0
         self._storing_fd = -1
@@ -160,7 +154,7 @@ class BlobStore:
         """This process's own locked folder in ``tmp/``, made on first use."""
         with self._session_lock:
             if self._session is None:
-                self._session = _Session.start(self.tmp)
+                self._session = workdir.Owned.create(self.tmp, _WORK)
             return self._session.path
 
     def scratch(self) -> Path:
@@ -172,27 +166,22 @@ class BlobStore:
         orphan blobs: blobs that ``referenced()`` does not name.
 
         Runs when a locker is opened and by ``check``; never touches a running command's folder.
+        A dead command's folder is emptied at once but kept (its lock file a reminder) until the
+        sweep it calls for could run.
         """
-        dead = []
-        for entry in self.tmp.iterdir():
-            if self._session is not None and entry == self._session.path:
-                continue
-            if entry.name.startswith(_WORK) and entry.is_dir() and not entry.is_symlink():
-                claim = _claim(entry / _LOCK)
-                if claim is not None:
-                    _empty(entry)
-                    dead.append((entry, claim))
-                elif not (entry / _LOCK).exists() and _older_than(entry, GRACE):
-                    _remove(entry)
-            elif _older_than(entry, GRACE):
-                _remove(entry)
+        dead = workdir.claim_abandoned(self.tmp, _WORK)
+        for entry in self.tmp.iterdir():  # temporary files of older versions, unlocked folders
+            if not entry.name.startswith((_WORK, workdir.SETTING_UP)) and workdir.older_than(entry, workdir.GRACE):
+                workdir.remove(entry)
         try:
+            for folder, _ in dead:
+                _empty(folder)
             if (dead or sweep) and self._sweep(referenced):
-                for entry, _ in dead:
-                    _remove(entry)
+                for folder, _ in dead:
+                    workdir.remove(folder)
         finally:
-            for _, claim in dead:
-                os.close(claim)
+            for _, fd in dead:
+                os.close(fd)
 
     def _sweep(self, referenced: Callable[[], set[str]]) -> bool:
         """Remove every blob no record names; False (nothing done) while a command stores."""
@@ -219,31 +208,10 @@ class BlobStore:
             return
         if self._fresh and not self._sweep(referenced):
             self._fresh.clear()
-            _empty(session.path)  # unlocked with its lock file: the next opener sweeps
+            _empty(session.path)
+            session.release()  # unlocked with its lock file: the next opener sweeps
         else:
-            _remove(session.path)
-        session.release()
-
-
-@dataclass
-class _Session:
-    """A running command's work folder and the open, locked file that says it is running."""
-
-    path: Path
-    fd: int
-
-    @classmethod
-    def start(cls, tmp: Path) -> _Session:
-        """Lock first, then give the folder its ``work-`` name: a cleaner never sees it unlocked."""
-        setting_up = Path(tempfile.mkdtemp(prefix=_SETTING_UP, dir=tmp))
-        fd = os.open(setting_up / _LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        path = tmp / (_WORK + setting_up.name.removeprefix(_SETTING_UP))
-        os.rename(setting_up, path)
-        return cls(path, fd)
-
-    def release(self) -> None:
-        os.close(self.fd)
+            session.remove()
 
 
 def private_folder(path: Path) -> None:
@@ -277,39 +245,11 @@ def _open_lock(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
 
 
-def _claim(lock: Path) -> int | None:
-    """The locked descriptor of a dead command's lock file; None while its command runs (or no file)."""
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
 def _empty(folder: Path) -> None:
-    """Remove a folder's contents but its lock file (the marker that a sweep is still owed)."""
+    """Remove a folder's contents but its lock file."""
     for entry in folder.iterdir():
-        if entry.name != _LOCK:
-            _remove(entry)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _older_than(path: Path, seconds: float) -> bool:
-    try:
-        return time.time() - path.lstat().st_mtime > seconds
-    except FileNotFoundError:
-        return False
+        if entry.name != workdir.LOCK:
+            workdir.remove(entry)
 
 
 def _copy_hashing(source: BinaryIO, fd: int, progress: Callable[[int], None] | None) -> tuple[str, int]:
