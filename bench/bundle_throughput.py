@@ -12,8 +12,8 @@ start-up included) and as the library call inside an already started process (th
 alone, key derivation included). Hashing every byte is the cost no verifier can avoid, so
 openssl is the honest reference. Prints MB/s of item bytes, the median ratio to openssl, the CPU
 seconds (user + system, all threads), and the peak resident memory of each command (``ru_maxrss``
-of that child, from ``wait4``). Targets: plain verify >= 0.8 of openssl, sealed seal and verify
->= 0.5, peak memory < 200 MB.
+of that child, from ``wait4``). Targets: plain verify >= 0.8 of openssl, plain seal and sealed seal
+and verify >= 0.5, peak memory < 200 MB.
 
 Run: ``python bench/bundle_throughput.py [--rounds N] [--size-mib N]``. Needs about five times the
 case size free in the temporary folder (``TMPDIR``).
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 FILES = 8
-TARGETS = {"seal plain": None, "verify plain": 0.8, "seal sealed": 0.5, "verify sealed": 0.5}
+TARGETS = {"seal plain": 0.5, "verify plain": 0.8, "seal sealed": 0.5, "verify sealed": 0.5}
 MEMORY_TARGET_MB = 200
 
 # The same operations as library calls; the child prints its own wall and CPU seconds.
@@ -47,7 +47,7 @@ passphrase = os.environ["EVIDENCEKIT_PASSPHRASE"]
 with Locker.open(os.environ["EVIDENCEKIT_HOME"]) as locker:
     wall, cpu = time.perf_counter(), time.process_time()
     if what == "seal":
-        bundle.seal(locker, passphrase, recipients=sys.argv[3:], output=path)
+        bundle.seal(locker, passphrase, recipients=sys.argv[3:], output=path, plain=not sys.argv[3:])
     else:
         identity = locker.identity_signer(passphrase) if bundle.is_sealed(path) else None
         assert bundle.verify(path, identity=identity).verdict != "invalid"
@@ -98,7 +98,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ek-bench-") as scratch:
         root = Path(scratch)
         files = _make_files(root, args.size_mib)
-        env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": "bench",
+        env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": "bench mark unrelated words ferry",
                "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": "", "EVIDENCEKIT_LANG": "en"}
         cli = [sys.executable, "-m", "evidencekit"]
 
@@ -116,7 +116,7 @@ def main() -> None:
         plain, sealed = root / "case.zip", root / "case.evidencekit"
         library = [sys.executable, "-c", LIBRARY]
         operations = {
-            "seal plain": ([*cli, "seal", "--no-stamp", "-o", str(plain)], [*library, "seal", str(plain)], plain),
+            "seal plain": ([*cli, "seal", "--no-stamp", "--plain", "-o", str(plain)], [*library, "seal", str(plain)], plain),
             "verify plain": ([*cli, "verify", str(plain)], [*library, "verify", str(plain)], None),
             "seal sealed": ([*cli, "seal", "--no-stamp", "--to", "handler", "-o", str(sealed)],
                             [*library, "seal", str(sealed), "handler"], sealed),

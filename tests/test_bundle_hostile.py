@@ -1,9 +1,12 @@
-"""Hostile files handed over as bundles are refused cleanly by both ``open`` and ``verify``.
+"""Hostile files handed over as bundles: ``verify`` says INVALID with the reason, ``open`` writes nothing.
 
-Zip slip (``..``, absolute and backslash paths), a link, a zip bomb, 100,000 entries, duplicate
-names, something that is not a ZIP at all, and a sealed file addressed to someone else: each
-gets exit 2 and one sentence, never a traceback, and ``open`` leaves nothing behind — no target
-folder, no half-unpacked staging folder, no decrypted temporary copy.
+Zip slip (``..``, absolute and backslash paths), a folder entry, a link, a zip bomb, too many
+entries, duplicate names (also differing only in case), something that is not a ZIP at all, and
+a sealed file addressed to someone else. The archives are written in evidencekit's own exact
+layout (``container.py``) wherever the trick allows, so the one thing wrong is the trick itself;
+the others are written by Python's zipfile, as a forger's tool would. Each gets the verdict
+INVALID (exit 1) naming the problem, never a traceback, and ``open`` leaves nothing behind — no
+target folder, no half-unpacked staging folder, nothing in TMPDIR.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import stat
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import nacl.signing
@@ -20,56 +24,73 @@ import pytest
 from bundle_support import invoke
 from conftest import PASSPHRASE, Result, run_cli
 from evidencekit._internal import keys
-from evidencekit._internal.bundle import envelope
+from evidencekit._internal.bundle import container, envelope
+
+
+def _exact(path: Path, entries: list[tuple[str, bytes]]) -> Path:
+    """Members in evidencekit's exact layout, names taken as given (the writer would refuse them)."""
+    made, offset, out = [], 0, []
+    for name, data in entries:
+        entry = container.Entry(name, len(data), zlib.crc32(data), offset, 0, 0x21)
+        header = entry.local_header()
+        out += [header, data]
+        made.append(entry)
+        offset += len(header) + len(data)
+    path.write_bytes(b"".join(out) + container.directory(made, offset))
+    return path
 
 
 def _zip(path: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]], compression: int = zipfile.ZIP_STORED) -> Path:
     with zipfile.ZipFile(path, "w", compression) as archive, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zipfile warns about the duplicate names we write on purpose
+        warnings.simplefilter("ignore")
         for info, data in entries:
             archive.writestr(info, data)
     return path
 
 
-def _link(name: str, target: str) -> zipfile.ZipInfo:
+def _link(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name)
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
     info.create_system = 3  # Unix, as `zip --symlinks` writes it
     return info
 
 
+BAD_NAME = "a member name evidencekit never writes"
+
+
 def _hostile(folder: Path) -> dict[str, tuple[Path, str]]:
-    """name -> (file, what the one sentence must say)."""
+    """name -> (file, what the verdict must say)."""
     ok = b"harmless"
     made = {
-        "zip slip ..": (_zip(folder / "slip.zip", [("items/a.txt", ok), ("../escaped.txt", ok)]),
-                        "could escape its folder (../escaped.txt)"),
-        "zip slip deep": (_zip(folder / "slip-deep.zip", [("items/../../escaped.txt", ok)]), "could escape its folder"),
-        "absolute path": (_zip(folder / "absolute.zip", [(str(folder / "escaped-absolute.txt"), ok)]),
-                          "could escape its folder"),
-        "backslash path": (_zip(folder / "backslash.zip", [("..\\escaped.txt", ok)]), "could escape its folder"),
-        "link": (_zip(folder / "link.zip", [("items/a.txt", ok), (_link("items/passwd", "/etc/passwd"), b"/etc/passwd")]),
-                 "holds a link (items/passwd)"),
+        "zip slip ..": (_exact(folder / "slip.zip", [("items/a.txt", ok), ("../escaped.txt", ok)]),
+                        f"{BAD_NAME} (../escaped.txt)"),
+        "zip slip deep": (_exact(folder / "slip-deep.zip", [("items/../../escaped.txt", ok)]), BAD_NAME),
+        "absolute path": (_exact(folder / "absolute.zip", [(str(folder / "escaped-absolute.txt"), ok)]), BAD_NAME),
+        "backslash path": (_exact(folder / "backslash.zip", [("..\\escaped.txt", ok)]), BAD_NAME),
+        "folder entry": (_exact(folder / "folder.zip", [("items/", ok)]), f"{BAD_NAME} (items/)"),
+        "control characters": (_exact(folder / "ctrl.zip", [("items/\x1b[2Jx", ok)]), BAD_NAME),
+        "link": (_zip(folder / "link.zip", [(_link("items/passwd"), b"/etc/passwd")]),
+                 "The ZIP header of items/passwd is not what evidencekit writes"),
         "zip bomb": (_zip(folder / "bomb.zip", [("items/zeros.bin", bytes(64 << 20))], zipfile.ZIP_DEFLATED),
-                     "(a zip bomb)"),
-        "duplicate names": (_zip(folder / "twice.zip", [("manifest.json", b"{}"), ("manifest.json", b"{}")]),
+                     "The ZIP header of items/zeros.bin is not what evidencekit writes"),
+        "duplicate names": (_exact(folder / "twice.zip", [("manifest.json", b"{}"), ("manifest.json", b"{}")]),
                             "holds the name manifest.json twice"),
-        "names differing in case": (_zip(folder / "case.zip", [("items/A.txt", ok), ("items/a.txt", ok)]),
+        "names differing in case": (_exact(folder / "case.zip", [("items/A.txt", ok), ("items/a.txt", ok)]),
                                     "holds the name items/a.txt twice"),
-        "only a dot": (_zip(folder / "dot.zip", [(".", ok)]), "could escape its folder (.)"),
-        "200 folders deep": (_zip(folder / "deep.zip", [("d/" * 200 + "f", ok)]), "more than 100 folders deep"),
-        # Open only: these pass the archive checks, then cannot be written as files.
-        "a file where a folder goes": (_zip(folder / "file-dir.zip", [("items/a", ok), ("items/a/b", ok)]),
+        "only a dot": (_exact(folder / "dot.zip", [(".", ok)]), f"{BAD_NAME} (.)"),
+        "200 folders deep": (_exact(folder / "deep.zip", [("d/" * 200 + "f", ok)]), BAD_NAME),
+        # Valid names, no manifest: INVALID for verify; open cannot even write them as files.
+        "a file where a folder goes": (_exact(folder / "file-dir.zip", [("items/a", ok), ("items/a/b", ok)]),
                                        "Could not unpack items/a/b (File exists); nothing was unpacked."),
-        "a name too long": (_zip(folder / "long.zip", [("items/" + "x" * 300, ok)]),
+        "a name too long": (_exact(folder / "long.zip", [("items/" + "x" * 300, ok)]),
                             "(File name too long); nothing was unpacked."),
     }
     not_zip = folder / "not-a-zip.zip"
     not_zip.write_bytes(b"%PDF-1.7\n" + os.urandom(4000))
-    made["not a ZIP"] = (not_zip, "is not a ZIP bundle")
+    made["not a ZIP"] = (not_zip, "does not begin the way a bundle does")
     empty = folder / "empty.zip"
     empty.write_bytes(b"")
-    made["empty file"] = (empty, "is not a ZIP bundle")
+    made["empty file"] = (empty, "ends too early")
     return made
 
 
@@ -77,11 +98,8 @@ def _hostile(folder: Path) -> dict[str, tuple[Path, str]]:
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
     folder = tmp_path_factory.mktemp("hostile")
     made = _hostile(folder)
-    many = folder / "many.zip"
-    with zipfile.ZipFile(many, "w") as archive:
-        for n in range(100_000):
-            archive.writestr(f"items/{n}", b"")
-    made["100,000 entries"] = (many, "has 100000 entries, more than the 20000 evidencekit accepts")
+    many = _exact(folder / "many.zip", [(f"items/{n}", b"") for n in range(container.MAX_MEMBERS + 1)])
+    made["too many entries"] = (many, f"more than {container.MAX_MEMBERS} files")
     return made
 
 
@@ -95,24 +113,34 @@ def quiet_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _refused(result: Result, says: str) -> None:
+    """An error of the input: exit 2 and one sentence on stderr."""
     assert result.code == 2, (result.code, result.out, result.err)
     assert result.out == "" and "Traceback" not in result.err
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], result.err
 
 
-CASES = ["zip slip ..", "zip slip deep", "absolute path", "backslash path", "only a dot", "link", "zip bomb",
-         "duplicate names", "names differing in case", "200 folders deep", "not a ZIP", "empty file",
-         "100,000 entries"]
+def _invalid(result: Result, says: str) -> None:
+    """A finding: the verdict INVALID, the reason named, exit 1, no traceback."""
+    assert result.code == 1, (result.code, result.out, result.err)
+    assert result.out.startswith("INVALID") and says in result.out, result.out
+    assert "Traceback" not in result.err
+
+
+CASES = ["zip slip ..", "zip slip deep", "absolute path", "backslash path", "folder entry", "control characters",
+         "only a dot", "link", "zip bomb", "duplicate names", "names differing in case", "200 folders deep",
+         "not a ZIP", "empty file", "too many entries"]
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_archive_refused(name: str, hostile: dict, home: Path, tmp_path: Path, quiet_tmp: Path) -> None:
     path, says = hostile[name]
-    _refused(invoke("verify", path, env={"TMPDIR": str(quiet_tmp)}), says)
+    _invalid(invoke("verify", path, env={"TMPDIR": str(quiet_tmp)}), says)
     place = tmp_path / "unpacked"
     place.mkdir()
-    _refused(invoke("open", path, "-o", place / "bundle", env={"TMPDIR": str(quiet_tmp)}), says)
+    opened = invoke("open", path, "-o", place / "bundle", env={"TMPDIR": str(quiet_tmp)})
+    _invalid(opened, says)
+    assert "nothing was unpacked" in opened.out
     assert list(place.iterdir()) == []  # no target, no staging folder
     assert list(quiet_tmp.iterdir()) == []
     assert not (tmp_path.parent / "escaped.txt").exists() and not (path.parent / "escaped-absolute.txt").exists()
@@ -121,7 +149,7 @@ def test_hostile_archive_refused(name: str, hostile: dict, home: Path, tmp_path:
 @pytest.mark.parametrize("name", ["a file where a folder goes", "a name too long"])
 def test_open_stops_at_what_cannot_be_written(name: str, hostile: dict, home: Path, tmp_path: Path,
                                               quiet_tmp: Path) -> None:
-    """Such archives are not bundles (verify says INVALID); open refuses them whole."""
+    """Such archives are not bundles (verify says INVALID); open stops at the first file it cannot write."""
     path, says = hostile[name]
     place = tmp_path / "unpacked"
     place.mkdir()
@@ -133,10 +161,10 @@ def test_open_stops_at_what_cannot_be_written(name: str, hostile: dict, home: Pa
 @pytest.mark.parametrize("name", ["zip slip ..", "link"])
 def test_refused_by_the_installed_command(name: str, hostile: dict, home: Path, tmp_path: Path,
                                           quiet_tmp: Path) -> None:
-    """The same, as a person at a terminal sees it: a fresh process, one sentence on stderr."""
+    """The same, as a person at a terminal sees it: a fresh process."""
     path, says = hostile[name]
-    _refused(run_cli("verify", path), says)
-    _refused(run_cli("open", path, "-o", tmp_path / "bundle"), says)
+    _invalid(run_cli("verify", path), says)
+    _invalid(run_cli("open", path, "-o", tmp_path / "bundle"), says)
     assert not (tmp_path / "bundle").exists() and list(quiet_tmp.iterdir()) == []
 
 
@@ -146,13 +174,13 @@ def test_open_into_a_folder_in_use_is_refused(home: Path, tmp_path: Path) -> Non
     (tmp_path / "e.txt").write_text("x")
     assert invoke("add", tmp_path / "e.txt").code == 0
     bundle = tmp_path / "b.zip"
-    assert invoke("seal", "-o", bundle).code == 0
+    assert invoke("seal", "--no-report", "-o", bundle).code == 0
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "mine.txt").write_text("keep me")
     _refused(invoke("open", bundle, "-o", busy), "is not an empty folder")
     assert [p.name for p in busy.iterdir()] == ["mine.txt"] and (busy / "mine.txt").read_text() == "keep me"
-    _refused(invoke("seal", "-o", bundle), "exists already")
+    _refused(invoke("seal", "--no-report", "-o", bundle), "exists already")
 
 
 @pytest.fixture(scope="module")
@@ -166,11 +194,12 @@ def recipient(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _seal(plain: Path, target: Path, *public_keys: bytes) -> Path:
-    with open(plain, "rb") as source, open(target, "wb") as raw:
-        writer = envelope.SealWriter(raw, list(public_keys))
+    """Any file encrypted to ``public_keys`` and signed by some key: decrypting is not trusting."""
+    signer = nacl.signing.SigningKey.generate()
+    with open(plain, "rb") as source, open(target, "wb") as raw, envelope.SealWriter(raw, list(public_keys)) as writer:
         while chunk := source.read(1 << 16):
             writer.write(chunk)
-        writer.close()
+        writer.sign_and_close(signer, bytes(32))
     return target
 
 
@@ -189,16 +218,15 @@ def test_sealed_file_not_addressed_to_you(recipient: dict, hostile: dict, tmp_pa
 @pytest.mark.parametrize("name", ["zip slip ..", "link", "zip bomb", "not a ZIP"])
 def test_hostile_archive_inside_a_sealed_file(name: str, recipient: dict, hostile: dict, tmp_path: Path,
                                               quiet_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decrypting is not trusting: what comes out is checked like any other archive, and the
-    decrypted copy is gone afterwards."""
+    """Decrypting is not trusting: what comes out is checked like any other archive, and
+    nothing decrypted is written anywhere."""
     for key, value in recipient.items():
         monkeypatch.setenv(key, value)
     path, says = hostile[name]
     sealed = _seal(path, tmp_path / "hostile.evidencekit", keys.parse_public_key(recipient["public_key"]))
     verified = invoke("verify", sealed, env={"TMPDIR": str(quiet_tmp)})
-    _refused(verified, says)
-    assert str(quiet_tmp) not in verified.err  # the private decrypted copy is never named
+    _invalid(verified, says)
     place = tmp_path / "unpacked"
     place.mkdir()
-    _refused(invoke("open", sealed, "-o", place / "bundle", env={"TMPDIR": str(quiet_tmp)}), says)
+    _invalid(invoke("open", sealed, "-o", place / "bundle", env={"TMPDIR": str(quiet_tmp)}), says)
     assert list(place.iterdir()) == [] and list(quiet_tmp.iterdir()) == []

@@ -76,13 +76,17 @@ def read_zip(source: BinaryIO, unpack_into: Path | None = None) -> Contents:
                 if _kept(member.name) and not keep:
                     contents.too_big.append(member.name)
                 parts: list[bytes] = []
-                out = _unpack_target(unpack_into, member.name) if unpack_into else None
+                try:
+                    out = _unpack_target(unpack_into, member.name) if unpack_into else None
+                except OSError as exc:  # a file where a folder must go, a name too long, a full disk
+                    raise UserError("bundle.unpack_failed", name=member.name[:200],
+                                    reason=exc.strerror or type(exc).__name__) from exc
                 try:
                     for chunk in reader.data():
                         if keep:
                             parts.append(chunk)
                         if out is not None:
-                            out.write(chunk)
+                            _write(out, chunk, member.name)
                 finally:
                     if out is not None:
                         out.close()
@@ -90,12 +94,14 @@ def read_zip(source: BinaryIO, unpack_into: Path | None = None) -> Contents:
             contents.container_digest = reader.digest
         except container.Malformed as problem:
             contents.problem = problem
-        except OSError as exc:
-            if unpack_into is None:
-                raise
-            raise UserError("bundle.unpack_failed", name=str(exc.filename or "")[-200:],
-                            reason=exc.strerror or type(exc).__name__) from exc
     return contents
+
+
+def _write(out: BinaryIO, chunk: bytes, name: str) -> None:
+    try:
+        out.write(chunk)
+    except OSError as exc:
+        raise UserError("bundle.unpack_failed", name=name[:200], reason=exc.strerror or type(exc).__name__) from exc
 
 
 def _unpack_target(root: Path, name: str) -> BinaryIO:

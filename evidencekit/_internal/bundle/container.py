@@ -31,7 +31,7 @@ from evidencekit._internal.background import Behind
 from evidencekit.errors import VerificationFailed
 
 CHUNK = 1 << 20
-MAX_MEMBERS = 100_000
+MAX_MEMBERS = 50_000
 MAX_NAME = 1024
 MAX_DEPTH = 100
 ZIP64_LIMIT = 0xFFFFFFFF
@@ -228,7 +228,7 @@ class Reader:
                 self._finish(head)
                 return
             if len(self._entries) >= MAX_MEMBERS:
-                raise Malformed("zip.too_many", count=len(self._entries), limit=MAX_MEMBERS)
+                raise Malformed("zip.too_many_members", limit=MAX_MEMBERS)
             yield self._local(head)
 
     def _local(self, head: bytes) -> Member:
@@ -250,9 +250,10 @@ class Reader:
         entry = Entry(name, size, crc, start, dos_time, dos_date)
         if flags != FLAGS or method != 0 or entry.local_header() != fixed + raw_name + extra:
             raise Malformed("zip.bundle_header_differs", name=name[:200])
-        if name in self._names:
+        folded = name.casefold()  # "A.txt" and "a.txt" are one file on macOS and Windows
+        if folded in self._names:
             raise Malformed("zip.duplicate", name=name[:200])
-        self._names.add(name)
+        self._names.add(folded)
         self._digest.update(fixed + raw_name + extra)
         member = Member(name, size)
         self._pending = (entry, member)
