@@ -1,7 +1,7 @@
 """A chat holding one unbroken 65,536-character word reports in seconds, and the word is all there.
 
-Chromium breaks lines in Thai and Khmer with a dictionary, at a cost growing with the square of
-an unbroken run: such a word held a PDF up for half a minute (twice as long, for minutes). Runs
+Chromium breaks lines in Thai and Khmer with a dictionary, at a cost growing much faster than an
+unbroken run: such a Khmer word held a PDF up for half a minute (a longer one, for minutes). Runs
 of ``render.LONG_RUN`` characters get ``word-break: break-all``; the text itself is unchanged.
 """
 
