@@ -138,6 +138,8 @@ def flip(data: bytes, at: int) -> bytes:
 def resign(content: dict[str, bytes], signer: nacl.signing.SigningKey,
            edit: Callable[[dict], None] = lambda manifest: None, *, replace_signer: bool = True) -> dict[str, bytes]:
     """Recompute the manifest's file list for ``content``, apply ``edit``, and sign it with ``signer``."""
+    if replace_signer:  # a forger swaps every copy of the key: signer.pem (for checking by hand) too
+        content = {**content, layout.SIGNER_PEM: layout.signer_pem(bytes(signer.verify_key))}
     manifest = json.loads(content[layout.MANIFEST])
     manifest["files"] = {name: {"sha256": canonical.sha256_hex(data), "size": len(data)}
                          for name, data in content.items() if name not in UNSIGNED}
