@@ -39,15 +39,19 @@ def campaign_size(request: pytest.FixtureRequest, sample: int) -> int:
 
 
 def marked_env(tmp: Path) -> tuple[str, dict[str, str]]:
-    """An environment whose processes can be found again (a marker) and whose TMPDIR is ``tmp``."""
+    """An environment whose processes can be found again (a marker) and whose TMPDIR is ``tmp``.
+
+    Keep ``tmp`` short: Chromium's socket inside it must have a name of at most 104 bytes.
+    """
     marker = uuid.uuid4().hex
     tmp.mkdir(parents=True, exist_ok=True)
     return marker, {**os.environ, MARKER: marker, "TMPDIR": str(tmp)}
 
 
 def start_cli(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``evidencekit args`` in a process group of its own (as a shell runs a command)."""
     return subprocess.Popen([sys.executable, "-m", "evidencekit", *map(str, args)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def timed_run(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> float:
@@ -58,12 +62,19 @@ def timed_run(*args: str | os.PathLike[str], env: dict[str, str] | None = None) 
     return time.monotonic() - started
 
 
-def kill_after(proc: subprocess.Popen[bytes], seconds: float) -> None:
-    """SIGKILL ``proc`` after ``seconds`` (if it still runs), and reap it."""
+def kill_after(proc: subprocess.Popen[bytes], seconds: float, group: bool = False) -> None:
+    """SIGKILL ``proc`` after ``seconds`` (if it still runs), and reap it.
+
+    With ``group`` its whole process group dies at once, as when a terminal's session is killed:
+    children in the group (the browser driver) get no chance to clean up either.
+    """
     try:
         proc.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.send_signal(signal.SIGKILL)
     proc.wait()
 
 

@@ -5,14 +5,25 @@ The browser is found in the order of the design (§4): an explicit setting, then
 installed, then a Chromium, Chrome or Edge installed on the system. A setting that names a missing
 program is an error rather than a silent fallback, so the worker knows which browser made the
 evidence. Every launch gets the flags that keep Chromium from calling home while it captures.
+
+Children die with their parent, even when it is killed outright: on Linux the Playwright driver
+and Chromium are started through a tiny launcher that sets ``PR_SET_PDEATHSIG`` and then becomes
+the program. Python's death sends the driver SIGTERM (it closes its browsers and removes their
+temporary profiles); the driver's death sends Chromium SIGKILL. What they write to the temporary
+folder (profiles, downloads, Chromium's own files) goes into a folder of this process's
+(:mod:`workdir`), so what a kill leaves there is removed when the next driver starts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shlex
 import shutil
+import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,7 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidencekit.errors import UserError
+import platformdirs
+
+from evidencekit._internal import workdir
+from evidencekit.errors import DiskFull, UserError, naming_full_disk
 
 ENV_VAR = "EVIDENCEKIT_BROWSER"
 
@@ -164,6 +178,44 @@ def has_display() -> bool:
     return True
 
 
+# Run by the launcher: ask for a signal when the parent dies, make sure it has not died already,
+# then become the program (the request survives exec).
+_PDEATHSIG = """import ctypes, os, sys
+ctypes.CDLL(None).prctl(1, int(sys.argv[1]))
+if os.getppid() != int(sys.argv[2]):
+    os._exit(1)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
+def dies_with_parent(program: str | os.PathLike[str], sig: signal.Signals = signal.SIGKILL) -> str:
+    """A program to start instead of ``program`` that runs it so it gets ``sig`` when the process
+    that started it dies (Linux); ``program`` itself where that cannot be had.
+
+    The launcher is a shell script kept in the user's cache folder, named by its content.
+    """
+    if not sys.platform.startswith("linux"):
+        return os.fspath(program)
+    script = (
+        "#!/bin/sh\n# evidencekit: run the program below so that it dies with its parent\n"
+        f"exec {shlex.quote(sys.executable)} -I -S -c {shlex.quote(_PDEATHSIG)} "
+        f"{int(sig)} \"$PPID\" {shlex.quote(os.fspath(program))} \"$@\"\n"
+    )
+    folder = Path(platformdirs.user_cache_dir("evidencekit", appauthor=False)) / "launchers"
+    launcher = folder / hashlib.sha256(script.encode()).hexdigest()[:24]
+    try:
+        if not launcher.is_file():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, partial = tempfile.mkstemp(dir=folder, prefix=".partial-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(script)
+            os.chmod(partial, 0o700)
+            os.replace(partial, launcher)
+    except OSError:  # no cache folder to write (read-only home): start the program as it is
+        return os.fspath(program)
+    return str(launcher)
+
+
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "message", "") or error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -201,9 +253,13 @@ class _Driver:
             from playwright.sync_api import sync_playwright
 
             manager = sync_playwright()
+            state.tmp = _own_temporary_folder()
             try:
-                state.playwright = manager.start()
+                with _driver_environment(state.tmp):
+                    state.playwright = manager.start()
             except Exception as error:  # noqa: BLE001 - driver missing or broken install
+                if state.tmp:
+                    state.tmp.remove()
                 raise BrowserFailedToStart("playwright", _first_line(error)) from None
             state.manager = manager
             state.users = 0
@@ -220,6 +276,52 @@ class _Driver:
                 manager.__exit__(None, None, None)
             except Exception:  # noqa: BLE001 - driver already stopped
                 pass
+            if state.tmp:
+                state.tmp.remove()
+
+
+def _own_temporary_folder() -> workdir.Owned | None:
+    """A folder of this process's in the temporary folder, for the driver and its browsers; the
+    ones of killed runs are removed first. None where a deeper path would leave Chromium no room
+    for its socket's name (at most 104 bytes), as with a long ``TMPDIR``."""
+    tmp = Path(tempfile.gettempdir())
+    if len(os.fsencode(tmp)) + len(_TMP_PREFIX) + 10 + len(_CHROMIUM_SOCKET) > 104:
+        return None
+    with naming_full_disk(tmp):
+        workdir.remove_abandoned(tmp, _TMP_PREFIX)
+        return workdir.Owned.create(tmp, _TMP_PREFIX)
+
+
+@contextmanager
+def _driver_environment(tmp: workdir.Owned | None) -> Iterator[None]:
+    """Start Playwright's driver (Node.js) through a launcher that makes it get SIGTERM when this
+    process dies, with ``tmp`` (if any) as its and its browsers' temporary folder.
+
+    Playwright takes both from the environment as the driver starts; they are set only meanwhile.
+    """
+    from playwright._impl._driver import compute_driver_executable
+
+    wanted = {"TMPDIR": str(tmp.path)} if tmp else {}
+    try:
+        node, _ = compute_driver_executable()
+        wanted[_NODE_VAR] = dies_with_parent(node, signal.SIGTERM)
+    except Exception:  # noqa: BLE001 - no driver: Playwright says so itself as it starts
+        pass
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+_NODE_VAR = "PLAYWRIGHT_NODEJS_PATH"
+_TMP_PREFIX = "evidencekit-browser-"
+_CHROMIUM_SOCKET = "/org.chromium.Chromium.XXXXXX/SingletonSocket"
 
 
 class BrowserSession:
@@ -288,7 +390,7 @@ class BrowserSession:
     def _launch_options(self) -> dict[str, Any]:
         assert self.found is not None
         return {
-            "executable_path": str(self.found.path),
+            "executable_path": dies_with_parent(self.found.path),
             "headless": self.headless,
             "args": launch_args(self._extra_args),
         }
@@ -303,9 +405,17 @@ class BrowserSession:
             try:
                 self._browser = playwright.chromium.launch(**self._launch_options())
             except Error as error:
-                raise BrowserFailedToStart(str(self.found.path if self.found else "?"),
-                                           _launch_reason(error)) from None
+                raise self._failed(error) from None
         return self._browser
+
+    def _failed(self, error: BaseException) -> UserError:
+        """Why the browser would not start; a full disk (its temporary profile) named as such."""
+        full = re.search(r"ENOSPC[^']*'([^']+)'", str(error))
+        if full:
+            return DiskFull(Path(full.group(1)).parent)
+        if "ENOSPC" in str(error):
+            return DiskFull(tempfile.gettempdir())
+        return BrowserFailedToStart(str(self.found.path if self.found else "?"), _launch_reason(error))
 
     @contextmanager
     def context(self, *, profile_dir: Path | None = None, **options: Any) -> Iterator[Any]:
@@ -338,8 +448,7 @@ class BrowserSession:
             text = str(error)
             if "ProcessSingleton" in text or "SingletonLock" in text or "in use" in text:
                 raise ProfileInUse(profile_dir.name) from None
-            raise BrowserFailedToStart(str(self.found.path if self.found else "?"),
-                                       _launch_reason(error)) from None
+            raise self._failed(error) from None
 
     def describe(self, context: Any) -> dict[str, object]:
         """Name, version and origin of the browser behind ``context``, for the record."""
