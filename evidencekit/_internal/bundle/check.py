@@ -238,7 +238,7 @@ def _check_signer_pem(kept: dict[str, bytes], manifest: layout.Manifest, found: 
     try:
         named = keys.parse_public_key(manifest.signer)
     except UserError:
-        return  # not a case key, so not signer.pub's either: that is a finding already
+        return  # not a case key: the signer mismatch or the foreign key is a finding already
     if kept.get(layout.SIGNER_PEM) != layout.signer_pem(named):
         found.fail("signature", "bundle.check_signer_pem", path=layout.SIGNER_PEM)
 
@@ -345,6 +345,7 @@ def _check_timestamps(kept: dict[str, bytes], manifest: layout.Manifest, entries
     sources = [*header_sources, *stored]
     digests = {e.seq: e.digest for e in entries}
     results = []
+    proven: dict[int, str] = {}
     for stamp in manifest.timestamps:
         seq, path = stamp.get("seq"), str(stamp.get("path"))
         stamped = kept.get(str(stamp.get("stamped")))
@@ -359,12 +360,16 @@ def _check_timestamps(kept: dict[str, bytes], manifest: layout.Manifest, entries
         params = {"path": path, "reason": result.reason}
         if result.status == "verified":
             found.ok("timestamps", "bundle.check_stamp_ok", **params)
+            if (existed_by := result.existed_by) is not None and isinstance(seq, int):
+                proven[seq] = min(existed_by, proven.get(seq, existed_by))
         elif result.status == "invalid":
             found.fail("timestamps", "bundle.check_stamp_invalid", **params)
         else:
             found.warn("timestamps", "bundle.check_stamp_open", **params)
     if not manifest.timestamps:
         found.warn("timestamps", "bundle.check_no_stamps")
+    for problem in custody_log.time_problems(entries, proven):
+        found.fail("log", f"check.{problem.code}", subject=problem.subject, **problem.params)
     return results
 
 
