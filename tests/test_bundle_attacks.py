@@ -345,3 +345,35 @@ def test_verify_an_unpacked_folder(world: dict, tmp_path: Path) -> None:
     os.symlink("/etc/passwd", evidence)
     code, report = _verify(world, target)
     assert {"bundle.check_file_unexpected", "bundle.folder_not_a_file"} <= _failed(report)
+
+
+# --- the custody log against its own proofs -------------------------------------------------------
+
+
+def test_log_dated_after_what_its_timestamp_proves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clock set years ahead (or a log written to look younger): the TSA's time shows the entry
+    existed before the time it claims, and the verifier says so."""
+    from evidencekit._internal import canonical
+    from servers.tsa import LocalTsa, openssl
+
+    if openssl() is None:
+        pytest.skip("the openssl command is needed for the local TSA")
+    tsa = LocalTsa("Loopback")
+    try:
+        env = {"EVIDENCEKIT_HOME": str(tmp_path / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
+               "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": tsa.url}
+        (tmp_path / "e.txt").write_bytes(EVIDENCE)
+        for args in (("init", "--kdf", "interactive"), ("case", "new", "Fremtiden")):
+            assert invoke(*args, env=env).code == 0
+        with monkeypatch.context() as clock:
+            clock.setattr(canonical, "utc_now", lambda: "2031-06-01T12:00:00Z")
+            assert invoke("add", tmp_path / "e.txt", env=env).code == 0  # stamped at once, by the real TSA clock
+        bundle = tmp_path / "future.zip"
+        assert invoke("seal", "--no-stamp", "--no-report", "-o", bundle, env=env).code == 0
+        roots = tmp_path / "root.pem"
+        roots.write_bytes(tsa.ca_pem)
+        result = invoke("verify", bundle, "--json", "--tsa-root", roots, env=env)
+        report = json.loads(result.out)
+        assert result.code == 1 and "check.entry_time_after_proof" in _failed(report), report["checks"]
+    finally:
+        tsa.close()

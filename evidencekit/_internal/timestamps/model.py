@@ -100,6 +100,13 @@ class ProofResult:
     def verified(self) -> bool:
         return self.status == "verified"
 
+    @property
+    def existed_by(self) -> str | None:
+        """When a verified proof shows its digest existed at the latest (block or TSA time)."""
+        if not self.verified or self.details is None:
+            return None
+        return self.details.attested_time if isinstance(self.details, OtsDetails) else self.details.gen_time
+
     def to_json(self, lang: str | None = None) -> dict[str, Any]:
         """A plain dict for ``--json``: kind, status, reason, reason_code and the details."""
         details = asdict(self.details) if self.details is not None else {}
