@@ -11,8 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from evidencekit._internal.timestamps.ots import DEFAULT_CALENDARS
-from evidencekit._internal.timestamps.stamping import DEFAULT_TSA_URLS
+from evidencekit._internal.timestamps.servers import DEFAULT_CALENDARS, DEFAULT_TSA_URLS
 from evidencekit.errors import UserError
 
 

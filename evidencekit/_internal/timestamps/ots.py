@@ -28,18 +28,13 @@ from opentimestamps.core.serialize import (BadMagicError, BytesDeserializationCo
                                            UnsupportedMajorVersion)
 from opentimestamps.core.timestamp import DetachedTimestampFile, Timestamp, make_merkle_tree
 
+from evidencekit._internal.timestamps.servers import DEFAULT_CALENDARS
 from evidencekit.errors import UserError, VerificationFailed
 from evidencekit._internal.timestamps.bitcoin_headers import (BlockHeader, HeaderSource,
                                                               HeaderUnavailable, source_name)
 from evidencekit._internal.timestamps.http import ServerError, request
 from evidencekit._internal.timestamps.model import Message, OtsDetails, ProofResult, ServerFailure
 
-DEFAULT_CALENDARS: tuple[str, ...] = (
-    "https://a.pool.opentimestamps.org",
-    "https://b.pool.opentimestamps.org",
-    "https://a.pool.eternitywall.com",
-    "https://ots.btc.catallaxy.com",
-)
 MAX_PROOF_BYTES = 1024 * 1024
 MAX_CALENDAR_ANSWER = 10_000
 _HEADERS = {"Accept": "application/vnd.opentimestamps.v1"}

@@ -14,14 +14,10 @@ from dataclasses import dataclass
 
 from evidencekit._internal.timestamps.http import ServerError
 from evidencekit._internal.timestamps.model import ServerFailure
-from evidencekit._internal.timestamps.ots import DEFAULT_CALENDARS, check_digest, stamp_ots
+from evidencekit._internal.timestamps.ots import check_digest, stamp_ots
+from evidencekit._internal.timestamps.servers import DEFAULT_CALENDARS, DEFAULT_TSA_URLS
 from evidencekit._internal.timestamps.rfc3161 import request_token
 
-DEFAULT_TSA_URLS: tuple[str, ...] = (
-    "http://timestamp.digicert.com",
-    "http://timestamp.sectigo.com",
-    "http://timestamp.globalsign.com/tsa/r6advanced1",
-)
 _TSA_WORKERS = 8
 
 __all__ = ["DEFAULT_CALENDARS", "DEFAULT_TSA_URLS", "DigestStamps", "stamp"]
