@@ -8,6 +8,7 @@ English; the CLI prints ``str(error)`` and exits with ``error.exit_code``.
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,10 +57,13 @@ class VerificationFailed(EvidencekitError):
 
 
 class DiskFull(UserError):
-    """The disk (or the quota) holding ``path`` ran out of room while evidencekit wrote there."""
+    """The disk (or the quota) holding ``path`` (None: not known) ran out of room while writing."""
 
-    def __init__(self, path: Path | str) -> None:
-        super().__init__("locker.disk_full", path=str(path))
+    def __init__(self, path: Path | str | None) -> None:
+        if path is None:
+            super().__init__("locker.disk_full_somewhere")
+        else:
+            super().__init__("locker.disk_full", path=str(path))
 
 
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
@@ -75,6 +79,15 @@ def is_no_room(error: BaseException) -> bool:
         code = getattr(error, "sqlite_errorcode", 0)
         return code & 0xFF == _SQLITE_FULL or code == _SQLITE_IOERR_SHMSIZE
     return False
+
+
+def disk_full(error: BaseException) -> DiskFull | None:
+    """``error`` as :class:`DiskFull` if it means a full disk: the last resort where no code closer
+    to the write named the folder (the file's folder when the error knows it)."""
+    if not is_no_room(error):
+        return None
+    filename = getattr(error, "filename", None)
+    return DiskFull(Path(os.fsdecode(filename)).parent if filename else None)
 
 
 @contextmanager

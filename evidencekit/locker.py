@@ -402,10 +402,15 @@ class Locker:
         for file, destination in zip(chosen.files, destinations):
             if self.blobs.state(file.sha256) != "ok":
                 raise UserError("items.blob_damaged", item=chosen.label, name=file.name)
-            destination.parent.mkdir(parents=True, exist_ok=True)
             partial = destination.with_name(f".{destination.name}.partial")
-            with self.blobs.open(file.sha256) as blob, open(partial, "wb") as out:
-                shutil.copyfileobj(blob, out, blobstore.CHUNK)
+            try:
+                with naming_full_disk(destination.parent):
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    with self.blobs.open(file.sha256) as blob, open(partial, "wb") as out:
+                        shutil.copyfileobj(blob, out, blobstore.CHUNK)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
             if file.modified:
                 stamp = canonical.parse_time(file.modified).timestamp()
                 os.utime(partial, (stamp, stamp))

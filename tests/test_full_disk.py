@@ -4,6 +4,7 @@ case is as it was and ``check`` passes once there is room again."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from evidencekit.errors import disk_full
 from test_crash_import import whatsapp_zip
 from test_crash_safety import orphan_blobs, work_leftovers
 
@@ -129,3 +131,21 @@ def test_a_full_temporary_folder_is_not_used(case_home: Path, tmp_path: Path) ->
         assert run_cli("add", export, "--no-stamp", env=env).code == 0
         assert run_cli("check", env=env).code == 0
         assert [p.name for p in tmpdir.iterdir()] == [filler.name]
+
+
+def test_export_to_a_full_disk(case_home: Path, tmp_path: Path) -> None:
+    evidence = tmp_path / "recording.m4a"
+    evidence.write_bytes(os.urandom(3 << 20))
+    assert run_cli("add", evidence).code == 0
+    for disk in _mount_tmpfs(tmp_path / "usb", "1m"):
+        _says_disk_full(run_cli("export", "E-001", "-o", disk / "copy"), disk / "copy")
+        assert list((disk / "copy").iterdir()) == []  # no partial copy either
+
+
+def test_a_full_disk_nobody_named_is_still_a_full_disk() -> None:
+    """The command's last resort: a full disk is never reported as a bug (exit 70)."""
+    named = disk_full(OSError(errno.ENOSPC, "No space left on device", "/media/usb/out/report.pdf"))
+    assert named is not None and named.exit_code == 2
+    assert named.message("en").startswith(f"{FULL} /media/usb/out ")
+    assert "No room" in str(disk_full(OSError(errno.EDQUOT, "Disk quota exceeded")))
+    assert disk_full(OSError(errno.EIO, "Input/output error", "/x")) is None

@@ -17,7 +17,7 @@ import click
 from evidencekit import __version__
 from evidencekit.cli._common import Group, Session, echo, option
 from evidencekit._internal.interrupt import terminate_as_interrupt
-from evidencekit.errors import EvidencekitError
+from evidencekit.errors import EvidencekitError, disk_full
 from evidencekit.i18n import LANGUAGES, set_language, t
 
 
@@ -66,6 +66,10 @@ def main() -> None:
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if debug:
             raise
+        full = disk_full(exc)  # not a bug: a full disk that no code closer to the write named
+        if full is not None:
+            echo(full.message(), err=True)
+            sys.exit(full.exit_code)
         echo(t("cli.unexpected", error=f"{type(exc).__name__}: {exc}"), err=True)
         sys.exit(70)
     sys.exit(status if isinstance(status, int) else 0)
