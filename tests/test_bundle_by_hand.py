@@ -95,7 +95,7 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> dict:
             with Locker.open(home) as locker:
                 bundle.seal(locker, PASSPHRASE, plain=True, output=output, with_report=False)
         key = json.loads(ok("keys", "show", "--json"))
-        yield {"root": root, "bundle": output, "key": key["public_key"], "fingerprint": key["fingerprint"],
+        yield {"bundle": output, "key": key["public_key"], "fingerprint": key["fingerprint"],
                "rpc": rpc, "chain": chain, "height": height, "home": home}
     finally:
         for server in (calendar, rpc, *tsas):
@@ -113,10 +113,10 @@ class Step:
         return self.code == 0 and "FAILED" not in self.output
 
 
-def follow_readme(sent: dict, bundle_file: Path, folder: Path, key: str | None = None) -> list[Step]:
-    """Run README.txt's commands in order, in one bash, as a recipient would type them."""
-    commands = [_fill(command, "en", {"file": str(bundle_file), "key": key or sent["key"]})
-                for command in _commands("en")]
+def follow_readme(sent: dict, bundle_file: Path, folder: Path) -> list[Step]:
+    """Run README.txt's commands in order, in one bash, as a recipient would type them, with the
+    file and the key the sender gave."""
+    commands = [_fill(command, {"file": str(bundle_file), "key": sent["key"]}) for command in _commands("en")]
     home = folder / "home"
     (home / ".bitcoin").mkdir(parents=True)
     rpc = sent["rpc"]
@@ -138,8 +138,8 @@ def follow_readme(sent: dict, bundle_file: Path, folder: Path, key: str | None =
     return steps
 
 
-def _fill(command: str, lang: str, values: dict[str, str]) -> str:
-    names = PLACEHOLDERS[lang]
+def _fill(command: str, values: dict[str, str]) -> str:
+    names = PLACEHOLDERS["en"]
     filled = PLACEHOLDER.sub(lambda m: values[names[m.group(0)]], command)
     assert not PLACEHOLDER.search(filled), command
     return filled
