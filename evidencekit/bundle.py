@@ -77,14 +77,15 @@ def seal(
     case: str | None = None,
     with_report: bool = True,
     plain: bool = False,
+    name: str | None = None,
     session: BrowserSession | None = None,
 ) -> Sealed:
     """Write the bundle; once its file is in place, log the seal. A failure leaves neither.
 
     When the locker has recipients, an unencrypted bundle must be asked for (``plain``): a
     hand-over cannot go out readable by mistake. The bundle carries the report (HTML and PDF,
-    in the current language) on exactly the items it holds; the PDF prints while the items are
-    copied.
+    in the current language) on exactly the items it holds, with ``name`` as who prepared it;
+    the PDF prints while the items are copied.
     """
     target = locker.case(case)
     chosen = [locker.item(ref, target.id) for ref in items] if items else locker.items(target.id)
@@ -108,7 +109,7 @@ def seal(
     partial: Path | None = None
     try:
         if with_report:
-            html = report.bundle_html(locker, target.id, chosen, work)
+            html = report.bundle_html(locker, target.id, chosen, work, name=name)
             printing = _Printing(html, session)
         partial, raw = _new_partial(folder, output.name)
         with raw:

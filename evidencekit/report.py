@@ -71,11 +71,11 @@ def bundle_names(lang: str) -> tuple[str, str]:
 
 
 def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: Path, *,
-                lang: str | None = None) -> Path:
+                lang: str | None = None, name: str | None = None) -> Path:
     """The HTML report a bundle carries (``report-nb.html``); print it with :func:`print_pdf`.
 
     Sensitive pictures are always blurred here: a bundle travels, and the clear pictures are in
-    it anyway for whoever chooses to open them.
+    it anyway for whoever chooses to open them. ``name`` is who prepared it, for the cover.
     """
     if not items:
         raise UserError("report.nothing_to_report")
@@ -83,7 +83,7 @@ def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     html_name, _ = bundle_names(lang)
-    _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items))), folder / html_name)
+    _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items), name=name)), folder / html_name)
     return folder / html_name
 
 

@@ -371,3 +371,24 @@ def test_envelope_writer_failing_midway_stops_cleanly() -> None:
             writer.write(bytes(2 << 20))
             raise ValueError("the caller's own error")
     assert not [t for t in threading.enumerate() if t.name == "evidencekit-behind"]
+
+
+def test_seal_names_who_prepared_it_and_refuses_a_mistaken_hand_over(handover: dict) -> None:
+    worker, root = handover["worker"], handover["root"]
+    out = root / "named"
+    out.mkdir()
+    # The worker has recipients: leaving out --to would hand over an unencrypted bundle by mistake.
+    refused = worker.cli("seal", "--no-stamp", "-o", out / "x.zip")
+    assert refused.code == 2 and "UNENCRYPTED" in refused.err and not list(out.iterdir())
+    # A sealed bundle is always *.evidencekit and a plain one *.zip.
+    wrong = worker.cli("seal", "--no-stamp", "--to", "alice", "-o", out / "x.zip")
+    assert wrong.code == 2 and ".evidencekit" in wrong.err and not list(out.iterdir())
+    wrong = worker.cli("seal", "--no-stamp", "--plain", "-o", out / "x.evidencekit")
+    assert wrong.code == 2 and ".zip" in wrong.err and not list(out.iterdir())
+    sealed = worker.ok("seal", "--no-stamp", "--plain", "--name", "Kari Nordmann", "-o", out / "named.zip")
+    assert "UNENCRYPTED: anyone who gets this file can read it." in sealed.out
+    with zipfile.ZipFile(out / "named.zip") as archive:
+        html = archive.read("report-en.html").decode()
+    assert "Kari Nordmann" in html
+    to_alice = worker.ok("seal", "--no-stamp", "--no-report", "--to", "alice", "-o", out / "alice.evidencekit")
+    assert "Encrypted to: alice." in to_alice.out

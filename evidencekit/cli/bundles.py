@@ -43,19 +43,20 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 @option("--plain", is_flag=True, help="cli.opt_plain")
 @option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="cli.opt_bundle_output")
 @option("--report/--no-report", default=True, show_default=True, help="cli.opt_bundle_report")
+@option("--name", help="report.cli_opt_name")
 @case_option
 @no_stamp_option
 @json_option
 @pass_session
 def seal(session, items: str | None, recipients: tuple[str, ...], plain: bool, output: Path | None, report: bool,
-         case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+         name: str | None, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     from evidencekit import bundle
 
     locker = session.locker()
     locker.case(case_ref)
     refs = [r for r in (items or "").split(",") if r.strip()]
     sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref,
-                         with_report=report, plain=plain)
+                         with_report=report, plain=plain, name=name)
 
     def lines() -> Iterator[str]:
         yield t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld)
