@@ -101,16 +101,16 @@ def seal(
                         path=str(output), suffix=suffix)
     if output.exists():
         raise UserError("bundle.output_exists", path=str(output))
-    signer = locker.case_signer(target.id, passphrase)
-    folder = output.parent if str(output.parent) else Path(".")
-    remove_stale_partials(folder)
-    work = locker.scratch()
-    printing: _Printing | None = None
+    printing = _Printing(session) if with_report else None
     partial: Path | None = None
+    work: Path | None = None
     try:
-        if with_report:
-            html = report.bundle_html(locker, target.id, chosen, work, name=name)
-            printing = _Printing(html, session)
+        signer = locker.case_signer(target.id, passphrase)
+        folder = output.parent if str(output.parent) else Path(".")
+        remove_stale_partials(folder)
+        work = locker.scratch()
+        if printing is not None:
+            printing.print(report.bundle_html(locker, target.id, chosen, work, name=name))
         partial, raw = _new_partial(folder, output.name)
         with raw:
             if recipient_keys:
@@ -136,28 +136,43 @@ def seal(
             printing.stop()
         if partial is not None:
             partial.unlink(missing_ok=True)
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     withheld = len(locker.items(target.id)) - len(chosen)
     return Sealed(output, tuple(i.label for i in chosen), withheld, tuple(recipients), entry)
 
 
 class _Printing:
-    """The report's PDF, printed by Chromium in a helper thread while the items are copied."""
+    """The report's PDF, printed by Chromium in a helper thread.
 
-    def __init__(self, html: Path, session: BrowserSession | None) -> None:
-        self._html = html
-        self._pdf = html.with_suffix(".pdf")
+    The browser starts at once, while the key is unlocked and the report's HTML is assembled;
+    it prints while the items are copied. A session given by the caller belongs to the caller's
+    thread, so with one the PDF is printed there, as soon as the HTML is ready.
+    """
+
+    def __init__(self, session: BrowserSession | None) -> None:
+        self._session = session
+        self._html: Path | None = None
+        self._ready = threading.Event()
         self._error: BaseException | None = None
-        if session is not None:  # a session belongs to its thread: print here and now
-            report.print_pdf(html, self._pdf, session)
-            self._thread = None
-        else:
+        self._thread: threading.Thread | None = None
+        if session is None:
             self._thread = threading.Thread(target=self._run, name="evidencekit-print", daemon=True)
             self._thread.start()
 
+    def print(self, html: Path) -> None:
+        self._html = html
+        if self._session is not None:
+            report.print_pdf(html, html.with_suffix(".pdf"), self._session)
+        self._ready.set()
+
     def _run(self) -> None:
         try:
-            report.print_pdf(self._html, self._pdf)
+            with BrowserSession() as own:
+                _ = own.browser  # launch now, beside the caller's work
+                self._ready.wait()
+                if self._html is not None:
+                    report.print_pdf(self._html, self._html.with_suffix(".pdf"), own)
         except BaseException as exc:  # handed to the sealing thread
             self._error = exc
 
@@ -166,10 +181,12 @@ class _Printing:
             self._thread.join()
         if self._error is not None:
             raise self._error
-        return [self._html, self._pdf]
+        assert self._html is not None
+        return [self._html, self._html.with_suffix(".pdf")]
 
     def stop(self) -> None:
-        """After a failure: wait for the printer, whose browser must not outlive the seal."""
+        """Let the printer go (after a failure too): its browser must not outlive the seal."""
+        self._ready.set()
         if self._thread is not None:
             self._thread.join()
 
