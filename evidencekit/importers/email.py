@@ -47,6 +47,21 @@ _FORWARD_BODY = ("---------- Forwarded message", "Begin forwarded message",
                  "Weitergeleitete Nachricht", "Doorgestuurd bericht")
 #: dkimpy allows signatures 10 hours into the future for skewed clocks; we do the same.
 CLOCK_SLOP = 36000
+#: How much of one message's header is read. Parsing a header is not linear everywhere: dkimpy
+#: joins a field's continuation lines one at a time (one field folded over a million lines took
+#: minutes), and the address parser of Python's email package slows down with the length of a
+#: list (10,000 named recipients in one Cc: 9 s). Real headers are far smaller: a message that
+#: crossed a dozen relays with ARC sets has some 20 kB, a Cc of 2,000 recipients some 64 kB. A
+#: larger header is read up to these limits (whole fields only), the rest is named in a notice,
+#: and its signatures are not checked, as each covers fields that were not read. The message
+#: itself stays whole in the stored export. Within the limits the worst header (256 kB folded
+#: into lines of three bytes, which Python's parser reads one at a time) takes under a second.
+MAX_HEADER_FIELDS = 1000
+MAX_FIELD_BYTES = 64 << 10
+MAX_HEADER_BYTES = 256 << 10
+_HEADER_END = re.compile(rb"\n\r?\n")
+_FIELD_END = re.compile(rb"\n(?![ \t])")
+_ARC_SEAL = re.compile(rb"^ARC-Seal:", re.M | re.I)
 _EXTENSIONS = (".eml", ".mbox", ".msg")
 
 
@@ -269,7 +284,7 @@ def _timing(sig: dict[bytes, bytes], received: datetime | None) -> dict[str, Any
 
 
 def check_arc(raw: bytes, keys: KeyBook) -> dict[str, Any]:
-    if not re.search(rb"^ARC-Seal:", raw, re.M | re.I):
+    if not _ARC_SEAL.search(raw):
         return {"result": "none"}
     before = set(keys.missing)
     try:
@@ -284,6 +299,39 @@ def check_arc(raw: bytes, keys: KeyBook) -> dict[str, Any]:
 
 
 # -- one message ----------------------------------------------------------------------------
+def _within_limits(raw: bytes) -> tuple[bytes, dict[str, int] | None]:
+    """``raw`` as it is parsed, with its header held to the limits above, and what was cut
+    (``None``: nothing). Each field ends at a line break not followed by a space or tab, found
+    by one regular-expression search, so even a header of a gigabyte costs one pass in C."""
+    end = _HEADER_END.search(raw)
+    header_end = end.start() + 1 if end else len(raw)
+    kept: list[bytes] = []
+    size = start = seen = 0
+    while start < header_end and seen < MAX_HEADER_FIELDS:
+        found = _FIELD_END.search(raw, start, header_end)
+        stop = found.start() + 1 if found else header_end
+        if stop - start <= MAX_FIELD_BYTES and size + stop - start <= MAX_HEADER_BYTES:
+            kept.append(raw[start:stop])
+            size += stop - start
+        start, seen = stop, seen + 1
+    if start >= header_end and len(kept) == seen:
+        return raw, None
+    return b"".join(kept) + raw[header_end:], {"size": header_end, "lines": raw.count(b"\n", 0, header_end),
+                                              "kept": len(kept)}
+
+
+def _unchecked(headers: StdMessage, why: str) -> list[dict[str, Any]]:
+    """The DKIM signatures among the fields read, each marked as not checked, and why."""
+    results = []
+    for index, value in enumerate(headers.get_all("DKIM-Signature") or []):
+        try:
+            domain = parse_tag_value(str(value).encode("utf-8", "replace")).get(b"d", b"").decode("ascii", "replace")
+        except InvalidTagValueList:
+            domain = None
+        results.append({"index": index, "result": "cannot_check", "reason": why, "domain": domain})
+    return results
+
+
 def _raw_headers(raw: bytes) -> StdMessage:
     return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
 
@@ -355,8 +403,13 @@ def _decoded(message: EmailMessage, name: str) -> str | None:
 
 def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: str | None,
                  keys: KeyBook, opts: Options, transcript: Transcript) -> Message:
-    headers = _raw_headers(raw)
-    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
+    parsed, cut = _within_limits(raw)
+    if cut is not None:
+        transcript.notice("email_header_cut", index, size_kb=cut["size"] >> 10, lines=cut["lines"],
+                          kept=cut["kept"], fields=MAX_HEADER_FIELDS, field_kb=MAX_FIELD_BYTES >> 10,
+                          limit_kb=MAX_HEADER_BYTES >> 10)
+    headers = _raw_headers(parsed)
+    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(parsed)
     date_raw = headers.get("Date")
     date_text = _unfold(date_raw).strip() if date_raw is not None else None
     sender = _decoded(message, "From")
@@ -384,7 +437,7 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
     received = [_unfold(v) for v in headers.get_all("Received") or []]
     hop_times = [_received_time(v) for v in received]
     receipt = next((t for t in hop_times if t is not None), None)
-    signed = _MBOXRD.sub(rb"\1", raw) if from_mbox else raw
+    signed = _MBOXRD.sub(rb"\1", raw) if from_mbox and cut is None else raw
     subject = _decoded(message, "Subject")
     msg.extra = {
         "subject": subject, "to": _decoded(message, "To"), "cc": _decoded(message, "Cc"),
@@ -392,8 +445,9 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
         "received": [{"raw": v, "time_utc": format_utc(t) if t else None}
                      for v, t in zip(received, hop_times)],
         "authentication_results": _auth_results(headers.get_all("Authentication-Results") or []),
-        "dkim": check_dkim(signed, keys, receipt),
-        "arc": check_arc(signed, keys),
+        "dkim": check_dkim(signed, keys, receipt) if cut is None else _unchecked(headers, "header_too_large"),
+        "arc": check_arc(signed, keys) if cut is None or not _ARC_SEAL.search(raw)
+        else {"result": "cannot_check", "reason": "header_too_large"},
         "sha256": hashlib.sha256(raw).hexdigest(),
         "mbox_unquoted": signed != raw,
     }
