@@ -41,7 +41,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ek-bench-") as scratch:
         root = Path(scratch)
         files = _make_files(root)
-        env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": "bench",
+        env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": "bench locker without evidence",
                "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
         os.environ.update(EVIDENCEKIT_OTS_CALENDARS="", EVIDENCEKIT_TSA_URLS="")  # the library run: no network
         cli = [sys.executable, "-m", "evidencekit"]
