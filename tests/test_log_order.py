@@ -29,7 +29,7 @@ def _sign(signer: nacl.signing.SigningKey, entries: list[Fields]) -> list[tuple[
     """Chain and sign the entries in the order given, exactly as ``custody_log.append`` would."""
     stored, prev = [], None
     for fields in entries:
-        body = canonical.dumps({**fields, "prev": prev, "signer": keys.public_key_string(bytes(signer.verify_key))})
+        body = canonical.dumps({"prev": prev, "signer": keys.public_key_string(bytes(signer.verify_key)), **fields})
         stored.append((body, signer.sign(body).signature))
         prev = canonical.sha256_hex(body)
     return stored
@@ -113,7 +113,8 @@ def test_a_changed_entry_is_one_finding(signer: nacl.signing.SigningKey) -> None
 
 
 @pytest.mark.parametrize("change", [{"seq": "2"}, {"seq": True}, {"seq": 0}, {"time": 1700000000},
-                                    {"time": "2026-03-01T10:00:00"}, {"time": "yesterday"}, {"subject": 7}])
+                                    {"time": "2026-03-01T10:00:00"}, {"time": "yesterday"}, {"subject": 7},
+                                    {"signer": 7}, {"prev": ["a"]}])
 def test_entries_of_the_wrong_shape_are_unreadable(signer: nacl.signing.SigningKey, change: Fields) -> None:
     """Anyone can sign a log with a key of their own: its fields may hold anything at all."""
     found = _problems(signer, [_entry(1), {**_entry(2), **change}, _entry(3)])

@@ -160,9 +160,12 @@ def time_problems(entries: Sequence[LogEntry], proven: Mapping[int, str]) -> lis
     ``verify`` refuses a time earlier than the entry before it, so an entry dated back cannot
     go below its signed predecessor, and placing it earlier in the chain changes the digests
     every later proof covers, so those proofs no longer verify. A log dated forward shows up
-    here: its entries claim times after the proofs that cover them. What remains is an
-    entry dated anywhere between its predecessor's time and the next proof, and a log made
-    and dated back before its first proof; only an earlier proof narrows either.
+    here: its entries claim times after the proofs that cover them. What remains: an entry
+    may be dated anywhere between its predecessor's time and the next proof's, and a log made
+    before its first proof may be dated back as a whole. More frequent stamps narrow the
+    first; nothing in the log rules out the second.
+
+    ``entries`` are those ``verify`` returned (their times are known to be readable).
     """
     bounds = sorted((seq, _moment(time), time) for seq, time in proven.items())
     earliest_from: list[tuple[datetime, int, str]] = []  # suffix minima: the tightest bound at or after i
@@ -193,7 +196,7 @@ def _readable(body: bytes, signature: bytes) -> LogEntry | str:
         if any(not isinstance(value, kind) or isinstance(value, bool) for value, kind in shapes) or entry.seq < 1:
             raise TypeError
         _moment(entry.time)
-    except (ValueError, KeyError, TypeError, UserError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, UserError) as exc:
         return type(exc).__name__
     return entry
 
