@@ -44,7 +44,7 @@ def record_path(label: str) -> str:
 
 def item_file_path(label: str, index: int, name: str) -> str:
     """``items/E-001/01-name``: the index keeps two files of the same name apart."""
-    clean = re.sub(r"[/\\\x00-\x1f]", "_", name).lstrip(".") or "file"
+    clean = re.sub(r"[/\\\x00-\x1f\x7f-\x9f]", "_", name).lstrip(".") or "file"
     return f"items/{label}/{index:02d}-{clean}"
 
 

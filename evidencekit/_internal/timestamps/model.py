@@ -11,6 +11,7 @@ untrusted TSA). Reasons are catalog keys, rendered in the reader's language when
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Mapping
 
 from evidencekit.i18n import t
@@ -18,6 +19,10 @@ from evidencekit.i18n import t
 Kind = Literal["ots", "rfc3161"]
 Status = Literal["queued", "pending", "verified", "unconfirmed", "invalid", "unverifiable"]
 STATUSES: tuple[Status, ...] = ("queued", "pending", "verified", "unconfirmed", "invalid", "unverifiable")
+
+
+CLOCK_SLACK = timedelta(minutes=10)  # a computer clock not set by the network, a TSA's whole seconds
+BLOCK_TIME_SLACK = timedelta(hours=2)  # how far a block's time may lag the moment it was mined
 
 
 @dataclass(frozen=True)
@@ -102,10 +107,21 @@ class ProofResult:
 
     @property
     def existed_by(self) -> str | None:
-        """When a verified proof shows its digest existed at the latest (block or TSA time)."""
+        """The latest moment a verified proof lets its digest have come into being, as RFC 3339 UTC.
+
+        The proof's own time plus what it may be behind the truth: a Bitcoin block's time may
+        lag the moment it was mined by up to two hours (consensus allows it), a TSA writes whole
+        seconds; and the worker's clock, which dates the log, is not a precise one. So a log
+        dated later than a proof is only a finding beyond ordinary clock error.
+        """
         if not self.verified or self.details is None:
             return None
-        return self.details.attested_time if isinstance(self.details, OtsDetails) else self.details.gen_time
+        shown = self.details.attested_time if isinstance(self.details, OtsDetails) else self.details.gen_time
+        if shown is None:
+            return None
+        slack = CLOCK_SLACK + (BLOCK_TIME_SLACK if isinstance(self.details, OtsDetails) else timedelta(0))
+        moment = datetime.strptime(shown, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) + slack
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def to_json(self, lang: str | None = None) -> dict[str, Any]:
         """A plain dict for ``--json``: kind, status, reason, reason_code and the details."""
