@@ -23,7 +23,7 @@ import nacl.signing
 from cryptography import x509
 
 from evidencekit import report
-from evidencekit._internal import keys
+from evidencekit._internal import keys, workdir
 from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.bundle import build, check, envelope
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
@@ -36,6 +36,7 @@ from evidencekit.models import BundleCheck, BundleReport, LogEntry
 PLAIN_SUFFIX, SEALED_SUFFIX = ".zip", ".evidencekit"
 PARTIAL_SUFFIX = ".partial"
 NOT_VERIFIED = "NOT-VERIFIED.txt"
+OPENING = ".evidencekit-opening-"
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,8 @@ def open_bundle(
     extra_roots: Sequence[x509.Certificate] = (),
     network: str = "mainnet",
 ) -> Opened:
-    """Verify while unpacking into a hidden folder beside ``target``; only a bundle that holds
+    """Verify while unpacking into a hidden folder beside ``target`` (one a killed ``open`` left is
+    removed by the next, see ``workdir``); only a bundle that holds
     (valid, or valid with warnings) is moved into place. An invalid one raises :class:`Refused`
     and leaves nothing, unless ``unverified``: then it lands in ``<target>-NOT-VERIFIED`` with a
     ``NOT-VERIFIED.txt`` saying what failed."""
@@ -301,8 +303,11 @@ def open_bundle(
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UserError("bundle.target_not_empty", path=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".opening", dir=target.parent))
+    workdir.remove_abandoned(target.parent, OPENING)  # what an open killed outright left
+    owned = workdir.Owned.create(target.parent, OPENING)
+    staging = owned.path / "bundle"
     try:
+        staging.mkdir()
         result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network)
         holds = result.verdict != "invalid"
         if not holds and not unverified:
@@ -317,9 +322,8 @@ def open_bundle(
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    finally:
+        owned.remove()
     return Opened(target, tuple(target / p.relative_to(staging) for p in written), result, holds)
 
 

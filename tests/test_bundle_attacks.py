@@ -377,3 +377,21 @@ def test_log_dated_after_what_its_timestamp_proves(tmp_path: Path, monkeypatch: 
         assert result.code == 1 and "check.entry_time_after_proof" in _failed(report), report["checks"]
     finally:
         tsa.close()
+
+
+def test_a_hostile_attachment_name_cannot_block_the_hand_over(tmp_path: Path) -> None:
+    """Control characters in a file's name (as a harasser may choose it) are replaced in the bundle."""
+    env = {"EVIDENCEKIT_HOME": str(tmp_path / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
+           "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
+    evidence = tmp_path / "bilde\x7f\x9b[2J\x1b]0;x\x07.txt"
+    evidence.write_bytes(EVIDENCE)
+    for args in (("init", "--kdf", "interactive"), ("case", "new", "Navn"), ("add", "--no-stamp", evidence)):
+        assert invoke(*args, env=env).code == 0
+    bundle = tmp_path / "names.zip"
+    result = invoke("seal", "--no-stamp", "--no-report", "-o", bundle, env=env)
+    assert result.code == 0, result.err
+    verified = invoke("verify", bundle, env=env)
+    assert verified.code == 0 and "\x1b" not in verified.out and "\x9b" not in verified.out
+    with zipfile.ZipFile(bundle) as archive:
+        [name] = [n for n in archive.namelist() if n.startswith("items/")]
+    assert name == "items/E-001/01-bilde__[2J_]0;x_.txt"

@@ -151,3 +151,23 @@ def _manifest_of(bundle: Path, sealed: bool) -> bytes:
     assert opened.code == 0, opened.out + opened.err
     data = json.loads(opened.out)
     return Path(data["folder"], "manifest.json").read_bytes()
+
+
+def test_open_killed_outright_is_swept_by_the_next_open(big_case: dict, tmp_path: Path) -> None:
+    """SIGKILL gives no chance to clean up: the half-unpacked folder stays until the next open."""
+    marker, env = marked_env(tmp_path / "tmp")
+    env.update(big_case["env"])
+    places = tmp_path / "places"
+    places.mkdir()
+    proc = start_cli("open", big_case["sealed"], "-o", places / "first", env=env)
+    deadline = time.monotonic() + 60
+    while _read_so_far(proc.pid) < SIZE // 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before it could be stopped; make the bundle larger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert wait_until_gone(marker) == []
+    assert [p.name for p in places.iterdir() if p.name.startswith(".evidencekit-opening-")]  # left behind
+    done = run_cli("open", big_case["sealed"], "-o", places / "second", env=env)
+    assert done.code == 0, done.out + done.err
+    assert sorted(p.name for p in places.iterdir()) == ["second"]
