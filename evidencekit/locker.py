@@ -538,8 +538,9 @@ class Locker:
         target_dir = Path(target_dir)
         target_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        files = {p.name: p.data for p in stamp_queue.proof_files(self.db, self.case(case).id)}
-        for name, data in {**files, **stamp_queue.header_files(self.db)}.items():
+        proofs = stamp_queue.proof_files(self.db, self.case(case).id)
+        files = {p.name: p.data for p in proofs}
+        for name, data in {**files, **stamp_queue.header_files(self.db, proofs)}.items():
             (target_dir / name).write_bytes(data)
             written.append(target_dir / name)
         return written

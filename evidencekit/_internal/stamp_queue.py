@@ -31,7 +31,7 @@ from evidencekit._internal.timestamps.bitcoin_headers import (
     parse_stored_header,
 )
 from evidencekit._internal.timestamps.model import ProofResult, ServerFailure
-from evidencekit._internal.timestamps.ots import merge_ots, upgrade_many, verify_ots
+from evidencekit._internal.timestamps.ots import merge_ots, ots_info, upgrade_many, verify_ots
 from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
 from evidencekit._internal.timestamps.stamping import stamp
 
@@ -232,11 +232,14 @@ def proof_files(conn: sqlite3.Connection, case_id: str) -> list[ProofFile]:
     return list(files.values())
 
 
-def header_files(conn: sqlite3.Connection) -> dict[str, bytes]:
-    """The block headers that verified proofs, as JSON files a recipient can check by hand."""
+def header_files(conn: sqlite3.Connection, proofs: Sequence[ProofFile]) -> dict[str, bytes]:
+    """The block headers that verified these proofs, as JSON files a recipient can check by hand
+    (only theirs: the headers of other cases would tell when those were stamped)."""
+    heights = {h for p in proofs if p.kind == "ots" for h in ots_info(p.data).block_heights}
     return {
         f"block-{height}.header.json": text.encode("utf-8")
         for height, text in conn.execute("SELECT height, header_json FROM block_headers ORDER BY height")
+        if height in heights
     }
 
 

@@ -108,7 +108,7 @@ def write(
         stamped = layout.stamped_path(proof.seq, proof.digest)
         if stamped not in files and proof.digest in bodies:
             put(stamped, bodies[proof.digest])
-    for name, data in stamp_queue.header_files(locker.db).items():
+    for name, data in stamp_queue.header_files(locker.db, proofs).items():
         put(layout.TIMESTAMPS + name, data)
     put(layout.TSA_ROOTS, layout.tsa_roots(default_roots()))  # for checking by hand
     for path in report():
