@@ -191,7 +191,8 @@ def judge(contents: Contents, header_sources: Sequence[HeaderSource], roots: Seq
     try:
         manifest = layout.Manifest.from_bytes(manifest_bytes)
     except NotImplementedError as exc:
-        raise UserError("bundle.unsupported_version", version=str(exc)) from exc
+        older = str(exc).isdigit() and int(str(exc)) < layout.VERSION
+        raise UserError("bundle.old_version" if older else "bundle.unsupported_version", version=str(exc)) from exc
     except (ValueError, KeyError, TypeError, AttributeError):
         found.fail("manifest", "bundle.check_manifest_unreadable")
         return Judged(found.report(public, fingerprint), signer if holds else None)
