@@ -231,3 +231,19 @@ def _try_lock(path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(fd)
+
+
+def test_leftovers_of_older_versions_go_once_they_are_old(case_home: Path) -> None:
+    """Before work folders were locked, a killed import left its copy of the export for good."""
+    tmp = case_home / "blobs" / "tmp"
+    old_copy, old_half, fresh = tmp / "work-x1y2z3", tmp / "4242-0123456789abcdef", tmp / "work-just-made"
+    (old_copy / "export").mkdir(parents=True)
+    (old_copy / "export" / "chat.zip").write_bytes(b"the whole chat")
+    old_half.write_bytes(b"half a blob")
+    fresh.mkdir()
+    long_ago = time.time() - 3600
+    for path in (old_copy, old_half):
+        os.utime(path, (long_ago, long_ago))
+    assert run_cli("list").code == 0
+    assert not old_copy.exists() and not old_half.exists()
+    assert fresh.exists()  # may be a command that started a moment ago

@@ -170,8 +170,9 @@ class BlobStore:
         sweep it calls for could run.
         """
         dead = workdir.claim_abandoned(self.tmp, _WORK)
-        for entry in self.tmp.iterdir():  # temporary files of older versions, unlocked folders
-            if not entry.name.startswith((_WORK, workdir.SETTING_UP)) and workdir.older_than(entry, workdir.GRACE):
+        for entry in self.tmp.iterdir():  # what older versions left: temporary files, work folders
+            ours = entry.name.startswith(workdir.SETTING_UP) or (entry / workdir.LOCK).exists()
+            if not ours and workdir.older_than(entry, workdir.GRACE):
                 workdir.remove(entry)
         try:
             for folder, _ in dead:
