@@ -28,7 +28,7 @@ from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.bundle import build, check, envelope
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import default_roots
-from evidencekit.errors import UserError, VerificationFailed
+from evidencekit.errors import UserError, VerificationFailed, is_no_room, naming_full_disk
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
 from evidencekit.models import BundleCheck, BundleReport, LogEntry
@@ -113,7 +113,7 @@ def seal(
         if printing is not None:
             printing.print(report.bundle_html(locker, target.id, chosen, work, name=name))
         partial, raw = _new_partial(folder, output.name)
-        with raw:
+        with raw, naming_full_disk(folder):
             if recipient_keys:
                 with envelope.SealWriter(raw, recipient_keys) as writer:
                     written = build.write(locker, target.id, chosen, signer, writer,  # type: ignore[arg-type]
@@ -281,6 +281,8 @@ def _read_and_judge(path: Path, unpack_into: Path | None, identity: nacl.signing
     except envelope.Damaged as damage:
         return BundleReport(None, None, None, (BundleCheck("envelope", "failed", damage.key, damage.params),))
     except OSError as exc:
+        if is_no_room(exc):  # unpacking ran out of room: the caller names where
+            raise
         raise UserError("bundle.unreadable", path=str(path), reason=exc.strerror or str(exc)) from exc
 
 
@@ -308,7 +310,8 @@ def open_bundle(
     staging = owned.path / "bundle"
     try:
         staging.mkdir()
-        result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network)
+        with naming_full_disk(target.parent):
+            result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network)
         holds = result.verdict != "invalid"
         if not holds and not unverified:
             raise Refused(result)

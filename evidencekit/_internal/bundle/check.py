@@ -35,7 +35,7 @@ from evidencekit._internal.timestamps.bitcoin_headers import (
 from evidencekit._internal.timestamps.model import ProofResult
 from evidencekit._internal.timestamps.ots import verify_ots
 from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
-from evidencekit.errors import UserError
+from evidencekit.errors import UserError, is_no_room
 from evidencekit.models import BundleCheck, BundleReport
 
 MAX_KEPT = 64 << 20  # manifest, log, records, proofs: held in memory to be judged
@@ -78,9 +78,8 @@ def read_zip(source: BinaryIO, unpack_into: Path | None = None) -> Contents:
                 parts: list[bytes] = []
                 try:
                     out = _unpack_target(unpack_into, member.name) if unpack_into else None
-                except OSError as exc:  # a file where a folder must go, a name too long, a full disk
-                    raise UserError("bundle.unpack_failed", name=member.name[:200],
-                                    reason=exc.strerror or type(exc).__name__) from exc
+                except OSError as exc:  # a file where a folder must go, a name too long
+                    raise _unpack_failed(exc, member.name) from exc
                 try:
                     for chunk in reader.data():
                         if keep:
@@ -101,7 +100,14 @@ def _write(out: BinaryIO, chunk: bytes, name: str) -> None:
     try:
         out.write(chunk)
     except OSError as exc:
-        raise UserError("bundle.unpack_failed", name=name[:200], reason=exc.strerror or type(exc).__name__) from exc
+        raise _unpack_failed(exc, name) from exc
+
+
+def _unpack_failed(error: OSError, name: str) -> Exception:
+    """One sentence naming the member; a full disk stays itself, for the caller to name where."""
+    if is_no_room(error):
+        return error
+    return UserError("bundle.unpack_failed", name=name[:200], reason=error.strerror or type(error).__name__)
 
 
 def _unpack_target(root: Path, name: str) -> BinaryIO:
