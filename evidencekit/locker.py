@@ -110,7 +110,7 @@ class Locker:
             loose = home.exists() and home.stat().st_mode & 0o077
             blobstore.private_folder(home)
         locker = cls(home, database.connect(home / "locker.sqlite"))
-        if loose:  # made by someone else, or by an older evidencekit: tighten all of it
+        if loose:  # made or loosened by someone else: tighten all of it
             locker._make_private()
         locker.blobs.clean_up(locker._referenced)
         return locker

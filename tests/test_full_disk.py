@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from evidencekit._internal.browser import BrowserNotFound, find_browser
+from evidencekit._internal.demo_site import serve_demo
 from evidencekit.errors import disk_full
 from test_crash_import import whatsapp_zip
 from test_crash_safety import orphan_blobs, work_leftovers
@@ -149,3 +151,17 @@ def test_a_full_disk_nobody_named_is_still_a_full_disk() -> None:
     assert named.message("en").startswith(f"{FULL} /media/usb/out ")
     assert "No room" in str(disk_full(OSError(errno.EDQUOT, "Disk quota exceeded")))
     assert disk_full(OSError(errno.EIO, "Input/output error", "/x")) is None
+
+
+def test_a_capture_with_a_full_temporary_folder(case_home: Path, tmp_path: Path) -> None:
+    try:
+        find_browser()
+    except BrowserNotFound as error:
+        pytest.skip(f"no browser: {error.message('en')}")
+    for tmpdir in _mount_tmpfs(tmp_path / "tmpdisk", "1m"):
+        filler = _fill(tmpdir, 0)
+        with serve_demo() as site:
+            result = run_cli("capture", site.url("post"), "--no-stamp", env={"TMPDIR": str(tmpdir)})
+        assert result.code == 0 or (result.code != 70 and FULL in result.err and str(tmpdir) in result.err), result.err
+        assert run_cli("check").code == 0
+        assert [p.name for p in tmpdir.iterdir()] == [filler.name]
