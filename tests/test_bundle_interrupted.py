@@ -12,7 +12,9 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -118,8 +120,11 @@ def test_sigkill_during_seal(case_home: Path, tmp_path: Path, request: pytest.Fi
     full_run = time.monotonic() - started
     rng = random.Random(f"{kind}-20261201")
     made: list[Path] = [out / f"timing{suffix}"]
+    # A short TMPDIR of its own per trial: Chromium puts a socket there, whose path must stay short.
+    scratch = Path(tempfile.mkdtemp(prefix="ek-"))
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
     for trial in range(campaign_size(request, 1 if kind.endswith("report") else 2)):
-        marker, env = marked_env(tmp_path / f"tmp-{trial}")
+        marker, env = marked_env(scratch / str(trial))
         target = out / f"trial-{trial}{suffix}"
         kill_after(start_cli("seal", *options, "-o", target, env=env), rng.uniform(0.05, 1.1) * full_run)
         assert wait_until_gone(marker) == [], f"trial {trial}: a process outlived the seal"
@@ -134,7 +139,7 @@ def test_sigkill_during_seal(case_home: Path, tmp_path: Path, request: pytest.Fi
             assert result.code == 0, f"trial {trial}: {result.err}"
             made.append(target)
             assert [p for p in out.iterdir() if p.name.endswith(".partial")] == []
-        assert list((tmp_path / f"tmp-{trial}").iterdir()) == [], f"trial {trial}: scratch left in TMPDIR"
+        assert list((scratch / str(trial)).iterdir()) == [], f"trial {trial}: scratch left in TMPDIR"
     # The log never records a hand-over that did not happen.
     logged = [e for e in run_cli("log", "--json").json() if e["action"] == "bundle.seal"]
     assert len(logged) <= len(made)
