@@ -271,17 +271,24 @@ def test_errors_read_in_the_browsers_language(env: dict[str, str], unchanged: No
 
 
 def test_work_folders_of_killed_hosts_are_removed(env: dict[str, str], home: Path) -> None:
-    finished = subprocess.Popen([sys.executable, "-c", "pass"])
-    finished.wait()
-    abandoned = home / "blobs" / "tmp" / "work-abandoned"
-    abandoned.mkdir(parents=True)
-    (abandoned / ".native-host-pid").write_text(str(finished.pid))
-    (abandoned / "page-full.png").write_bytes(b"half")
-    unrelated = home / "blobs" / "tmp" / "work-cli"  # another command's folder: not ours to touch
-    unrelated.mkdir()
+    """A host killed mid-transfer leaves its work folder; the next host removes it, never a
+    folder whose owner still runs."""
+    from evidencekit._internal import workdir
+
+    tmp = home / "blobs" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    killed = subprocess.run([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from evidencekit._internal import workdir; "
+        "owned = workdir.Owned.create(Path(sys.argv[1]), 'work-'); "
+        "(owned.path / 'page-full.png').write_bytes(b'half'); print(owned.path)"), str(tmp)],
+        capture_output=True, text=True, check=True)
+    abandoned = Path(killed.stdout.strip())
+    assert abandoned.is_dir()
+    running = workdir.Owned.create(tmp, "work-")  # this test process owns it, and runs
     try:
         replies, _, _ = talk(frame({"type": "cases", "id": "c1"}), env=env)
         assert replies[0]["type"] == "cases"
-        assert not abandoned.exists() and unrelated.exists()
+        assert not abandoned.exists() and running.path.exists()
     finally:
-        unrelated.rmdir()
+        running.remove()
+

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 import platformdirs
 
-from evidencekit._internal.native_host import host, install as setup
+from evidencekit import native_host as host
+from evidencekit._internal.native_host import install as setup
 from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session
 from evidencekit.errors import UserError
 from evidencekit.i18n import t

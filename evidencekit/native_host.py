@@ -1,4 +1,8 @@
-"""The native-messaging host: one browser port, one process, one capture at a time.
+"""The browser extension's native-messaging host: one browser port, one process, one capture at a time.
+
+A front end like the command line: the protocol's pieces (framing, schema, chunked transfer,
+the capture record, installing the host) are in ``_internal/native_host/``; this module wires
+them to the public library.
 
 The conversation (all JSON, every message carries the extension's request ``id``)::
 
@@ -20,7 +24,6 @@ browser's language, and the capture it belonged to is dropped whole. The passphr
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import traceback
@@ -30,7 +33,6 @@ from typing import Any, BinaryIO
 
 from evidencekit import __version__
 from evidencekit import capture as web
-from evidencekit._internal.blobstore import _alive
 from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, framing, record, schema
 from evidencekit._internal.native_host.transfer import Transfer, check_files
 from evidencekit.errors import EvidencekitError, LockerError, UserError
@@ -39,7 +41,6 @@ from evidencekit.locker import Locker, normalise_date
 from evidencekit.models import Case, IncidentFacts
 
 METHOD = "web-capture-extension"
-MARKER = ".native-host-pid"
 
 
 class _Stop(Exception):
@@ -96,8 +97,7 @@ class NativeHost:
 
     def locker(self) -> Locker:
         if self._locker is None:
-            self._locker = Locker.open(self._home)
-            _remove_abandoned(self._locker)
+            self._locker = Locker.open(self._home)  # which removes what killed hosts left (workdir)
         return self._locker
 
     def close(self) -> None:
@@ -202,7 +202,6 @@ class NativeHost:
         record.web_capture(message["page"], (), self._origin)  # its times must parse before bytes move
         case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
         workdir = self.locker().scratch()
-        (workdir / MARKER).write_text(str(os.getpid()), encoding="ascii")
         transfer = Transfer(message["id"], message["files"], workdir)
         self._pending = _Pending(transfer, case, secret, facts, message["page"])
         self._send({"type": "ready", "id": message["id"], "bytes": transfer.size})
@@ -255,17 +254,6 @@ class NativeHost:
         if self._pending is not None and self._pending.transfer.request_id == message["id"]:
             self._drop_pending()
         self._send({"type": "aborted", "id": message["id"]})
-
-
-def _remove_abandoned(locker: Locker) -> None:
-    """Work folders of hosts that were killed mid-transfer hold no item; remove them."""
-    for folder in locker.blobs.tmp.glob("work-*"):
-        try:
-            pid = int((folder / MARKER).read_text(encoding="ascii"))
-        except (OSError, ValueError):
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def serve(home: Path | None, origin: str | None = None) -> int:
