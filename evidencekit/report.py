@@ -14,7 +14,7 @@ DKIM result), what the evidence proves and what it does not, and how to check it
 from __future__ import annotations
 
 import os
-import tempfile
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,10 +59,13 @@ def write(locker: Locker, output: Path, case: str | None = None, options: Option
     if kind == "html":
         _write_html(data, output)
         return output
-    with tempfile.TemporaryDirectory(prefix="evidencekit-report-") as folder:
-        page = Path(folder) / "report.html"
+    folder = locker.scratch()  # the page to print holds the evidence: in the locker, swept if killed
+    try:
+        page = folder / "report.html"
         _write_html(data, page)
         return print_file(page, output, session)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def bundle_names(lang: str) -> tuple[str, str]:
