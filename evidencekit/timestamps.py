@@ -29,12 +29,12 @@ from evidencekit._internal.timestamps.bitcoin_headers import (BitcoinRpc, BlockH
 from evidencekit._internal.timestamps.http import ServerError
 from evidencekit._internal.timestamps.model import (STATUSES, Kind, OtsDetails, ProofResult,
                                                     ServerFailure, Status, TsaDetails)
-from evidencekit._internal.timestamps.ots import (DEFAULT_CALENDARS, OtsInfo, OtsProofError,
-                                                  UpgradeResult, merge_ots, ots_info, upgrade_many,
+from evidencekit._internal.timestamps.ots import (OtsInfo, OtsProofError, UpgradeResult, merge_ots, ots_info, upgrade_many,
                                                   upgrade_ots, verify_ots)
 from evidencekit._internal.timestamps.rfc3161 import (TsaRootError, default_roots, load_root_file,
                                                       load_roots, request_token, verify_rfc3161)
-from evidencekit._internal.timestamps.stamping import DEFAULT_TSA_URLS, DigestStamps, stamp
+from evidencekit._internal.timestamps.servers import DEFAULT_CALENDARS, DEFAULT_TSA_URLS
+from evidencekit._internal.timestamps.stamping import DigestStamps, stamp
 from evidencekit._internal.timestamps.verify import proof_kind, verify_proof_file
 
 __all__ = [

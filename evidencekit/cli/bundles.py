@@ -100,8 +100,9 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
                                     header_sources=trust.header_sources, extra_roots=trust.extra_roots,
                                     network=_network())
     except bundle.Refused as refused:
-        emit(as_json, {"opened": False, "verification": refused.report.to_json()},
-             lambda: iter([*report_lines(refused.report), refused.message()]))
+        found, sentence = refused.report, refused.message()
+        emit(as_json, {"opened": False, "verification": found.to_json()},
+             lambda: iter([*report_lines(found), sentence]))
         return 1
     done = "bundle.opened" if opened.verified else "bundle.opened_unverified"
     emit(as_json, {"opened": True, "verified": opened.verified, "folder": str(opened.folder),

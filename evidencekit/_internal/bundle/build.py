@@ -66,7 +66,6 @@ def write(
     stored_log = custody_log.read(locker.db, case_id)
     logged = {e.subject for e in custody_log.entries(locker.db, case_id) if e.action == "item.add"}
     files: dict[str, dict[str, object]] = {}
-    sums: list[tuple[str, str]] = []
     manifest_items = []
     writer = container.Writer(out, time.time())
 

@@ -15,6 +15,7 @@ one that key committed to in the log.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Sequence
@@ -134,8 +135,6 @@ def read_folder(folder: Path) -> Contents:
 
 
 def _hash_file(path: Path, keep: bool) -> tuple[str, bytes | None]:
-    import hashlib
-
     with open(path, "rb") as f:
         if keep:
             data = f.read()

@@ -24,7 +24,6 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from evidencekit._internal.background import Behind
@@ -299,9 +298,6 @@ class Reader:
         self._digest.update(got)
         self.digest = self._digest.digest()
 
-    @property
-    def entries(self) -> list[Entry]:
-        return list(self._entries)
 
 
 class _Hasher:
@@ -333,9 +329,3 @@ class _Hasher:
         if self._behind is not None:
             self._behind.stop()
             self._behind = None
-
-
-def unpacked_path(root: PurePosixPath, name: str) -> PurePosixPath:
-    """Where a checked member name lands under ``root``."""
-    check_name(name)
-    return root.joinpath(*name.split("/"))

@@ -28,7 +28,6 @@ from opentimestamps.core.serialize import (BadMagicError, BytesDeserializationCo
                                            UnsupportedMajorVersion)
 from opentimestamps.core.timestamp import DetachedTimestampFile, Timestamp, make_merkle_tree
 
-from evidencekit._internal.timestamps.servers import DEFAULT_CALENDARS
 from evidencekit.errors import UserError, VerificationFailed
 from evidencekit._internal.timestamps.bitcoin_headers import (BlockHeader, HeaderSource,
                                                               HeaderUnavailable, source_name)
