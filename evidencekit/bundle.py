@@ -22,9 +22,9 @@ from pathlib import Path
 import nacl.signing
 from cryptography import x509
 
-from evidencekit import report
 from evidencekit._internal import keys, workdir
 from evidencekit._internal.browser import BrowserSession
+from evidencekit._internal.report.pdf import print_file
 from evidencekit._internal.bundle import build, check, envelope
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import default_roots
@@ -111,6 +111,8 @@ def seal(
         remove_stale_partials(folder)
         work = locker.scratch()
         if printing is not None:
+            from evidencekit import report  # the report's templates and pictures load only to seal with one
+
             printing.print(report.bundle_html(locker, target.id, chosen, work, name=name))
         partial, raw = _new_partial(folder, output.name)
         with raw, naming_full_disk(folder):
@@ -164,7 +166,7 @@ class _Printing:
     def print(self, html: Path) -> None:
         self._html = html
         if self._session is not None:
-            report.print_pdf(html, html.with_suffix(".pdf"), self._session)
+            print_file(html, html.with_suffix(".pdf"), self._session)
         self._ready.set()
 
     def _run(self) -> None:
@@ -173,7 +175,7 @@ class _Printing:
                 _ = own.browser  # launch now, beside the caller's work
                 self._ready.wait()
                 if self._html is not None:
-                    report.print_pdf(self._html, self._html.with_suffix(".pdf"), own)
+                    print_file(self._html, self._html.with_suffix(".pdf"), own)
         except BaseException as exc:  # handed to the sealing thread
             self._error = exc
 
