@@ -21,10 +21,10 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import nacl.bindings as sodium
 import nacl.public
 import nacl.signing
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bundle_support import invoke
 from conftest import PASSPHRASE, Result
@@ -201,29 +201,36 @@ def test_our_container_is_what_unzip_sees(world: dict, tmp_path: Path) -> None:
 # --- the sealed envelope: only the sender's contents --------------------------------------------
 
 
-def _reseal(sealed: Path, reader: nacl.signing.SigningKey, plaintext: bytes, trailer: bytes, target: Path) -> Path:
-    """What a co-recipient can do: take the file key from her own slot and encrypt other contents
-    again, keeping every recipient's slot, so the others can still open it."""
+def _slots_and_key(sealed: Path, reader: nacl.signing.SigningKey) -> tuple[bytes, bytes, bytes]:
+    """What any recipient reads from the file: magic, count and slots; the nonce prefix; and the
+    file key, from her own slot."""
     data = sealed.read_bytes()
     count = struct.unpack(">H", data[8:10])[0]
-    preamble = data[:10 + count * envelope.SLOT]
+    slots = data[:10 + count * envelope.SLOT]
     box = nacl.public.SealedBox(reader.to_curve25519_private_key())
-    file_key = None
-    for i in range(count):
-        try:
-            file_key = box.decrypt(preamble[10 + i * envelope.SLOT:10 + (i + 1) * envelope.SLOT])
-        except nacl.exceptions.CryptoError:
-            continue
-    assert file_key is not None
-    state = sodium.crypto_secretstream_xchacha20poly1305_state()
-    header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, file_key)
-    out, aad = [preamble, header], preamble
-    for start in range(0, len(plaintext), envelope.CHUNK):
-        out.append(sodium.crypto_secretstream_xchacha20poly1305_push(
-            state, plaintext[start:start + envelope.CHUNK], aad, envelope.TAG_MESSAGE))
+    file_key = next(k for i in range(count) if (k := _try(box, slots[10 + i * envelope.SLOT:10 + (i + 1) * envelope.SLOT])))
+    return slots, data[len(slots):len(slots) + envelope.PREFIX], file_key
+
+
+def _encrypt_by_hand(slots: bytes, prefix: bytes, file_key: bytes, plaintext: bytes, trailer: bytes) -> bytes:
+    """An envelope written from the format's description (STREAM over AES-256-GCM), not by the module."""
+    cipher = AESGCM(file_key)
+    preamble = slots + prefix
+    pieces = [plaintext[start:start + envelope.CHUNK] for start in range(0, len(plaintext), envelope.CHUNK)]
+    out, aad = [preamble], preamble
+    for number, piece in enumerate([*pieces, trailer]):
+        out.append(cipher.encrypt(prefix + struct.pack(">IB", number, number == len(pieces)), piece, aad))
         aad = None
-    out.append(sodium.crypto_secretstream_xchacha20poly1305_push(state, trailer, aad, envelope.TAG_FINAL))
-    target.write_bytes(b"".join(out))
+    return b"".join(out)
+
+
+def _reseal(sealed: Path, reader: nacl.signing.SigningKey, plaintext: bytes, trailer: bytes, target: Path,
+            prefix: bytes | None = None) -> Path:
+    """What a co-recipient can do: take the file key from her own slot and encrypt other contents
+    again, keeping every recipient's slot (and, unless ``prefix`` is given, the sender's nonce
+    prefix, so everything before the first chunk is the sender's), so the others can still open it."""
+    slots, own_prefix, file_key = _slots_and_key(sealed, reader)
+    target.write_bytes(_encrypt_by_hand(slots, prefix or own_prefix, file_key, plaintext, trailer))
     return target
 
 
@@ -244,7 +251,8 @@ def test_co_recipient_cannot_swap_the_body(world: dict, tmp_path: Path) -> None:
     alice = _identity(world, "alice")
     plain, trailer = _plaintext_and_trailer(world["sealed"], alice)  # she can: she is a recipient
 
-    # 1. Other contents (an item file replaced, the zip rebuilt exactly), the sender's signature kept.
+    # 1. Other contents (an item file replaced, the zip rebuilt exactly), everything before the
+    # body and the sender's signature kept: only the container digest in the signature differs.
     forged_zip = tmp_path / "forged.zip"
     with zipfile.ZipFile(world["plain"]) as archive, open(forged_zip, "wb") as out:
         writer = container.Writer(out)
@@ -257,8 +265,8 @@ def test_co_recipient_cannot_swap_the_body(world: dict, tmp_path: Path) -> None:
     assert code == 1 and "bundle.check_envelope_unsigned" in _failed(report)
     _refused_by_open(world, swapped)
 
-    # 2. The very same contents, encrypted again: the signature covers the stream header too.
-    again = _reseal(world["sealed"], alice, plain, trailer, tmp_path / "again.evidencekit")
+    # 2. The very same contents, encrypted again under a new nonce prefix: the signature covers it.
+    again = _reseal(world["sealed"], alice, plain, trailer, tmp_path / "again.evidencekit", os.urandom(envelope.PREFIX))
     code, report = _verify(world, again)
     assert code == 1 and _failed(report) == {"bundle.check_envelope_unsigned"}
 
@@ -271,28 +279,16 @@ def test_envelope_signed_by_another_key_than_the_manifest(world: dict, tmp_path:
 
     alice = _identity(world, "alice")
     plain, _ = _plaintext_and_trailer(world["sealed"], alice)
-    data = world["sealed"].read_bytes()
-    count = struct.unpack(">H", data[8:10])[0]
-    preamble = data[:10 + count * envelope.SLOT]
-    box = nacl.public.SealedBox(alice.to_curve25519_private_key())
-    file_key = next(k for i in range(count) if (k := _try(box, preamble[10 + i * 80:10 + (i + 1) * 80])))
-    state = sodium.crypto_secretstream_xchacha20poly1305_state()
-    header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, file_key)
+    slots, _, file_key = _slots_and_key(world["sealed"], alice)
+    prefix = os.urandom(envelope.PREFIX)
     with container.Reader(io.BytesIO(plain)) as reader:
         for _ in reader.members():
             reader.skip()
         digest = reader.digest
-    statement = _statement(hashlib.sha256(preamble + header).digest(), digest)
+    statement = _statement(hashlib.sha256(slots + prefix).digest(), digest)
     trailer = bytes(alice.verify_key) + alice.sign(statement).signature
-    chunks = [preamble, header]
-    aad = preamble
-    for start in range(0, len(plain), envelope.CHUNK):
-        chunks.append(sodium.crypto_secretstream_xchacha20poly1305_push(
-            state, plain[start:start + envelope.CHUNK], aad, envelope.TAG_MESSAGE))
-        aad = None
-    chunks.append(sodium.crypto_secretstream_xchacha20poly1305_push(state, trailer, None, envelope.TAG_FINAL))
     forged = tmp_path / "resigned.evidencekit"
-    forged.write_bytes(b"".join(chunks))
+    forged.write_bytes(_encrypt_by_hand(slots, prefix, file_key, plain, trailer))
     code, report = _verify(world, forged)
     assert code == 1 and _failed(report) == {"bundle.check_envelope_other_signer"}
     assert keys.fingerprint(bytes(alice.verify_key)) in json.dumps(report)

@@ -311,7 +311,7 @@ def test_proofs_read_by_ots_and_openssl(stamped: dict, tmp_path: Path) -> None:
 # --- the envelope on its own -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size, piece", [(0, 1), (1, 1), (65535, 7000), (65536, 65536), (65537, 4096),
+@pytest.mark.parametrize("size, piece", [(0, 1), (1, 1), (65537, 4096), ((1 << 20) - 1, 7000),
                                          (1 << 20, 1 << 20), ((1 << 20) + 1, 1 << 20), (3_333_333, 1 << 20),
                                          (3_333_333, 777_777), (2_000_000, 100_000_000)])
 def test_envelope_round_trips_any_way_it_is_written(size: int, piece: int, tmp_path: Path) -> None:
@@ -330,9 +330,9 @@ def test_envelope_round_trips_any_way_it_is_written(size: int, piece: int, tmp_p
         for start in range(0, size, piece):
             writer.write(data[start:start + piece])
         writer.sign_and_close(me, digest)
-    header = len(envelope.MAGIC) + 2 + 2 * envelope.SLOT + envelope.HEADER
+    header = len(envelope.MAGIC) + 2 + 2 * envelope.SLOT + envelope.PREFIX
     chunks = -(-size // envelope.CHUNK)
-    assert sealed.stat().st_size == header + size + chunks * envelope.ABYTES + envelope.TRAILER + envelope.ABYTES
+    assert sealed.stat().st_size == header + size + chunks * envelope.TAG + envelope.TRAILER + envelope.TAG
     for key in (me, other):
         with open(sealed, "rb") as raw, envelope.OpenedStream(raw, key) as stream:
             out = b"".join(iter(lambda: stream.read(100_000), b""))

@@ -13,7 +13,6 @@ in this process (``evidencekit.cli.main``, see ``bundle_support.py``), which kee
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import struct
@@ -21,8 +20,10 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import nacl.public
 import nacl.signing
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bundle_support import invoke
 from conftest import PASSPHRASE, Result
@@ -63,7 +64,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             path = root / "sources" / f"evidence-{n}.txt"
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(f"Melding {n}: du skal få svi.\n".encode() * (40 * n) if n < 5
-                             else os.urandom(300_000))  # several 64 KiB chunks once sealed
+                             else os.urandom(3_500_000))  # several 1 MiB chunks once sealed
             files.append(path)
         ok("add", *files, EVIDENCEKIT_OTS_CALENDARS=calendar.url, EVIDENCEKIT_TSA_URLS=tsa.url)
         calendar.mine()
@@ -355,15 +356,15 @@ def _envelope_failure(world: dict, path: Path) -> tuple[int, str]:
 
 def test_sealed_file_cut_short(world: dict, tmp_path: Path) -> None:
     data = world["me.evidencekit"].read_bytes()
-    stream_start = len(envelope.MAGIC) + 2 + envelope.SLOT + envelope.HEADER
-    chunk = envelope.CHUNK + envelope.ABYTES
+    stream_start = len(envelope.MAGIC) + 2 + envelope.SLOT + envelope.PREFIX
+    chunk = envelope.CHUNK + envelope.TAG
     assert len(data) > stream_start + 3 * chunk
     cuts = {
         "in the header": 20,
         "after the header": stream_start,
         "at a chunk boundary": stream_start + 2 * chunk,
         "inside a chunk": stream_start + 2 * chunk + 1000,
-        "the signature's chunk": len(data) - envelope.TRAILER - envelope.ABYTES,
+        "the signature's chunk": len(data) - envelope.TRAILER - envelope.TAG,
         "by one byte": len(data) - 1,
     }
     for where, length in cuts.items():
@@ -378,7 +379,7 @@ def test_sealed_file_cut_short(world: dict, tmp_path: Path) -> None:
 def test_sealed_file_with_extra_data(world: dict, tmp_path: Path) -> None:
     longer = tmp_path / "longer.evidencekit"
     data = world["me.evidencekit"].read_bytes()
-    for extra in (b"\x00", bytes(envelope.TRAILER + envelope.ABYTES), bytes(envelope.CHUNK + envelope.ABYTES)):
+    for extra in (b"\x00", bytes(envelope.TRAILER + envelope.TAG), bytes(envelope.CHUNK + envelope.TAG)):
         longer.write_bytes(data + extra)
         assert _envelope_failure(world, longer) == (1, "bundle.sealed_damaged")
 
@@ -392,12 +393,12 @@ def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path)
         "own key slot": (mine, slots + 40, 2, "not addressed to your key (it has 1 recipient(s)), or its header is damaged"),
         "recipient count, high byte": (mine, slots - 2, 1, "bundle.sealed_damaged"),  # 257: our slot still opens
         "recipient count, low byte": (mine, slots - 1, 1, "bundle.sealed_damaged"),  # 0 recipients
-        # Another recipient's slot, the stream header, the body: all bound together.
+        # Another recipient's slot, the nonce prefix, the body: all bound together.
         "other recipient's slot": (two, slots + 40, 1, "bundle.sealed_damaged"),
-        "stream header": (mine, slots + envelope.SLOT + 5, 1, "bundle.sealed_damaged"),
-        "first chunk": (mine, slots + envelope.SLOT + envelope.HEADER + 100, 1, "bundle.sealed_damaged"),
+        "nonce prefix": (mine, slots + envelope.SLOT + 3, 1, "bundle.sealed_damaged"),
+        "first chunk": (mine, slots + envelope.SLOT + envelope.PREFIX + 100, 1, "bundle.sealed_damaged"),
         "middle of the body": (mine, len(mine) // 2, 1, "bundle.sealed_damaged"),
-        "last body chunk": (mine, len(mine) - envelope.TRAILER - envelope.ABYTES - 5, 1, "bundle.sealed_damaged"),
+        "last body chunk": (mine, len(mine) - envelope.TRAILER - envelope.TAG - 5, 1, "bundle.sealed_damaged"),
         "the signature's chunk": (mine, len(mine) - 5, 1, "bundle.sealed_damaged"),
     }
     for where, (data, at, code, expected) in cases.items():
@@ -407,6 +408,39 @@ def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path)
         assert got_code == code and expected in reason, (where, got_code, reason)
     # The two-recipient file still opens for us where our own slot is intact: the check is ours.
     assert struct.unpack(">H", two[8:10]) == (2,)
+
+
+def test_sealed_chunks_moved_dropped_or_flagged_final(world: dict, tmp_path: Path) -> None:
+    """Each chunk's nonce holds its number and whether it is the last, so whole, intact chunks put
+    in another order, left out, repeated, or one encrypted again as the last by a recipient (who
+    holds the file key) all fail to decrypt."""
+    data = world["me.evidencekit"].read_bytes()
+    start = len(envelope.MAGIC) + 2 + envelope.SLOT + envelope.PREFIX
+    final = envelope.TRAILER + envelope.TAG
+    head, body, trailer = data[:start], data[start:-final], data[-final:]
+    size = envelope.CHUNK + envelope.TAG
+    chunks = [body[at:at + size] for at in range(0, len(body), size)]
+    assert len(chunks) >= 4  # chunk 0 has the header as additional data; 1 and 2 are plain
+    file_key = nacl.public.SealedBox(world["identity"].to_curve25519_private_key()).decrypt(head[10:10 + envelope.SLOT])
+    cipher, prefix = AESGCM(file_key), head[-envelope.PREFIX:]
+    plain = cipher.decrypt(prefix + struct.pack(">IB", 1, 0), chunks[1], None)
+    assert cipher.encrypt(prefix + struct.pack(">IB", 1, 0), plain, None) == chunks[1]  # the key and nonce are right
+    flagged_final = cipher.encrypt(prefix + struct.pack(">IB", 1, 1), plain, None)
+    forged = {
+        "two body chunks swapped": [chunks[0], chunks[2], chunks[1], *chunks[3:]],
+        "a body chunk dropped": [chunks[0], *chunks[2:]],
+        "a body chunk repeated": [chunks[0], chunks[1], *chunks[1:]],
+        "a middle chunk flagged final": [chunks[0], flagged_final, *chunks[2:]],
+        "the body cut at a chunk boundary, the signature's chunk kept": chunks[:2],
+    }
+    changed = tmp_path / "changed.evidencekit"
+    for where, rearranged in forged.items():
+        changed.write_bytes(head + b"".join(rearranged) + trailer)
+        assert _envelope_failure(world, changed) == (1, "bundle.sealed_damaged"), where
+    result = invoke("verify", changed, env=world["env"])
+    assert result.code == 1 and result.out.startswith("INVALID")
+    changed.write_bytes(head + b"".join(chunks) + trailer)  # put back in order, it holds again
+    assert invoke("verify", changed, env=world["env"]).code == 0
 
 
 def test_damaged_sealed_file_is_not_opened(world: dict, tmp_path: Path) -> None:
