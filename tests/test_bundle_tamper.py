@@ -412,34 +412,40 @@ def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path)
 
 def test_sealed_chunks_moved_dropped_or_flagged_final(world: dict, tmp_path: Path) -> None:
     """Each chunk's nonce holds its number and whether it is the last, so whole, intact chunks put
-    in another order, left out, repeated, or one encrypted again as the last by a recipient (who
-    holds the file key) all fail to decrypt."""
+    in another order, left out or repeated fail to decrypt; so does a chunk a recipient (who holds
+    the file key) encrypts again with the wrong flag: a body chunk as the last, the last as not."""
     data = world["me.evidencekit"].read_bytes()
     start = len(envelope.MAGIC) + 2 + envelope.SLOT + envelope.PREFIX
     final = envelope.TRAILER + envelope.TAG
-    head, body, trailer = data[:start], data[start:-final], data[-final:]
+    head, body = data[:start], data[start:-final]
     size = envelope.CHUNK + envelope.TAG
-    chunks = [body[at:at + size] for at in range(0, len(body), size)]
-    assert len(chunks) >= 4  # chunk 0 has the header as additional data; 1 and 2 are plain
+    chunks = [body[at:at + size] for at in range(0, len(body), size)] + [data[-final:]]
+    assert len(chunks) >= 5  # chunk 0 has the header as additional data; 1 and 2 are plain body chunks
     file_key = nacl.public.SealedBox(world["identity"].to_curve25519_private_key()).decrypt(head[10:10 + envelope.SLOT])
     cipher, prefix = AESGCM(file_key), head[-envelope.PREFIX:]
-    plain = cipher.decrypt(prefix + struct.pack(">IB", 1, 0), chunks[1], None)
-    assert cipher.encrypt(prefix + struct.pack(">IB", 1, 0), plain, None) == chunks[1]  # the key and nonce are right
-    flagged_final = cipher.encrypt(prefix + struct.pack(">IB", 1, 1), plain, None)
+
+    def flag(number: int, was: bool) -> bytes:
+        """Chunk ``number`` encrypted again with its final flag turned around."""
+        plain = cipher.decrypt(prefix + struct.pack(">IB", number, was), chunks[number], None)
+        assert cipher.encrypt(prefix + struct.pack(">IB", number, was), plain, None) == chunks[number]
+        return cipher.encrypt(prefix + struct.pack(">IB", number, not was), plain, None)
+
+    last = len(chunks) - 1
     forged = {
         "two body chunks swapped": [chunks[0], chunks[2], chunks[1], *chunks[3:]],
         "a body chunk dropped": [chunks[0], *chunks[2:]],
         "a body chunk repeated": [chunks[0], chunks[1], *chunks[1:]],
-        "a middle chunk flagged final": [chunks[0], flagged_final, *chunks[2:]],
-        "the body cut at a chunk boundary, the signature's chunk kept": chunks[:2],
+        "the body cut at a chunk boundary, the signature's chunk kept": [chunks[0], chunks[1], chunks[last]],
+        "a middle chunk flagged final": [chunks[0], flag(1, False), *chunks[2:]],
+        "the signature's chunk not flagged final": [*chunks[:last], flag(last, True)],
     }
     changed = tmp_path / "changed.evidencekit"
     for where, rearranged in forged.items():
-        changed.write_bytes(head + b"".join(rearranged) + trailer)
+        changed.write_bytes(head + b"".join(rearranged))
         assert _envelope_failure(world, changed) == (1, "bundle.sealed_damaged"), where
     result = invoke("verify", changed, env=world["env"])
     assert result.code == 1 and result.out.startswith("INVALID")
-    changed.write_bytes(head + b"".join(chunks) + trailer)  # put back in order, it holds again
+    changed.write_bytes(head + b"".join(chunks))  # all in order, as sealed: it holds
     assert invoke("verify", changed, env=world["env"]).code == 0
 
 
