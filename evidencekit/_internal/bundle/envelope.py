@@ -78,7 +78,7 @@ class SealWriter:
     Leaving the ``with`` block with an exception stops the helper thread and leaves the output
     unfinished (the caller deletes it); :meth:`sign_and_close` ends it properly. Encryption and
     writing run in a helper thread, so they overlap with the caller's reading and hashing; at
-    most ``Behind.DEPTH`` chunks wait.
+    most ``Behind.DEPTH`` hand-overs of whole chunks wait.
     """
 
     def __init__(self, out: BinaryIO, recipients: Sequence[bytes]) -> None:
