@@ -49,6 +49,7 @@ from evidencekit.errors import LockerError, NotFound, UserError, naming_full_dis
 from evidencekit.models import (
     WHO,
     Case,
+    CaseDescription,
     CheckReport,
     IncidentFacts,
     Item,
@@ -62,6 +63,7 @@ from evidencekit.models import (
 ITEM_TYPE = "evidencekit.item"
 _KDF_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-kdf")
 CASE_TYPE = "evidencekit.case"
+DESCRIPTION_TYPE = "evidencekit.description"
 _SHA256_HEX = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
@@ -604,6 +606,37 @@ class Locker:
             if record is None or canonical.sha256_hex(canonical.as_bytes(record)) != entry.record_sha256:
                 problems.append(Problem("record_changed", f"#{entry.seq}"))
         return CheckReport(target.id, len(rows), files, len(stored), tuple(problems))
+
+    # the worker's own account of the case ------------------------------------------------------
+
+    def describe_case(self, text: str, passphrase: str, case: str | None = None) -> CaseDescription:
+        """Store the worker's own words on what happened and why it is harassment; the latest wins.
+
+        A salted record, signed and logged like any change, so a bundle that leaves it out
+        reveals nothing of it and one that carries it shows it was not changed since.
+        """
+        text = text.strip()
+        if not text:
+            raise UserError("cases.empty_description")
+        target = self.case(case)
+        signer = self.case_signer(target.id, passphrase)
+        with database.transaction(self.db):
+            entry = self._log_record(target.id, signer, "case.describe", DESCRIPTION_TYPE, {"text": text})
+            stamp_queue.request(self.db, target.id, entry.seq, entry.digest)
+        description = self.case_description(target.id)
+        assert description is not None
+        return description
+
+    def case_description(self, case: str | None = None) -> CaseDescription | None:
+        """The latest ``case describe`` text of a case, or None if she has not written one."""
+        target = self.case(case)
+        for seq, raw in self.db.execute(
+            "SELECT seq, record FROM log_records WHERE case_id = ? ORDER BY seq DESC", (target.id,)
+        ):
+            data = canonical.loads(canonical.as_bytes(raw))
+            if data.get("type") == DESCRIPTION_TYPE:
+                return CaseDescription(target.id, str(data["text"]), str(data["created"]), int(seq))
+        return None
 
 
 # helpers --------------------------------------------------------------------------------------

@@ -193,3 +193,19 @@ class BundleReport:
             "timestamps": list(self.timestamps),
             "checks": [c.to_json() for c in self.checks],
         }
+
+
+@dataclass(frozen=True)
+class CaseDescription:
+    """The worker's own words on what happened and why it is harassment (``case describe``).
+
+    Kept as a salted record committed to by its custody-log entry ``seq``; the latest one wins.
+    """
+
+    case_id: str
+    text: str
+    written: str
+    seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
