@@ -22,6 +22,7 @@ from evidencekit._internal import blobstore
 from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
 from evidencekit.locker import Locker, Source
 from evidencekit.models import IncidentFacts, Item
+from evidencekit.notices import notice_of
 
 TRANSCRIPT = "evidencekit-transcript.json"
 EMAIL_FORMATS = ("email",)
@@ -158,6 +159,8 @@ def timeline(locker: Locker, case: str | None = None) -> list[Moment]:
             for message in transcript(locker, item.label, case).get("messages", []):
                 moments.append(Moment(message.get("time_utc"), item.label, "message", message.get("sender"),
                                       message.get("text") or ""))
+        elif (notice := notice_of(item)) is not None:  # when and to whom she reported, as she dated it
+            moments.append(Moment(notice.date, item.label, item.kind, None, notice.headline()))
         else:
             when = item.incident.date or item.created
             summary = item.incident.description or ", ".join(f.name for f in item.files)

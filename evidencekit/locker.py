@@ -293,7 +293,7 @@ class Locker:
         """Each file becomes an item (or all one item with ``together``); all or nothing."""
         if not paths:
             raise UserError("items.no_files")
-        sources = [_file_source(Path(p)) for p in paths]
+        sources = [file_source(Path(p)) for p in paths]
         acquired = {"method": "file", "tool": f"evidencekit {__version__}"}
         groups = [sources] if together else [[s] for s in sources]
         return self.add_items([("file", group, acquired, facts) for group in groups], passphrase, case, progress)
@@ -667,7 +667,7 @@ def _check_facts(drafts: Sequence[tuple[str, Sequence[Source], dict[str, Any], I
             raise UserError("items.bad_who", value=facts.who, allowed=", ".join(WHO))
 
 
-def _file_source(path: Path) -> Source:
+def file_source(path: Path) -> Source:
     """Check a path the worker named before anything is stored, so a bad one changes nothing."""
     shown = str(path)
     try:

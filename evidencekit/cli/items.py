@@ -23,6 +23,7 @@ from evidencekit.cli._common import (
 from evidencekit.i18n import t
 from evidencekit.locker import normalise_date
 from evidencekit.models import WHO, IncidentFacts, Item
+from evidencekit.notices import notice_of
 
 def facts_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """What the worker says happened, the same four options wherever evidence comes in."""
@@ -89,8 +90,10 @@ def list_items(session, case_ref: str | None, as_json: bool) -> None:
             yield t("items.none_yet")
         for item in items:
             names = ", ".join(f.name for f in item.files)
-            when = item.incident.date or item.created[:10]
-            yield f"{item.label}  {t('kinds.' + item.kind):<12} {when:<10}  {names}"
+            notice = notice_of(item)  # a notice: when and to whom she reported, then its files
+            when = notice.date if notice else item.incident.date or item.created[:10]
+            what = f"{notice.headline()}  {names}".rstrip() if notice else names
+            yield f"{item.label}  {t('kinds.' + item.kind):<12} {when:<10}  {what}"
 
     emit(as_json, [i.to_json() for i in items], lines)
 
@@ -144,6 +147,9 @@ def _item_lines(item: Item) -> Iterator[str]:
                        ("channel", facts.channel), ("description", facts.description)):
         if value:
             yield f"  {t('items.' + key)}: {value}"
+    notice = notice_of(item)
+    for label, value in notice.lines() if notice else []:
+        yield f"  {label}: {value}"
     for file in item.files:
         yield f"  - {file.name}  ({file.media_type}, {t('items.bytes', size=file.size)})"
         yield f"    sha256 {file.sha256}"
