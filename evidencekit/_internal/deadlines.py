@@ -26,7 +26,6 @@ from evidencekit.models import Item
 WARN_AFTER_MONTHS = 30
 LIMIT_YEARS = 3
 NOT_INCIDENTS = ("notice",)
-PERIOD = ".."  # an incident period is written FROM..TO
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,7 @@ def incident_start(item: Item, locker: Any, clock: Clock) -> date | None:
     """When the item's incident began, as a local date (see the module's rule)."""
     if item.kind in NOT_INCIDENTS:
         return None
-    stated = (item.incident.date or "").split(PERIOD)[0].strip()
-    moment = clock.moment(stated) if stated else None
+    moment = clock.moment(item.incident.date)  # a period counts from its start
     if moment is None:
         data = contents.transcript(locker, item)
         times = [m.get("time_utc") for m in (data or {}).get("messages", []) if isinstance(m, dict)]
@@ -85,3 +83,8 @@ def deadline(locker: Any, items: Sequence[Item], clock: Clock, today: date | Non
     limit = add_months(earliest, 12 * LIMIT_YEARS)
     return Deadline(earliest, label, limit, limit <= today)
 
+
+
+def of_case(locker: Any, case: str | None = None, zone: str | None = None, today: date | None = None) -> Deadline | None:
+    """The warning for all of a case's items, in ``zone`` (default Europe/Oslo): for ``timeline`` and ``case show``."""
+    return deadline(locker, locker.items(case), Clock.of(zone), today)

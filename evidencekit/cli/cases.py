@@ -73,7 +73,7 @@ def case_show(session, ref: str | None, as_json: bool) -> None:
     locker = session.locker()
     chosen = locker.case(ref)
     description = locker.case_description(chosen.id)
-    warning = deadlines.deadline(locker, locker.items(chosen.id), Clock.of(None))
+    warning = deadlines.of_case(locker, chosen.id)
     data = {**chosen.to_json(), "description": description and description.to_json(),
             "deadline": warning and warning.to_json()}
 

@@ -10,6 +10,7 @@ import click
 from evidencekit.cli._common import (
     Command,
     case_option,
+    echo,
     emit,
     json_option,
     no_stamp_option,
@@ -88,12 +89,15 @@ def _conversation(messages: list[dict]) -> Iterator[str]:
 @json_option
 @pass_session
 def timeline(session, case_ref: str | None, as_json: bool) -> None:
-    from evidencekit import imports
-
-    moments = imports.timeline(session.locker(), case_ref)
+    from evidencekit._internal import deadlines
+    locker = session.locker()
+    moments = imports.timeline(locker, case_ref)
     emit(as_json, [m.to_json() for m in moments],
          lambda: (f"{m.time or '?':<27} {m.item}  {(m.sender or '') + ': ' if m.sender else ''}{m.text.splitlines()[0] if m.text else ''}"
                   for m in moments))
+    warning = deadlines.of_case(locker, case_ref)
+    if warning:  # said once, after the lines; on stderr when stdout carries JSON
+        echo(warning.sentence(), err=as_json)
 
 
 COMMANDS = [import_command, transcript, timeline]
