@@ -89,7 +89,9 @@ def _conversation(messages: list[dict]) -> Iterator[str]:
 @json_option
 @pass_session
 def timeline(session, case_ref: str | None, as_json: bool) -> None:
+    from evidencekit import imports
     from evidencekit._internal import deadlines
+
     locker = session.locker()
     moments = imports.timeline(locker, case_ref)
     emit(as_json, [m.to_json() for m in moments],
