@@ -46,11 +46,15 @@ class Notice:
         """To whom, in words: "the employer", "arbeidsgiveren"."""
         return t(f"notices.to_{self.to}", lang)
 
-    def headline(self, lang: str | None = None) -> str:
-        """One line for lists and timelines: "→ Reported to the employer: HR (ref HR-2026-17)"."""
+    def summary(self, lang: str | None = None) -> str:
+        """In one phrase: "Reported to the employer: HR (ref HR-2026-17)"."""
         line = t("notices.headline", lang, to=self.receiver(lang))
         line = t("notices.headline_name", lang, line=line, name=self.name) if self.name else line
         return t("notices.headline_ref", lang, line=line, reference=self.reference) if self.reference else line
+
+    def headline(self, lang: str | None = None) -> str:
+        """The summary marked for lists and timelines, where it stands among other kinds of lines."""
+        return f"→ {self.summary(lang)}"
 
     def lines(self, lang: str | None = None) -> list[tuple[str, str]]:
         """The facts given, as (label, value) in the reader's language, for ``show`` and the like."""
