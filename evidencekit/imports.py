@@ -146,9 +146,13 @@ class Moment:
     kind: str
     sender: str | None
     text: str
+    where: str | None = None  # the worker's facts of an item, not of a message
+    person: str | None = None
+    witnesses: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"time": self.time, "item": self.item, "kind": self.kind, "sender": self.sender, "text": self.text}
+        return {"time": self.time, "item": self.item, "kind": self.kind, "sender": self.sender, "text": self.text,
+                "where": self.where, "person": self.person, "witnesses": list(self.witnesses)}
 
 
 def timeline(locker: Locker, case: str | None = None) -> list[Moment]:
@@ -162,7 +166,8 @@ def timeline(locker: Locker, case: str | None = None) -> list[Moment]:
         elif (notice := notice_of(item)) is not None:  # when and to whom she reported, as she dated it
             moments.append(Moment(notice.date, item.label, item.kind, None, notice.headline()))
         else:
-            when = item.incident.date or item.created
-            summary = item.incident.description or ", ".join(f.name for f in item.files)
-            moments.append(Moment(when, item.label, item.kind, item.incident.who, summary))
+            facts = item.incident
+            summary = facts.description or locker.note_text(item) or ", ".join(f.name for f in item.files)
+            moments.append(Moment(facts.date or item.created, item.label, item.kind, facts.who, summary,
+                                  facts.where, facts.person, facts.witnesses))
     return sorted(moments, key=lambda m: (m.time is None, m.time or "", m.item))

@@ -125,3 +125,18 @@ def response_facts(response: Any, *, started: datetime, redact: bool,
         "redirects": redirect_chain(response, redact),
         "server_date": server_date(pairs, started),
     }
+
+
+# What could tie an anonymous case to her computer: the full user-agent string (system and build),
+# the name she gave her logged-in profile, and the extension's id and origin (for an extension
+# loaded from a folder the id is derived from that folder's path).
+_TRACES = {"browser": ("user_agent",), "options": ("profile",), "extension": ("id", "origin")}
+
+
+def for_anonymous_case(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The capture's metadata without what points to the computer; the browser's name and version stay."""
+    kept = dict(metadata)
+    for part, names in _TRACES.items():
+        if isinstance(kept.get(part), dict):
+            kept[part] = {k: v for k, v in kept[part].items() if k not in names}
+    return kept
