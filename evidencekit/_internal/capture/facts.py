@@ -127,10 +127,9 @@ def response_facts(response: Any, *, started: datetime, redact: bool,
     }
 
 
-# What could tie an anonymous case to her computer: the full user-agent string (system and build),
-# the name she gave her logged-in profile, and the extension's id and origin (for an extension
-# loaded from a folder the id is derived from that folder's path).
-_TRACES = {"browser": ("user_agent",), "options": ("profile",), "extension": ("id", "origin")}
+# What could tie an anonymous case to her computer: the full user-agent string (system and build)
+# and the name she gave her logged-in profile (often her own, or her account's).
+_TRACES = {"browser": ("user_agent",), "options": ("profile",)}
 
 
 def for_anonymous_case(metadata: dict[str, Any]) -> dict[str, Any]:
