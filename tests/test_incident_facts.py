@@ -113,8 +113,8 @@ def test_a_bad_period_changes_nothing(diary: Path) -> None:
 
 @needs_poppler
 @pytest.mark.parametrize("lang, labels", [
-    ("en", ("Where", "Person involved", "Witnesses", "How the worker reacted", "Consequences", "client (who hires you)")),
-    ("nb", ("Hvor", "Person involvert", "Vitner", "Hvordan arbeidstakeren reagerte", "Følger", "oppdragsgiver")),
+    ("en", ("Where", "Person involved", "Witnesses", "Reaction", "Consequences", "client (who hires you)")),
+    ("nb", ("Hvor", "Person involvert", "Vitner", "Reaksjon", "Følger", "oppdragsgiver")),
 ])
 def test_the_report_shows_every_fact(diary: Path, tmp_path: Path, lang: str, labels: tuple[str, ...]) -> None:
     pdf = tmp_path / f"report-{lang}.pdf"
