@@ -101,7 +101,7 @@ def test_tribunal_in_english(case: Path, tmp_path: Path) -> None:
              "Witnesses", "Kari Lie (exhibit 1–2)", "Per Berg (exhibit 1)", "How the worker reacted",
              "I told him to stop", "Consequences", "Two days sick leave", "Notices given (Reported)",
              "2025-03-05", "the employer", "HR, Anne Hansen", "HR-2025-17", "2025-03-12", "the police",
-             "14523881", "The evidence", "6 exhibits follow")
+             "14523881", "The evidence", "The exhibits follow (6 in all)")
     assert "ola nordmann" not in mine  # one person, however the worker spelled the name
     in_order(text, "Exhibit list", "Timeline", "Exhibit 1")  # the general report follows, whole
     page_has_ink(pdf, tmp_path)
@@ -113,7 +113,7 @@ def test_tribunal_in_bokmal(case: Path, tmp_path: Path) -> None:
     in_order(mine, "Hva som skjedde, og hvorfor det er trakassering", ACCOUNT, "Med arbeidstakerens egne ord",
              "Når", "Hvor", "Break room, floor 3 (bilag 1)", "Hvem som var involvert", "leder (bilag 1–3)",
              "Ola Nordmann (bilag 1–2)", "Vitner", "Kari Lie", "Hvordan arbeidstakeren reagerte", "Følger",
-             "Varslet", "arbeidsgiveren", "HR-2025-17", "politiet", "14523881", "Bevisene", "6 bilag følger")
+             "Varslet", "arbeidsgiveren", "HR-2025-17", "politiet", "14523881", "Bevisene", "Bilagene følger (6 i alt)")
     page_has_ink(pdf, tmp_path)
 
 

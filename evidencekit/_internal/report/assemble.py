@@ -174,7 +174,7 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
         withheld=withheld,
         covered=_covered(listed),
         arranged=receivers.arrange(locker, options.receiver, listed, locker.case_description(target.id),
-                                   clock.sort_key) if options.receiver else None,
+                                   given) if options.receiver else None,
         deadline=deadlines.deadline(locker, items, clock),
         notices=given,
     )

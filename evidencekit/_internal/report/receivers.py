@@ -15,11 +15,11 @@ from typing import Any
 
 from evidencekit._internal.report import contents
 from evidencekit._internal.report.exhibits import Exhibit
+from evidencekit._internal.report.notices import Given
 from evidencekit._internal.report.proves import numbers
 from evidencekit.models import CaseDescription
 
 RECEIVERS = ("tribunal", "police", "employer", "union")
-NOTICE = "notice"  # the item kind of a notice given
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,6 @@ class Mention:
 
     text: str
     exhibits: str
-
-
-@dataclass(frozen=True)
-class Given:
-    """A notice the worker gave: to whom, when, to which person or office, under which reference."""
-
-    exhibit: int
-    to: str
-    date: str
-    name: str | None
-    reference: str | None
 
 
 @dataclass(frozen=True)
@@ -61,17 +50,15 @@ class Arrangement:
     witnesses: tuple[Mention, ...]
     reactions: tuple[Mention, ...]
     consequences: tuple[Mention, ...]
-    notices: tuple[Given, ...]  # in time order
+    notices: tuple[Given, ...]  # in time order, as the "Reported" section lists them
     accounts: tuple[Account, ...]  # police only: reading every transcript again costs time
     urls: tuple[Mention, ...]
 
 
 def arrange(locker: Any, receiver: str, exhibits: Sequence[Exhibit], description: CaseDescription | None,
-            sort_key: Any) -> Arrangement:
-    """What ``receiver`` is shown first; ``sort_key`` orders dates as the report's clock does."""
+            given: Sequence[Given]) -> Arrangement:
+    """What ``receiver`` is shown first, from the exhibits and the notices among them."""
     facts = [(e.number, e.item.incident) for e in exhibits if _counted(e)]
-    given = [Given(e.number, str(n.get("to")), str(n.get("date")), n.get("name"), n.get("reference"))
-             for e in exhibits if (n := _notice(e))]
     return Arrangement(
         receiver=receiver,
         description=description,
@@ -81,7 +68,7 @@ def arrange(locker: Any, receiver: str, exhibits: Sequence[Exhibit], description
         witnesses=_mentions((n, w) for n, f in facts for w in f.witnesses),
         reactions=_mentions((n, f.reaction) for n, f in facts),
         consequences=_mentions((n, f.consequences) for n, f in facts),
-        notices=tuple(sorted(given, key=lambda g: (sort_key(g.date), g.exhibit))),
+        notices=tuple(given),
         accounts=tuple(_accounts(locker, exhibits)) if receiver == "police" else (),
         urls=_mentions((e.number, url) for e in exhibits if e.kind == "web"
                        for url in dict.fromkeys(u for u in (e.acquired.get("requested_url"), e.url) if u)),
@@ -91,11 +78,6 @@ def arrange(locker: Any, receiver: str, exhibits: Sequence[Exhibit], description
 def _counted(exhibit: Exhibit) -> bool:
     """A redaction whose original is in the report adds nothing new."""
     return exhibit.link is None or exhibit.link.status != "included"
-
-
-def _notice(exhibit: Exhibit) -> dict[str, Any] | None:
-    data = exhibit.acquired.get("notice") if exhibit.kind == NOTICE else None
-    return data if isinstance(data, dict) else None
 
 
 def _mentions(pairs: Iterable[tuple[int, str | None]]) -> tuple[Mention, ...]:
