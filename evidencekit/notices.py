@@ -13,7 +13,7 @@ any evidence, so its date cannot be moved afterwards. Its facts live in the item
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +72,13 @@ def receiver(word: str) -> str:
 
 
 def notice_of(item: Item) -> Notice | None:
-    """The notice an item records, or None for any other kind."""
+    """The notice an item records, or None for any other kind (or a record without to whom and when).
+
+    Only the fields known here are read, so a record written by a later version still reads."""
     data = item.acquired.get("notice") if item.kind == KIND else None
-    return Notice(**data) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("to", "date")):
+        return None
+    return Notice(**{f.name: data.get(f.name) for f in fields(Notice)})
 
 
 def record_notice(locker: Locker, passphrase: str, to: str, date: str, name: str | None = None,
