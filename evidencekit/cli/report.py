@@ -56,7 +56,7 @@ def report(session, output: Path | None, report_lang: str | None, items: str | N
     output = output or Path(f"report-{target.id}-{date.today().isoformat()}.pdf")
     written = reports.write(locker, output, target.id, options)
     count = len(options.items) or len(locker.items(target.id))
-    emit(as_json, {"path": str(written), "exhibits": count, "lang": options.lang, "for": options.receiver},
+    emit(as_json, {"path": str(written), "exhibits": count, "lang": options.lang},
          lambda: iter([t("report.cli_report_written", count=count, path=str(written))]))
 
 
