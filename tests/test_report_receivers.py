@@ -4,7 +4,6 @@ words the tribunal report opens with, signed, logged and shown by ``case show``.
 
 from __future__ import annotations
 
-import html
 import shutil
 import subprocess
 from collections.abc import Iterator
