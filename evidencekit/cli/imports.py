@@ -107,7 +107,8 @@ def timeline(session, case_ref: str | None, as_json: bool) -> None:
 
 def _moment_line(m: Moment) -> str:
     """One line: when, which item, who, the text's first line, then where, the person and witnesses."""
-    line = f"{m.time or '?':<27} {m.item}  {(m.sender or '') + ': ' if m.sender else ''}{m.text.splitlines()[0] if m.text else ''}"
+    who = t("who." + m.sender) if m.sender and m.kind != "message" else m.sender  # an item's is a role
+    line = f"{m.time or '?':<27} {m.item}  {who + ': ' if who else ''}{m.text.splitlines()[0] if m.text else ''}"
     facts = [m.where, m.person, m.witnesses and t("imports.timeline_witnesses", names=", ".join(m.witnesses))]
     given = [fact for fact in facts if fact]
     return f"{line}  [{' · '.join(given)}]" if given else line
