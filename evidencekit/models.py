@@ -113,6 +113,7 @@ class Item:
         data = asdict(self)
         data["id"] = self.label
         data["files"] = [f.to_json() for f in self.files]
+        data["incident"] = self.incident.to_json()
         return data
 
 
