@@ -13,6 +13,7 @@ from collections.abc import Callable
 from evidencekit import __version__
 from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.capture import CaptureOptions, WebCapture, capture_page
+from evidencekit._internal.capture.facts import for_anonymous_case
 from evidencekit.locker import Locker, Source
 from evidencekit.models import IncidentFacts, Item
 
@@ -23,7 +24,8 @@ def store(locker: Locker, capture: WebCapture, passphrase: str, facts: IncidentF
           case: str | None = None, method: str = "web-capture") -> Item:
     """Keep a finished capture as an item: its files unchanged, its facts as acquisition metadata."""
     sources = [Source(f.name, path=f.path, media_type=f.media_type) for f in capture.files]
-    acquired = {"method": method, "tool": f"evidencekit {__version__}", **capture.metadata}
+    metadata = for_anonymous_case(capture.metadata) if locker.case(case).anonymous else capture.metadata
+    acquired = {"method": method, "tool": f"evidencekit {__version__}", **metadata}
     return locker.add_items([(KIND, sources, acquired, facts)], passphrase, case)[0]
 
 

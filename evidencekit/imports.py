@@ -22,6 +22,7 @@ from evidencekit._internal import blobstore
 from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
 from evidencekit.locker import Locker, Source
 from evidencekit.models import IncidentFacts, Item
+from evidencekit.notices import notice_of
 
 TRANSCRIPT = "evidencekit-transcript.json"
 EMAIL_FORMATS = ("email",)
@@ -145,9 +146,13 @@ class Moment:
     kind: str
     sender: str | None
     text: str
+    where: str | None = None  # the worker's facts of an item, not of a message
+    person: str | None = None
+    witnesses: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"time": self.time, "item": self.item, "kind": self.kind, "sender": self.sender, "text": self.text}
+        return {"time": self.time, "item": self.item, "kind": self.kind, "sender": self.sender, "text": self.text,
+                "where": self.where, "person": self.person, "witnesses": list(self.witnesses)}
 
 
 def timeline(locker: Locker, case: str | None = None) -> list[Moment]:
@@ -158,8 +163,11 @@ def timeline(locker: Locker, case: str | None = None) -> list[Moment]:
             for message in transcript(locker, item.label, case).get("messages", []):
                 moments.append(Moment(message.get("time_utc"), item.label, "message", message.get("sender"),
                                       message.get("text") or ""))
+        elif (notice := notice_of(item)) is not None:  # when and to whom she reported, as she dated it
+            moments.append(Moment(notice.date, item.label, item.kind, None, notice.headline()))
         else:
-            when = item.incident.date or item.created
-            summary = item.incident.description or ", ".join(f.name for f in item.files)
-            moments.append(Moment(when, item.label, item.kind, item.incident.who, summary))
+            facts = item.incident
+            summary = facts.description or locker.note_text(item) or ", ".join(f.name for f in item.files)
+            moments.append(Moment(facts.date or item.created, item.label, item.kind, facts.who, summary,
+                                  facts.where, facts.person, facts.witnesses))
     return sorted(moments, key=lambda m: (m.time is None, m.time or "", m.item))

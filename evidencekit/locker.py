@@ -21,7 +21,7 @@ import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,8 +47,10 @@ from evidencekit._internal.timestamps.model import ProofResult
 from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
+    PERIOD,
     WHO,
     Case,
+    CaseDescription,
     CheckReport,
     IncidentFacts,
     Item,
@@ -62,6 +64,7 @@ from evidencekit.models import (
 ITEM_TYPE = "evidencekit.item"
 _KDF_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-kdf")
 CASE_TYPE = "evidencekit.case"
+DESCRIPTION_TYPE = "evidencekit.description"
 _SHA256_HEX = re.compile(rb"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
@@ -291,18 +294,27 @@ class Locker:
         """Each file becomes an item (or all one item with ``together``); all or nothing."""
         if not paths:
             raise UserError("items.no_files")
-        sources = [_file_source(Path(p)) for p in paths]
+        sources = [file_source(Path(p)) for p in paths]
         acquired = {"method": "file", "tool": f"evidencekit {__version__}"}
         groups = [sources] if together else [[s] for s in sources]
         return self.add_items([("file", group, acquired, facts) for group in groups], passphrase, case, progress)
 
-    def add_note(self, text: str, passphrase: str, when: str | None = None, case: str | None = None) -> Item:
+    def add_note(self, text: str, passphrase: str, facts: IncidentFacts = IncidentFacts(),
+                 case: str | None = None) -> Item:
+        """A diary entry: the text is the item's file, the facts (date, where, who …) its record."""
         if not text.strip():
             raise UserError("items.empty_note")
-        facts = IncidentFacts(date=normalise_date(when) if when else None)
         source = Source("diary.txt", data=text.encode("utf-8"), modified=canonical.utc_now())
         acquired = {"method": "diary", "tool": f"evidencekit {__version__}"}
         return self.add_items([("diary", [source], acquired, facts)], passphrase, case)[0]
+
+    def note_text(self, item: Item) -> str:
+        """A diary entry's own words, as stored (empty for any other kind of item)."""
+        stored = next((f for f in item.files if item.kind == "diary" and f.name == "diary.txt"), None)
+        if stored is None:
+            return ""
+        with self.blobs.open(stored.sha256) as handle:
+            return handle.read().decode("utf-8", "replace")
 
     def add_items(
         self,
@@ -314,7 +326,9 @@ class Locker:
         """The one way evidence enters a case: (kind, sources, how acquired, incident facts) each."""
         target = self.case(case)
         signer = self.case_signer(target.id, passphrase)
-        _check_facts(drafts)
+        anonymous = target.anonymous  # what a record holds travels in every bundle: her disk's times never go in
+        drafts = [(kind, [replace(source, modified=None) for source in sources] if anonymous else sources, acquired,
+                   _checked_facts(facts)) for kind, sources, acquired, facts in drafts]
         with self.blobs.storing():
             stored = [
                 _Draft(kind, tuple(self._store(source, progress) for source in sources), acquired, facts)
@@ -605,6 +619,37 @@ class Locker:
                 problems.append(Problem("record_changed", f"#{entry.seq}"))
         return CheckReport(target.id, len(rows), files, len(stored), tuple(problems))
 
+    # the worker's own account of the case ------------------------------------------------------
+
+    def describe_case(self, text: str, passphrase: str, case: str | None = None) -> CaseDescription:
+        """Store the worker's own words on what happened and why it is harassment; the latest wins.
+
+        A salted record, signed and logged like any change, so a bundle that leaves it out
+        reveals nothing of it and one that carries it shows it was not changed since.
+        """
+        text = text.strip()
+        if not text:
+            raise UserError("cases.empty_description")
+        target = self.case(case)
+        signer = self.case_signer(target.id, passphrase)
+        with database.transaction(self.db):
+            entry = self._log_record(target.id, signer, "case.describe", DESCRIPTION_TYPE, {"text": text})
+            stamp_queue.request(self.db, target.id, entry.seq, entry.digest)
+        description = self.case_description(target.id)
+        assert description is not None
+        return description
+
+    def case_description(self, case: str | None = None) -> CaseDescription | None:
+        """The latest ``case describe`` text of a case, or None if she has not written one."""
+        target = self.case(case)
+        for seq, raw in self.db.execute(
+            "SELECT seq, record FROM log_records WHERE case_id = ? ORDER BY seq DESC", (target.id,)
+        ):
+            data = canonical.loads(canonical.as_bytes(raw))
+            if data.get("type") == DESCRIPTION_TYPE:
+                return CaseDescription(target.id, str(data["text"]), str(data["created"]), int(seq))
+        return None
+
 
 # helpers --------------------------------------------------------------------------------------
 
@@ -618,23 +663,35 @@ def parse_item_ref(ref: str) -> int:
 
 
 def normalise_date(text: str) -> str:
-    """A date (``2026-03-01``) or date-time the worker gave, checked and kept as written in ISO form."""
+    """A date (``2026-03-01``), date-time, or period ``FROM..TO`` of either the worker gave, checked
+    and kept in ISO form: readable as written, and sorted by its start."""
+    if PERIOD in text:
+        start, _, end = text.partition(PERIOD)
+        first, last = _one_date(start, text), _one_date(end, text)
+        if last[: len(first)] < first[: len(last)]:
+            raise UserError("items.bad_period", value=text)
+        return f"{first}{PERIOD}{last}"
+    return _one_date(text, text)
+
+
+def _one_date(text: str, given: str) -> str:
     value = text.strip()
     try:
         if len(value) <= 10:
             return date.fromisoformat(value).isoformat()
         return datetime.fromisoformat(value).isoformat()
     except ValueError as exc:
-        raise UserError("items.bad_date", value=text) from exc
+        raise UserError("items.bad_date", value=given) from exc
 
 
-def _check_facts(drafts: Sequence[tuple[str, Sequence[Source], dict[str, Any], IncidentFacts]]) -> None:
-    for _, _, _, facts in drafts:
-        if facts.who is not None and facts.who not in WHO:
-            raise UserError("items.bad_who", value=facts.who, allowed=", ".join(WHO))
+def _checked_facts(facts: IncidentFacts) -> IncidentFacts:
+    """The facts as they will be recorded: a known role, a date in its one written form."""
+    if facts.who is not None and facts.who not in WHO:
+        raise UserError("items.bad_who", value=facts.who, allowed=", ".join(WHO))
+    return replace(facts, date=normalise_date(facts.date)) if facts.date is not None else facts
 
 
-def _file_source(path: Path) -> Source:
+def file_source(path: Path) -> Source:
     """Check a path the worker named before anything is stored, so a bad one changes nothing."""
     shown = str(path)
     try:
@@ -693,7 +750,7 @@ def _item_record(case_id: str, number: int, draft: _Draft) -> bytes:
             "kind": draft.kind,
             "created": canonical.utc_now(),
             "acquired": draft.acquired,
-            "incident": {k: v for k, v in draft.facts.to_json().items() if v is not None},
+            "incident": draft.facts.given(),
             "files": [{k: v for k, v in f.to_json().items() if v is not None} for f in draft.files],
         }
     )
@@ -707,7 +764,7 @@ def _item_from_record(record: bytes, sensitive: bool = False) -> Item:
         kind=data["kind"],
         created=data["created"],
         acquired=data["acquired"],
-        incident=IncidentFacts(**data["incident"]),
+        incident=IncidentFacts.from_json(data["incident"]),
         files=tuple(ItemFile(**f) for f in data["files"]),
         record_sha256=canonical.sha256_hex(record),
         sensitive=sensitive,

@@ -6,12 +6,14 @@ output and the library agree field by field.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from evidencekit.i18n import t
 
-WHO = ("customer", "colleague", "leader", "other", "unknown")
+WHO = ("customer", "client", "colleague", "leader", "other", "unknown")
+PERIOD = ".."  # an incident date FROM..TO: readable, and sorted by its start
 
 
 def item_label(number: int) -> str:
@@ -46,13 +48,36 @@ class Case:
 class IncidentFacts:
     """What the worker says happened; free of anything the tool measured."""
 
-    date: str | None = None
-    who: str | None = None
+    date: str | None = None  # an instant, or a period ``FROM..TO`` (see ``locker.normalise_date``)
+    who: str | None = None  # one of WHO
     channel: str | None = None
     description: str | None = None
+    where: str | None = None
+    person: str | None = None  # the name or identifier as the worker knows it
+    witnesses: tuple[str, ...] = ()
+    reaction: str | None = None  # how she reacted; whether she told them to stop
+    consequences: str | None = None  # e.g. sick leave, changed shifts
+
+    TEXTS = ("channel", "description", "where", "person", "reaction", "consequences")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IncidentFacts:
+        """From a stored record; records written before a field existed simply lack it."""
+        return cls(**{**data, "witnesses": tuple(data.get("witnesses", ()))})
+
+    def given(self) -> dict[str, Any]:
+        """Only the facts the worker gave: what goes into the record."""
+        return {k: v for k, v in self.to_json().items() if v not in (None, [])}
+
+    def masked(self, mask: Callable[[str], str]) -> IncidentFacts:
+        """The same facts with ``mask`` applied to every free text (for redacted copies)."""
+        changed: dict[str, Any] = {k: mask(getattr(self, k)) for k in self.TEXTS if getattr(self, k)}
+        return replace(self, witnesses=tuple(mask(w) for w in self.witnesses), **changed)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["witnesses"] = list(self.witnesses)
+        return data
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,7 @@ class Item:
         data = asdict(self)
         data["id"] = self.label
         data["files"] = [f.to_json() for f in self.files]
+        data["incident"] = self.incident.to_json()
         return data
 
 
@@ -193,3 +219,19 @@ class BundleReport:
             "timestamps": list(self.timestamps),
             "checks": [c.to_json() for c in self.checks],
         }
+
+
+@dataclass(frozen=True)
+class CaseDescription:
+    """The worker's own words on what happened and why it is harassment (``case describe``).
+
+    Kept as a salted record committed to by its custody-log entry ``seq``; the latest one wins.
+    """
+
+    case_id: str
+    text: str
+    written: str
+    seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -198,6 +198,11 @@ class NativeHost:
             who=given.get("who"),
             channel=given.get("channel") or None,
             description=given.get("note") or None,
+            where=given.get("where") or None,
+            person=given.get("person") or None,
+            witnesses=tuple(given.get("witnesses", ())),
+            reaction=given.get("reaction") or None,
+            consequences=given.get("consequences") or None,
         )
         record.web_capture(message["page"], (), self._origin)  # its times must parse before bytes move
         case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))

@@ -121,7 +121,7 @@ def report_case(folder: Path, *, capture: bool = True) -> Iterator[ReportCase]:
             built.labels["email"] = import_item(locker, EMAIL, "email", IncidentFacts(who="leader", channel="e-mail"),
                                                 dns_records=dkim_records())
             built.labels["note"] = locker.add_note(f"He came to my desk again and said it was a joke. {HOSTILE}",
-                                                   PASSPHRASE, "2025-03-02").label
+                                                   PASSPHRASE, IncidentFacts("2025-03-02")).label
             sensitive = locker.add_items([("file", [Source("private.png", data=picture(7, text="Private"))],
                                            {"method": "file"}, IncidentFacts("2025-03-03", "colleague", "SMS",
                                                                              "Picture he sent"))], PASSPHRASE)[0]

@@ -134,7 +134,9 @@ def test_capture_is_stored_like_the_cli_does(env: dict[str, str], home: Path, pn
     replies, code, err = talk(
         frame({"type": "hello", "id": "h1", "lang": "en-US"}), frame({"type": "cases", "id": "c1"}),
         *capture("cap-1", files, chunk=256 * 1024,
-                 facts={"incidentDate": "2026-02-28T21:15", "who": "customer", "channel": "Work chat", "note": "Threats"}),
+                 facts={"incidentDate": "2026-02-28T21:15..2026-02-28T22:00", "who": "client", "channel": "Work chat",
+                        "note": "Threats", "where": "the shop floor", "person": "@boss42", "witnesses": ["Kari", "Ali"],
+                        "reaction": "I told him to stop", "consequences": "changed shifts"}),
         env=env, args=("chrome-extension://eopfhibapmcgopbnjjnmgppnjhbicfmc/",))
     assert code == 0 and err == ""
     assert [r["type"] for r in replies] == ["hello", "cases", "ready", "stored", "stamped"], replies
@@ -145,8 +147,10 @@ def test_capture_is_stored_like_the_cli_does(env: dict[str, str], home: Path, pn
     shown = run_cli("show", stored["item"], "--json", env=env).json()
     assert [f["name"] for f in shown["files"]] == list(files)  # the CLI capture's order
     assert shown["kind"] == "web"
-    assert shown["incident"] == {"date": "2026-02-28T21:15:00", "who": "customer", "channel": "Work chat",
-                                 "description": "Threats"}
+    assert shown["incident"] == {"date": "2026-02-28T21:15:00..2026-02-28T22:00:00", "who": "client",
+                                 "channel": "Work chat", "description": "Threats", "where": "the shop floor",
+                                 "person": "@boss42", "witnesses": ["Kari", "Ali"], "reaction": "I told him to stop",
+                                 "consequences": "changed shifts"}
     acquired = shown["acquired"]
     assert acquired["method"] == "web-capture-extension"
     assert acquired["format"] == "evidencekit-web-capture/1"
@@ -251,6 +255,7 @@ def test_locked_and_wrong_passphrase(env: dict[str, str], unchanged: None, png: 
     {"page": {**PAGE, "viewport": {**PAGE["viewport"], "width": 12.5}}},
     {"page": {**PAGE, "startedAt": "yesterday"}},
     {"facts": {"who": "boss"}},
+    {"facts": {"witnesses": "Kari"}},  # a list, not a text
     {"files": []},
 ])
 def test_messages_are_checked_against_the_schema(env: dict[str, str], unchanged: None, png: bytes,

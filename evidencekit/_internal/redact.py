@@ -32,7 +32,7 @@ from evidencekit._internal.report.pictures import open_image
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker, Source
-from evidencekit.models import IncidentFacts, Item, ItemFile, LogEntry
+from evidencekit.models import Item, ItemFile, LogEntry
 
 KIND = "redaction"
 MASK = "█████"  # fixed length: the mark must not tell how long the hidden text was
@@ -249,9 +249,7 @@ def redact(
         else:
             left_out.append({"name": name_of(file), "reason": "cannot_redact"})
     facts = original.incident
-    masked_facts = IncidentFacts(facts.date, facts.who,
-                                 mask_text(facts.channel, patterns, counts) if facts.channel else None,
-                                 mask_text(facts.description, patterns, counts) if facts.description else None)
+    masked_facts = facts.masked(lambda text: mask_text(text, patterns, counts))
     for mask, hits in zip(masks, counts):
         if not hits:
             raise UserError("report.redact_mask_not_found", mask=mask.strip(), item=original.label)

@@ -22,7 +22,8 @@ import click
 from evidencekit._internal.visible import escape_json, visible
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
-from evidencekit.locker import Locker
+from evidencekit.locker import Locker, normalise_date
+from evidencekit.models import WHO, IncidentFacts
 
 if TYPE_CHECKING:  # the stamping machinery loads only when a command stamps or checks proofs
     from cryptography import x509
@@ -182,3 +183,34 @@ def proof_trust_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )):
         with_trust = decorate(with_trust)
     return with_trust
+
+
+def incident_options(describe: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """What the worker says happened, the same options wherever evidence comes in, given to the
+    command as one ``facts``. ``describe`` adds ``--note`` where the evidence is not itself her account."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def with_facts(*args: Any, incident_date: str | None, where: str | None, channel: str | None,
+                       who: str | None, person: str | None, witnesses: tuple[str, ...], reaction: str | None,
+                       consequences: str | None, note: str | None = None, **kwargs: Any) -> Any:
+            facts = IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note,
+                                  where, person, witnesses, reaction, consequences)
+            return command(*args, facts=facts, **kwargs)
+
+        options = (
+            *((option("--note", help="cli.opt_note"),) if describe else ()),
+            option("--date", "--incident-date", "incident_date", metavar="DATE", help="cli.opt_incident_date"),
+            option("--where", metavar="PLACE", help="cli.opt_where"),
+            option("--channel", help="cli.opt_channel"),
+            option("--who", type=click.Choice(WHO), help="cli.opt_who"),
+            option("--person", metavar="NAME", help="cli.opt_person"),
+            option("--witness", "witnesses", metavar="NAME", multiple=True, help="cli.opt_witness"),
+            option("--reaction", help="cli.opt_reaction"),
+            option("--consequences", help="cli.opt_consequences"),
+        )
+        for add in reversed(options):
+            with_facts = add(with_facts)
+        return with_facts
+
+    return decorate

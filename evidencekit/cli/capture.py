@@ -14,6 +14,7 @@ from evidencekit.cli._common import (
     Group,
     case_option,
     emit,
+    incident_options,
     json_option,
     no_stamp_option,
     option,
@@ -21,14 +22,14 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
-from evidencekit.cli.items import facts_options, incident_facts, item_lines
+from evidencekit.cli.items import item_lines
 from evidencekit.i18n import t
-from evidencekit.models import Item
+from evidencekit.models import IncidentFacts, Item
 
 
 @click.command(cls=Command, help="cli.capture_help")
 @click.argument("url", required=False)
-@facts_options
+@incident_options()
 @option("--profile", metavar="NAME", help="cli.opt_profile")
 @option("--scroll/--no-scroll", default=True, show_default=True, help="cli.opt_scroll")
 @option("--max-height", type=click.IntRange(500, 200_000), default=40_000, show_default=True, help="cli.opt_max_height")
@@ -41,12 +42,10 @@ from evidencekit.models import Item
 @no_stamp_option
 @json_option
 @pass_session
-def capture(session, url: str | None, note: str | None, incident_date: str | None, who: str | None,
-            channel: str | None, profile: str | None, scroll: bool, max_height: int, wait_for: str | None,
+def capture(session, url: str | None, facts: IncidentFacts, profile: str | None, scroll: bool, max_height: int, wait_for: str | None,
             timeout: int, allow_error_status: bool, ignore_https_errors: bool, interactive: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)
-    facts = incident_facts(incident_date, who, channel, note)
     options = CaptureOptions(scroll=scroll, max_height=max_height, wait_for=wait_for,
                              navigation_timeout_ms=timeout * 1000, allow_error_status=allow_error_status,
                              ignore_https_errors=ignore_https_errors,

@@ -6,7 +6,17 @@ from collections.abc import Iterator
 
 import click
 
-from evidencekit.cli._common import Group, emit, json_option, option, pass_session, passphrase
+from evidencekit.cli._common import (
+    Group,
+    case_option,
+    emit,
+    json_option,
+    no_stamp_option,
+    option,
+    pass_session,
+    passphrase,
+    stamp_after_change,
+)
 from evidencekit.i18n import t
 from evidencekit.models import Case
 
@@ -57,8 +67,40 @@ def case_use(session, ref: str, as_json: bool) -> None:
 @json_option
 @pass_session
 def case_show(session, ref: str | None, as_json: bool) -> None:
-    chosen = session.locker().case(ref)
-    emit(as_json, chosen.to_json(), lambda: _case_lines(chosen, "cases.heading"))
+    from evidencekit._internal import deadlines
+    from evidencekit._internal.report.clock import Clock
+
+    locker = session.locker()
+    chosen = locker.case(ref)
+    description = locker.case_description(chosen.id)
+    warning = deadlines.of_case(locker, chosen.id)
+    data = {**chosen.to_json(), "description": description and description.to_json(),
+            "deadline": warning and warning.to_json()}
+
+    def lines() -> Iterator[str]:
+        yield from _case_lines(chosen, "cases.heading")
+        if description:
+            written = Clock.of(None).show(description.written)
+            yield f"  {t('cases.description')} ({t('cases.description_written', when=written, seq=description.seq)}):"
+            yield from (f"    {line}" for line in description.text.splitlines())
+        if warning:
+            yield f"  ! {warning.sentence()}"
+
+    emit(as_json, data, lines)
+
+
+@case.command("describe", help="cli.case_describe_help")
+@click.argument("text")
+@case_option
+@no_stamp_option
+@json_option
+@pass_session
+def case_describe(session, text: str, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+    locker = session.locker()
+    chosen = locker.case(case_ref)  # an unknown case fails before the passphrase is asked
+    written = locker.describe_case(text, passphrase(), chosen.id)
+    emit(as_json, written.to_json(), lambda: iter([t("cases.described", title=chosen.title, seq=written.seq)]))
+    stamp_after_change(locker, no_stamp, as_json)
 
 
 def _case_lines(c: Case, heading: str) -> Iterator[str]:

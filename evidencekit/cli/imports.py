@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from evidencekit.cli._common import (
     Command,
     case_option,
+    echo,
     emit,
+    incident_options,
     json_option,
     no_stamp_option,
     option,
@@ -18,8 +21,12 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
-from evidencekit.cli.items import facts_options, incident_facts, item_lines
+from evidencekit.cli.items import item_lines
 from evidencekit.i18n import t
+from evidencekit.models import IncidentFacts
+
+if TYPE_CHECKING:
+    from evidencekit.imports import Moment
 
 
 @click.command("import", cls=Command, help="cli.import_help")
@@ -30,17 +37,16 @@ from evidencekit.i18n import t
 @option("--me", metavar="NAME", help="cli.opt_me")
 @option("--dns-record", "dns_records", multiple=True, metavar="SELECTOR._domainkey.DOMAIN=FILE", help="cli.opt_dns_record")
 @option("--resolve-dns", is_flag=True, help="cli.opt_resolve_dns")
-@facts_options
+@incident_options()
 @case_option
 @no_stamp_option
 @json_option
 @pass_session
 def import_command(session, path: Path, fmt: str, tz: str | None, date_order: str | None, me: str | None,
-                   dns_records: tuple[str, ...], resolve_dns: bool, note: str | None, incident_date: str | None, who: str | None, channel: str | None,
+                   dns_records: tuple[str, ...], resolve_dns: bool, facts: IncidentFacts,
                    case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)
-    facts = incident_facts(incident_date, who, channel, note)
     from evidencekit import imports
     from evidencekit.importers.email import dns_records_from_files
 
@@ -89,11 +95,23 @@ def _conversation(messages: list[dict]) -> Iterator[str]:
 @pass_session
 def timeline(session, case_ref: str | None, as_json: bool) -> None:
     from evidencekit import imports
+    from evidencekit._internal import deadlines
 
-    moments = imports.timeline(session.locker(), case_ref)
-    emit(as_json, [m.to_json() for m in moments],
-         lambda: (f"{m.time or '?':<27} {m.item}  {(m.sender or '') + ': ' if m.sender else ''}{m.text.splitlines()[0] if m.text else ''}"
-                  for m in moments))
+    locker = session.locker()
+    moments = imports.timeline(locker, case_ref)
+    emit(as_json, [m.to_json() for m in moments], lambda: map(_moment_line, moments))
+    warning = deadlines.of_case(locker, case_ref)
+    if warning:  # said once, after the lines; on stderr when stdout carries JSON
+        echo(warning.sentence(), err=as_json)
+
+
+def _moment_line(m: Moment) -> str:
+    """One line: when, which item, who, the text's first line, then where, the person and witnesses."""
+    who = t("who." + m.sender) if m.sender and m.kind != "message" else m.sender  # an item's is a role
+    line = f"{m.time or '?':<27} {m.item}  {who + ': ' if who else ''}{m.text.splitlines()[0] if m.text else ''}"
+    facts = [m.where, m.person, m.witnesses and t("imports.timeline_witnesses", names=", ".join(m.witnesses))]
+    given = [fact for fact in facts if fact]
+    return f"{line}  [{' · '.join(given)}]" if given else line
 
 
 COMMANDS = [import_command, transcript, timeline]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -12,6 +11,7 @@ from evidencekit.cli._common import (
     Command,
     case_option,
     emit,
+    incident_options,
     json_option,
     no_stamp_option,
     option,
@@ -21,36 +21,20 @@ from evidencekit.cli._common import (
     stamp_after_change,
 )
 from evidencekit.i18n import t
-from evidencekit.locker import normalise_date
-from evidencekit.models import WHO, IncidentFacts, Item
-
-def facts_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """What the worker says happened, the same four options wherever evidence comes in."""
-    for decorate in reversed((
-        option("--note", help="cli.opt_note"),
-        option("--incident-date", metavar="DATE", help="cli.opt_incident_date"),
-        option("--who", type=click.Choice(WHO), help="cli.opt_who"),
-        option("--channel", help="cli.opt_channel"),
-    )):
-        command = decorate(command)
-    return command
-
-
-def incident_facts(incident_date: str | None, who: str | None, channel: str | None, note: str | None) -> IncidentFacts:
-    return IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note)
+from evidencekit.models import IncidentFacts, Item
+from evidencekit.notices import notice_of
 
 
 @click.command(cls=Command, help="cli.add_help")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@facts_options
+@incident_options()
 @option("--together", is_flag=True, help="cli.opt_together")
 @case_option
 @no_stamp_option
 @json_option
 @pass_session
-def add(session, files: tuple[Path, ...], note: str | None, incident_date: str | None, who: str | None,
-        channel: str | None, together: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
-    facts = incident_facts(incident_date, who, channel, note)
+def add(session, files: tuple[Path, ...], facts: IncidentFacts, together: bool, case_ref: str | None,
+        no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)  # fail on a missing case before asking for the passphrase
     secret = passphrase()
@@ -63,18 +47,17 @@ def add(session, files: tuple[Path, ...], note: str | None, incident_date: str |
 
 @click.command(cls=Command, help="cli.note_help")
 @click.argument("text")
-@option("--date", "when", metavar="DATE", help="cli.opt_note_date")
+@incident_options(describe=False)
 @case_option
 @no_stamp_option
 @json_option
 @pass_session
-def note(session, text: str, when: str | None, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+def note(session, text: str, facts: IncidentFacts, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
     locker = session.locker()
     locker.case(case_ref)
-    item = locker.add_note(text, passphrase(), when, case_ref)
+    item = locker.add_note(text, passphrase(), facts, case_ref)
     emit(as_json, item.to_json(), lambda: item_lines([item]))
     stamp_after_change(locker, no_stamp, as_json)
-
 
 
 @click.command("list", cls=Command, help="cli.list_help")
@@ -89,8 +72,10 @@ def list_items(session, case_ref: str | None, as_json: bool) -> None:
             yield t("items.none_yet")
         for item in items:
             names = ", ".join(f.name for f in item.files)
-            when = item.incident.date or item.created[:10]
-            yield f"{item.label}  {t('kinds.' + item.kind):<12} {when:<10}  {names}"
+            notice = notice_of(item)  # a notice: when and to whom she reported, then its files
+            when = notice.date if notice else item.incident.date or item.created[:10]
+            what = f"{notice.headline()}  {names}".rstrip() if notice else names
+            yield f"{item.label}  {t('kinds.' + item.kind):<12} {when:<10}  {what}"
 
     emit(as_json, [i.to_json() for i in items], lines)
 
@@ -101,8 +86,11 @@ def list_items(session, case_ref: str | None, as_json: bool) -> None:
 @json_option
 @pass_session
 def show(session, ref: str, case_ref: str | None, as_json: bool) -> None:
-    item = session.locker().item(ref, case_ref)
-    emit(as_json, item.to_json(), lambda: _item_lines(item))
+    locker = session.locker()
+    item = locker.item(ref, case_ref)
+    text = locker.note_text(item)
+    emit(as_json, {**item.to_json(), **({"text": text} if item.kind == "diary" else {})},
+         lambda: _item_lines(item, text))
 
 
 @click.command(cls=Command, help="cli.export_help")
@@ -136,14 +124,27 @@ def item_lines(items: list[Item]) -> Iterator[str]:
             yield t("items.added", item=item.label, name=file.name, sha=file.sha256[:16])
 
 
-def _item_lines(item: Item) -> Iterator[str]:
+def _fact_lines(facts: IncidentFacts) -> Iterator[tuple[str, str]]:
+    """Each fact the worker gave, as (label, value) in the reader's language, in a fixed order."""
+    for key, value in (("incident_date", facts.date), ("where", facts.where), ("channel", facts.channel),
+                       ("who", facts.who and t("who." + facts.who)), ("person", facts.person),
+                       ("witnesses", ", ".join(facts.witnesses)), ("reaction", facts.reaction),
+                       ("consequences", facts.consequences), ("description", facts.description)):
+        if value:
+            yield t("items." + key), value
+
+
+def _item_lines(item: Item, text: str) -> Iterator[str]:
     yield f"{item.label}  {t('kinds.' + item.kind)}"
     yield f"  {t('items.stored_at')}: {item.created}"
-    facts = item.incident
-    for key, value in (("incident_date", facts.date), ("who", facts.who and t("who." + facts.who)),
-                       ("channel", facts.channel), ("description", facts.description)):
-        if value:
-            yield f"  {t('items.' + key)}: {value}"
+    for label, value in _fact_lines(item.incident):
+        yield f"  {label}: {value}"
+    notice = notice_of(item)
+    for label, value in notice.lines() if notice else []:
+        yield f"  {label}: {value}"
+    if text:
+        yield f"  {t('items.note_text')}:"
+        yield from (f"    {line}" for line in text.splitlines())
     for file in item.files:
         yield f"  - {file.name}  ({file.media_type}, {t('items.bytes', size=file.size)})"
         yield f"    sha256 {file.sha256}"

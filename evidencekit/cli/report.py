@@ -31,12 +31,14 @@ from evidencekit.i18n import LANGUAGES, language, t
 @option("--show-sensitive", is_flag=True, help="report.cli_opt_show_sensitive")
 @option("--name", help="report.cli_opt_name")
 @option("--tz", "zone", metavar="ZONE", help="report.cli_opt_tz")
+@option("--for", "receiver", metavar="tribunal|police|employer|union", help="receivers.cli_opt_for")
 @proof_trust_options
 @case_option
 @json_option
 @pass_session
 def report(session, output: Path | None, report_lang: str | None, items: str | None, show_sensitive: bool,
-           name: str | None, zone: str | None, trust: ProofTrust, case_ref: str | None, as_json: bool) -> None:
+           name: str | None, zone: str | None, receiver: str | None, trust: ProofTrust, case_ref: str | None,
+           as_json: bool) -> None:
     locker = session.locker()
     target = locker.case(case_ref)
     from evidencekit import report as reports
@@ -49,6 +51,7 @@ def report(session, output: Path | None, report_lang: str | None, items: str | N
         zone=zone,
         header_sources=trust.header_sources,
         extra_roots=trust.extra_roots,
+        receiver=receiver.strip().lower() if receiver else None,
     )
     output = output or Path(f"report-{target.id}-{date.today().isoformat()}.pdf")
     written = reports.write(locker, output, target.id, options)

@@ -125,3 +125,17 @@ def response_facts(response: Any, *, started: datetime, redact: bool,
         "redirects": redirect_chain(response, redact),
         "server_date": server_date(pairs, started),
     }
+
+
+# What could tie an anonymous case to her computer: the full user-agent string (system and build)
+# and the name she gave her logged-in profile (often her own, or her account's).
+_TRACES = {"browser": ("user_agent",), "options": ("profile",)}
+
+
+def for_anonymous_case(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The capture's metadata without what points to the computer; the browser's name and version stay."""
+    kept = dict(metadata)
+    for part, names in _TRACES.items():
+        if isinstance(kept.get(part), dict):
+            kept[part] = {k: v for k, v in kept[part].items() if k not in names}
+    return kept

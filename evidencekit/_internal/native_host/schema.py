@@ -102,9 +102,14 @@ CASE_REF = text(200, 1)
 PASSPHRASE = text(4096, 1)
 
 FACTS = obj({
-    "incidentDate": text(40, 1),
+    "incidentDate": text(80, 1),  # an instant, or a period FROM..TO
+    "where": text(200),
     "who": choice(*WHO),
+    "person": text(200),
     "channel": text(200),
+    "witnesses": array(text(200, 1), 50),
+    "reaction": text(10_000),
+    "consequences": text(10_000),
     "note": text(10_000),
 })
 

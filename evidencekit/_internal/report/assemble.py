@@ -15,8 +15,19 @@ from typing import Any
 from cryptography import x509
 
 from evidencekit import __version__
-from evidencekit._internal import canonical
-from evidencekit._internal.report import contents, duplicates, exhibits, pictures, proves, stamps, summary, timeline
+from evidencekit._internal import canonical, deadlines
+from evidencekit._internal.report import (
+    contents,
+    duplicates,
+    exhibits,
+    pictures,
+    proves,
+    receivers,
+    stamps,
+    summary,
+    timeline,
+)
+from evidencekit._internal.report import notices as reported
 from evidencekit._internal.report.clock import Clock
 from evidencekit._internal.report.transcript import Conversation, conversation
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
@@ -32,7 +43,8 @@ class Options:
     ``items``: labels (``E-003``) or items to include, default all; ``show_sensitive``: show
     pictures marked sensitive unblurred; ``name``: the worker's chosen name for the cover
     (default: anonymous); ``zone``: the time zone times are shown in (default Europe/Oslo);
-    ``header_sources``/``extra_roots``: what timestamps are checked against, as for ``stamp --verify``.
+    ``header_sources``/``extra_roots``: what timestamps are checked against, as for ``stamp --verify``;
+    ``receiver``: one of ``receivers.RECEIVERS`` to arrange the report for, default the general report.
     """
 
     lang: str | None = None
@@ -42,6 +54,7 @@ class Options:
     zone: str | None = None
     header_sources: Sequence[HeaderSource] = ()
     extra_roots: Sequence[x509.Certificate] = ()
+    receiver: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,10 @@ class ReportData:
     log_head: str | None
     withheld: int
     covered: dict[tuple[int, str], str] = field(default_factory=dict)  # (seq, kind) -> exhibit numbers
+    # arranged for one receiver (report --for), and the tribunal's time limit when it is near
+    arranged: receivers.Arrangement | None = None
+    deadline: deadlines.Deadline | None = None
+    notices: tuple[reported.Given, ...] = ()  # notices given, in time order: the "Reported" section
 
 
 def chosen_items(locker: Any, case_id: str, wanted: Sequence[str | Item]) -> list[Item]:
@@ -107,6 +124,8 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
     lang = options.lang or language()
     if lang not in LANGUAGES:
         raise UserError("report.bad_lang", lang=lang, known=", ".join(LANGUAGES))
+    if options.receiver is not None and options.receiver not in receivers.RECEIVERS:
+        raise UserError("receivers.unknown", value=options.receiver, known=", ".join(receivers.RECEIVERS))
     clock = Clock.of(options.zone)
     target = locker.case(case)
     if target.anonymous and options.name:
@@ -132,6 +151,8 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
     sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive)
     withheld = len(locker.items(target.id)) - len(items)
     head = entries[-1].digest if entries else None
+    given = reported.build(listed, clock)  # notices: a section of their own, and a line in the timeline
+    notes.update({g.label: g.notice.headline(lang) for g in given})
     line = timeline.build(listed, conversations, notes, clock)
     return ReportData(
         lang=lang,
@@ -152,6 +173,10 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
         log_head=head,
         withheld=withheld,
         covered=_covered(listed),
+        arranged=receivers.arrange(locker, options.receiver, listed, locker.case_description(target.id),
+                                   given) if options.receiver else None,
+        deadline=deadlines.deadline(locker, items, clock),
+        notices=given,
     )
 
 

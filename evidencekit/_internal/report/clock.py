@@ -12,13 +12,16 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from evidencekit.importers._time import Zone
+from evidencekit.models import PERIOD
 
 
 def parse(value: str | None) -> datetime | date | None:
-    """An RFC 3339 time (UTC ``Z`` or with offset), a bare date-time, or a date; else None."""
+    """An RFC 3339 time (UTC ``Z`` or with offset), a bare date-time, or a date; else None.
+
+    A period the worker gave (``FROM..TO``) counts as its start, so it sorts where it began."""
     if not value:
         return None
-    text = value.strip()
+    text = value.partition(PERIOD)[0].strip()
     try:
         if len(text) <= 10:
             return date.fromisoformat(text)
@@ -60,6 +63,9 @@ class Clock:
 
     def show(self, value: str | None, seconds: bool = False) -> str:
         """``2025-03-18 14:56 +01:00``; a bare date stays a date; unreadable text is shown as given."""
+        if value and PERIOD in value:
+            start, _, end = value.partition(PERIOD)
+            return f"{self.show(start, seconds)} – {self.show(end, seconds)}"
         parsed = parse(value)
         if parsed is None:
             return value or ""

@@ -22,6 +22,7 @@ from evidencekit._internal.report.duplicates import Member
 from evidencekit._internal.report.exhibits import Exhibit
 from evidencekit._internal.visible import visible
 from evidencekit.i18n import t
+from evidencekit.notices import notice_of
 
 TEMPLATE = "report.html.j2"
 LONG_RUN = 1000  # characters without white space; longer runs are laid out by ``unbroken``'s rule
@@ -102,6 +103,9 @@ def source_line(exhibit: Exhibit, lang: str) -> str:
         return t("report.source_import", lang, format=exhibit.format, name=original)
     if exhibit.kind == "diary":
         return t("report.source_diary", lang)
+    notice = notice_of(exhibit.item)
+    if notice is not None:
+        return t("report.source_notice", lang, summary=notice.summary(lang))
     return t("report.source_file", lang, names=", ".join(f.name for f in exhibit.item.files))
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from evidencekit._internal.report.clock import Clock
 from evidencekit._internal.report.exhibits import Exhibit
 from evidencekit._internal.report.transcript import Conversation
+from evidencekit.notices import notice_of
 
 PER_EXHIBIT = 300  # messages of one exhibit in the timeline; all of them stay in its transcript
 EXCERPT = 280
@@ -23,7 +24,7 @@ EXCERPT = 280
 class Event:
     when: str
     exhibit: int
-    kind: str  # "incident", "note", "capture", "message", "mail"
+    kind: str  # "incident", "note", "notice", "capture", "message", "mail"
     who: str | None
     text: str
 
@@ -51,6 +52,8 @@ def build(exhibits: Sequence[Exhibit], conversations: Mapping[str, Conversation]
         if exhibit.kind == "diary":
             events.append(Event(facts.date or exhibit.item.created, exhibit.number, "note", None,
                                 excerpt(notes.get(exhibit.label, ""))))
+        elif (notice := notice_of(exhibit.item)) is not None:  # its words (to whom, ref) come with the notes
+            events.append(Event(notice.date, exhibit.number, "notice", None, excerpt(notes.get(exhibit.label, ""))))
         elif facts.date:
             events.append(Event(facts.date, exhibit.number, "incident", facts.who, excerpt(facts.description or "")))
         if exhibit.kind == "web":
