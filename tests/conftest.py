@@ -38,6 +38,12 @@ def run_cli(*args: str | os.PathLike[str], input: str | None = None, env: dict[s
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def quiet_locker_env(home: Path) -> dict[str, str]:
+    """A test locker at ``home``: its passphrase, English, and no timestamp servers to call."""
+    return {"EVIDENCEKIT_HOME": str(home), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE, "EVIDENCEKIT_LANG": "en",
+            "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true", help="run slow campaigns in full, not a bounded sample")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bundle_support import invoke
-from conftest import PASSPHRASE
+from conftest import quiet_locker_env
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler's pdftotext is not installed")
 
@@ -36,9 +36,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A case with a diary note and four notices, three of them with their letter or receipt."""
     folder = tmp_path_factory.mktemp("notices")
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"EVIDENCEKIT_HOME": str(folder / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
-                            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "",
-                            "EVIDENCEKIT_TSA_URLS": ""}.items():
+        for name, value in quiet_locker_env(folder / "locker").items():
             env.setenv(name, value)
         for args in (("init", "--kdf", "interactive"), ("case", "new", "Notices"),
                      ("note", "He shouted at me in the break room.", "--date", "2026-03-01", "--no-stamp")):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSPHRASE, run_cli
+from conftest import quiet_locker_env, run_cli
 from report_fixtures import picture
 
 
@@ -19,9 +19,7 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One locker for the module: an empty case, an anonymous one, and "Test case" (current)."""
     folder = tmp_path_factory.mktemp("report-cli")
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"EVIDENCEKIT_HOME": str(folder / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
-                            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "",
-                            "EVIDENCEKIT_TSA_URLS": ""}.items():
+        for name, value in quiet_locker_env(folder / "locker").items():
             env.setenv(name, value)
         shot = folder / "screenshot.png"
         shot.write_bytes(picture(11))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSPHRASE, run_cli
+from conftest import quiet_locker_env, run_cli
 from evidencekit._internal.report.render import LONG_RUN, unbroken
 
 WORD = "".join(random.Random(65536).choice(string.ascii_letters) for _ in range(65536))
@@ -34,9 +34,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path
     chat.write_text("".join(f"18/03/2022, 14:5{n} - Per: {text}\n"
                             for n, text in enumerate(["Hello", WORD, KHMER, THAI, AFTER])), encoding="utf-8")
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"EVIDENCEKIT_HOME": str(folder / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
-                            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "",
-                            "EVIDENCEKIT_TSA_URLS": ""}.items():
+        for name, value in quiet_locker_env(folder / "locker").items():
             env.setenv(name, value)
         made = {"html": folder / "report.html", "pdf": folder / "report.pdf"}
         for args in (("init", "--kdf", "interactive"), ("case", "new", "Long word case"),

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bundle_support import invoke
-from conftest import PASSPHRASE
+from conftest import quiet_locker_env
 from evidencekit._internal.demo_site import serve_demo
 
 ACCOUNT = "Since March my team leader comments on my body in front of customers. It is harassment because it is unwanted, it is about my sex, and he goes on after I told him to stop."
@@ -34,9 +34,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.skip("pdftotext and pdftoppm (poppler-utils) are needed to read the printed reports")
     folder = tmp_path_factory.mktemp("receivers")
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"EVIDENCEKIT_HOME": str(folder / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
-                            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "",
-                            "EVIDENCEKIT_TSA_URLS": ""}.items():
+        for name, value in quiet_locker_env(folder / "locker").items():
             env.setenv(name, value)
         chat = folder / "WhatsApp Chat with Ola.txt"
         chat.write_text(f"01/03/2025, 21:14 - {PHONE}: you looked good today\n"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
-from conftest import PASSPHRASE, run_cli
+from conftest import PASSPHRASE, quiet_locker_env, run_cli
 from evidencekit import bundle, report
 from evidencekit._internal import custody_log, keys
 from evidencekit._internal.bundle import layout
@@ -56,9 +56,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     needs_corpus()
     folder = tmp_path_factory.mktemp("redact") / "locker"
     with pytest.MonkeyPatch.context() as env:
-        for name, value in {"EVIDENCEKIT_HOME": str(folder), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
-                            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "",
-                            "EVIDENCEKIT_TSA_URLS": ""}.items():
+        for name, value in quiet_locker_env(folder).items():
             env.setenv(name, value)
         with Locker.open(folder) as locker:
             locker.init_identity(PASSPHRASE, "interactive")
