@@ -103,7 +103,7 @@ def seal(
     if output.exists():
         raise UserError("bundle.output_exists", path=str(output))
     printing = _Printing(session) if with_report else None
-    partial: Path | None = None
+    unfinished: _Unfinished | None = None
     work: Path | None = None
     try:
         signer = locker.case_signer(target.id, passphrase)
@@ -114,8 +114,9 @@ def seal(
             from evidencekit import report  # the report's templates and pictures load only to seal with one
 
             printing.print(report.bundle_html(locker, target.id, chosen, work, name=name))
-        partial, raw = _new_partial(folder, output.name)
-        with raw, naming_full_disk(folder):
+        unfinished = _Unfinished(folder, output.name)
+        raw = unfinished.file
+        with naming_full_disk(folder):
             if recipient_keys:
                 with envelope.SealWriter(raw, recipient_keys) as writer:
                     written = build.write(locker, target.id, chosen, signer, writer,  # type: ignore[arg-type]
@@ -125,10 +126,7 @@ def seal(
                 written = build.write(locker, target.id, chosen, signer, raw, printing.files if printing else tuple)
             raw.flush()
             os.fsync(raw.fileno())
-            try:
-                os.link(partial, output)  # never replaces: a bundle written meanwhile by someone else stays
-            except FileExistsError:
-                raise UserError("bundle.output_exists", path=str(output)) from None
+            unfinished.name_it(output)
         try:
             entry = locker.record_seal(target.id, signer, written.manifest, chosen, len(recipient_keys))
         except BaseException:
@@ -137,8 +135,8 @@ def seal(
     finally:
         if printing is not None:
             printing.stop()
-        if partial is not None:
-            partial.unlink(missing_ok=True)
+        if unfinished is not None:
+            unfinished.discard()
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
     withheld = len(locker.items(target.id)) - len(chosen)
@@ -194,11 +192,42 @@ class _Printing:
             self._thread.join()
 
 
-def _new_partial(folder: Path, name: str) -> tuple[Path, object]:
-    """A private, locked, uniquely named file beside the bundle: never a bundle's name, never shared."""
-    fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=PARTIAL_SUFFIX, dir=folder)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return Path(path), os.fdopen(fd, "wb")
+class _Unfinished:
+    """The bundle's file while it is written: where the file system allows, a file with no name at
+    all (``O_TMPFILE``), which vanishes if the seal is killed and gets its name only when it is
+    whole; elsewhere (FAT, exFAT, some network file systems) a private ``.NAME.XXXX.partial``,
+    locked while written, that the next seal into the folder sweeps."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.partial: Path | None = None
+        try:
+            fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+        except (OSError, AttributeError):  # no unnamed files here
+            fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=PARTIAL_SUFFIX, dir=folder)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.partial = Path(path)
+        self.file = os.fdopen(fd, "wb")
+
+    def name_it(self, output: Path) -> None:
+        """Give the whole file its name; never replaces a file (a bundle sealed meanwhile stays)."""
+        try:
+            if self.partial is None:
+                # linkat(2) following the /proc link to the unnamed file (plain link(2) would not)
+                root = os.open("/", os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.link(f"proc/self/fd/{self.file.fileno()}", output, src_dir_fd=root, follow_symlinks=True)
+                finally:
+                    os.close(root)
+            else:
+                os.link(self.partial, output)
+        except FileExistsError:
+            raise UserError("bundle.output_exists", path=str(output)) from None
+
+    def discard(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+        if self.partial is not None:
+            self.partial.unlink(missing_ok=True)
 
 
 def remove_stale_partials(folder: Path) -> None:
