@@ -22,10 +22,11 @@ from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.report.assemble import Options, ReportData, assemble
 from evidencekit._internal.report import render as rendering
 from evidencekit._internal.report.pdf import print_file
-from evidencekit._internal.redact import Box, Link, link, redact
+from evidencekit._internal.redact import Box, Link, link
 from evidencekit.errors import UserError
 from evidencekit.i18n import language
 from evidencekit.locker import Locker
+from evidencekit.redaction import redact
 from evidencekit.models import Item
 
 __all__ = ["Box", "Link", "Options", "ReportData", "build", "bundle_html", "bundle_names", "link", "print_pdf", "redact",
