@@ -1,7 +1,7 @@
 """Reading ZIP files that someone else made: refuse what could escape, explode or deceive.
 
-Every archive evidencekit reads (a bundle handed over, a chat export) is checked here, and only
-here, first: names that escape the target folder (absolute, ``..``, backslashes, drive letters,
+Every archive someone else made (a chat export) is checked here, and only here, first (a bundle
+is read by its own exact reader, ``bundle/container.py``): names that escape the target folder (absolute, ``..``, backslashes, drive letters,
 NUL), links, duplicate names, encrypted members, too many entries, and sizes or compression ratios
 no real archive has. Members are then read with their declared size enforced, so a lying header
 cannot smuggle more bytes than it admits; one that does not decompress is damaged, whatever the
@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import lzma
 import stat
-import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO, BinaryIO
+from typing import IO
 
 from evidencekit.errors import UserError
 
 CHUNK = 1 << 20
-_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # as zipfile.structFileHeader; ends with name and extra lengths
 
 
 @dataclass(frozen=True)
@@ -103,48 +101,3 @@ def read_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[byt
         raise UnsafeArchive("zip.member_damaged", name=info.filename[:200], reason=str(exc)) from exc
     if remaining:
         raise UnsafeArchive("zip.member_damaged", name=info.filename[:200], reason="too short")
-
-
-def stored_views(raw: BinaryIO, info: zipfile.ZipInfo) -> Iterator[memoryview] | None:
-    """A stored member's bytes straight from the archive file ``raw`` (opened unbuffered), or
-    None when the member is compressed or encrypted (use :func:`read_chunks` then).
-
-    For hashing large members at the speed of the disk: no copy into new bytes objects and no
-    CRC-32, so use it only where a stronger digest of the same bytes is checked. Exactly the size
-    the central directory declares is read, from where the member's own local header says its
-    data starts; each view is valid until the next one is taken.
-    """
-    if not is_stored(info):
-        return None
-    name = info.filename[:200]
-    try:
-        raw.seek(info.header_offset)
-        header = raw.read(_LOCAL_HEADER.size)
-        if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-            raise UnsafeArchive("zip.member_damaged", name=name, reason="no local header")
-        *_, name_length, extra_length = _LOCAL_HEADER.unpack(header)
-        local_name = raw.read(name_length).decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
-    except OSError as exc:
-        raise UnsafeArchive("zip.member_damaged", name=name, reason=str(exc)) from exc
-    if local_name != info.orig_filename:
-        raise UnsafeArchive("zip.member_damaged", name=name, reason="its local header names another file")
-    return _views(raw, info.header_offset + _LOCAL_HEADER.size + name_length + extra_length, info.file_size, name)
-
-
-def is_stored(info: zipfile.ZipInfo) -> bool:
-    """Held as is: not compressed, not encrypted."""
-    return info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1 and info.compress_size == info.file_size
-
-
-def _views(raw: BinaryIO, offset: int, size: int, name: str) -> Iterator[memoryview]:
-    buffer = memoryview(bytearray(CHUNK))
-    raw.seek(offset)
-    while size:
-        try:
-            got = raw.readinto(buffer[:min(CHUNK, size)])
-        except OSError as exc:
-            raise UnsafeArchive("zip.member_damaged", name=name, reason=str(exc)) from exc
-        if not got:
-            raise UnsafeArchive("zip.member_damaged", name=name, reason="too short")
-        size -= got
-        yield buffer[:got]
