@@ -7,7 +7,7 @@ DKIM result), what the evidence proves and what it does not, and how to check it
 
     html = report.render_html(locker, options=report.Options(lang="nb"))
     report.write(locker, Path("sak.pdf"), options=report.Options(lang="nb"))
-    report.bundle_html(locker, case_id, items, folder)          # what a bundle carries (then print_pdf)
+    report.bundle_html(locker, case_id, items, folder)          # what a bundle carries (printed by the seal)
     report.redact(locker, "E-003", passphrase, boxes=[report.Box.parse("10,20,300,40")], masks=["Kari"])
 """
 
@@ -29,7 +29,7 @@ from evidencekit.locker import Locker
 from evidencekit.redaction import redact
 from evidencekit.models import Item
 
-__all__ = ["Box", "Link", "Options", "ReportData", "build", "bundle_html", "bundle_names", "link", "print_pdf", "redact",
+__all__ = ["Box", "Link", "Options", "ReportData", "build", "bundle_html", "bundle_names", "link", "redact",
            "render_html", "write"]
 
 SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -76,7 +76,7 @@ def bundle_names(lang: str) -> tuple[str, str]:
 
 def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: Path, *,
                 lang: str | None = None, name: str | None = None) -> Path:
-    """The HTML report a bundle carries (``report-nb.html``); print it with :func:`print_pdf`.
+    """The HTML report a bundle carries (``report-nb.html``).
 
     Sensitive pictures are always blurred here: a bundle travels, and the clear pictures are in
     it anyway for whoever chooses to open them. ``name`` is who prepared it, for the cover.
@@ -89,11 +89,6 @@ def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: 
     html_name, _ = bundle_names(lang)
     _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items), name=name)), folder / html_name)
     return folder / html_name
-
-
-def print_pdf(html: Path, output: Path, session: BrowserSession | None = None) -> Path:
-    """Print a report's HTML file to PDF (needs no locker, so it may run in another thread)."""
-    return print_file(html, output, session)
 
 
 def _write_html(data: ReportData, path: Path) -> None:
