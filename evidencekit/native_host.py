@@ -225,6 +225,11 @@ class NativeHost:
         return case, secret
 
     def _on_unlock(self, message: dict[str, Any]) -> None:
+        if message.get("caseId") is None and not self.locker().cases():  # her first case is made on the page
+            self.locker().identity_signer(message["passphrase"])
+            self._secret = message["passphrase"]
+            self._send({"type": "unlocked", "id": message["id"], "case": None})
+            return
         case, self._secret = self._unlocked_case(message.get("caseId"), message["passphrase"])
         self._send({"type": "unlocked", "id": message["id"], "case": {"id": case.id, "title": case.title}})
 

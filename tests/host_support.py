@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Any
 
 PINNED_ORIGIN = "chrome-extension://eopfhibapmcgopbnjjnmgppnjhbicfmc/"
+# A WhatsApp export whose dates read as day/month or month/day alike: the import must ask.
+AMBIGUOUS_CHAT = "\n".join([
+    "03/04/2024, 10:15 - Kari: Du er ubrukelig",
+    "05/04/2024, 11:00 - Kari: Ingen vil ha deg her",
+    "07/04/2024, 09:30 - Meg: Slutt med dette",
+]) + "\n"
 
 
 def frame(message: dict[str, Any] | bytes) -> bytes:

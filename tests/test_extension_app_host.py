@@ -17,15 +17,8 @@ import pytest
 from PIL import Image
 
 from conftest import PASSPHRASE, run_cli
-from host_support import PINNED_ORIGIN, frame, refused, talk, work_folders
+from host_support import AMBIGUOUS_CHAT, PINNED_ORIGIN, frame, refused, talk, work_folders
 from evidencekit.locker import Locker
-
-AMBIGUOUS_CHAT = "\n".join([
-    "03/04/2024, 10:15 - Kari: Du er ubrukelig",
-    "05/04/2024, 11:00 - Kari: Ingen vil ha deg her",
-    "07/04/2024, 09:30 - Meg: Slutt med dette",
-]) + "\n"
-
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:

@@ -554,7 +554,7 @@ async function unlock(event) {
     await EK.host.unlock(secret, state.caseId);
     await chrome.storage.session.set({passphrase: secret});
     $("passphrase").value = "";
-    await showView("items");
+    await showView(state.caseId ? "items" : "cases");
   });
 }
 
@@ -632,6 +632,10 @@ async function start() {
   }
   if (!(await passphrase())) {
     await showView("unlock");
+    return;
+  }
+  if (!state.caseId) {
+    await showView("cases");
     return;
   }
   await showView(asked in LOADERS && !["unlock", "item"].includes(asked) ? asked : "items");
