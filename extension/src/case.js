@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const text = (key, subs) => chrome.i18n.getMessage(key, subs) || key;
-const LANG = chrome.i18n.getUILanguage();
+const LANG = (chrome.i18n.getMessage("@@ui_locale") || chrome.i18n.getUILanguage()).replace("_", "-"); // as the words are
 const KINDS = {file: "kindFile", diary: "kindDiary", web: "kindWeb", chat: "kindChat", email: "kindEmail",
   redaction: "kindRedaction", notice: "kindNotice"};
 const DATE_ORDERS = {dmy: "appDateOrderDmy", mdy: "appDateOrderMdy", ymd: "appDateOrderYmd"};
@@ -198,7 +198,8 @@ function itemRow(item) {
   const row = element("tr", item.sensitive ? "sensitive" : "");
   row.dataset.item = item.id;
   const thumb = element("td", "thumb");
-  row.append(thumb, element("td", "label", item.id), element("td", "when", when(item.date || item.created)),
+  const dated = item.date || (item.summary && item.summary.from) || item.created; // a chat: when it began
+  row.append(thumb, element("td", "label", item.id), element("td", "when", when(dated)),
     element("td", "", kindName(item.kind)),
     element("td", "", [whoName(item.who), item.person].filter(Boolean).join(" · ")));
   const what = element("td", "what");
@@ -294,7 +295,7 @@ async function loadTimeline() {
   const list = $("timelineList");
   const fragment = document.createDocumentFragment();
   for (const m of reply.moments) {
-    const entry = element("li", m.kind === "message" ? "moment message" : "moment");
+    const entry = element("li", m.kind === "message" ? "moment chatline" : "moment");
     const who = m.kind === "message" ? m.sender : whoName(m.sender);
     entry.append(element("time", "", when(m.time)), element("span", "label", m.item));
     if (who) entry.append(element("strong", "", who));
