@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,21 @@ def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
         shoot(page, "nb", "item")
         with Image.open(io.BytesIO(page.screenshot())) as shot:
             assert shot.width == 1280
+
+
+def test_app_opens_the_case_page_or_says_how(tmp_path: Path) -> None:
+    shown = run_cli("app", "--no-open", "--json")
+    assert shown.code == 0 and shown.json() == {"url": CASE_PAGE, "opened": False, "browser": None}
+    no_screen = run_cli("app", env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert no_screen.code == 0 and CASE_PAGE in no_screen.out and "Open my case" in no_screen.out
+    # The program evidencekit would start gets the page's address, and the command does not wait for it.
+    started = tmp_path / "started"
+    program = tmp_path / "browser"
+    program.write_text(f'#!/bin/sh\necho "$@" > {started}\n')
+    program.chmod(0o755)
+    opened = run_cli("app", "--json", env={"DISPLAY": ":0", "EVIDENCEKIT_BROWSER": str(program)})
+    assert opened.code == 0 and opened.json()["opened"] is True
+    deadline = time.monotonic() + 10
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.read_text().strip() == CASE_PAGE
