@@ -56,7 +56,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from evidencekit import __version__
-from evidencekit import capture as web
 from evidencekit._internal import keys
 from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, downloads, framing, record, schema, thumbnail
 from evidencekit._internal.native_host.install import EXTENSION_ID, GECKO_ID
@@ -271,6 +270,8 @@ class NativeHost:
         if pending.kind == "add":
             self._add(request, pending)
             return
+        from evidencekit import capture as web  # the capture machinery loads for captures only
+
         files = pending.transfer.finish()
         assert pending.page is not None
         capture = record.web_capture(pending.page, files, self._origin)
