@@ -60,6 +60,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         calendar.close()
 
 
+def nb_catalog(domain: str, key: str) -> str:
+    from evidencekit.i18n import t
+
+    return t(f"{domain}.{key}", "nb")
+
+
 def open_case_page(context: Any) -> Any:
     page = context.new_page()
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -204,6 +210,7 @@ def test_the_worker_does_her_whole_case_in_the_page(world: dict[str, Any]) -> No
 
 def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
     """The same case in a browser that speaks Norwegian (after the walkthrough made the case)."""
+    assert run_cli("mark", "E-001", "--sensitive", env=world["env"]).code == 0
     with extension_browser(world["root"] / "nb", {**world["env"], "LANGUAGE": "nb"}, args=["--lang=nb"]) as (context, _):
         page = open_case_page(context)
         page.wait_for_selector("#view-unlock:not([hidden])")
@@ -213,9 +220,19 @@ def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
         page.click("#unlockForm button[type=submit]")
         page.wait_for_selector("body[data-shown=items]")
         assert page.inner_text("#nav button[data-view=timeline]") == "Tidslinje"
+        assert page.get_attribute("tr[data-item=E-001]", "class") == "sensitive"  # blurred until clicked
+        page.click("tr[data-item=E-001]")
+        assert page.get_attribute("tr[data-item=E-001]", "class") == "" and page.is_visible("#view-items")
         for view in VIEWS:
             go(page, view)
             shoot(page, "nb", view)
+        go(page, "timeline")
+        assert "18. mars 2022" in page.inner_text("#timelineList")  # dates as a Norwegian writes them
+        go(page, "handover")
+        page.fill("#recipientName", "Noen")
+        page.fill("#recipientKey", "Offentlig nøkkel: ikke-en-nøkkel")
+        page.click("#recipientForm button[type=submit]")
+        assert nb_catalog("keys", "bad_public_key") == said(page, "error")  # the host answers in bokmål too
         go(page, "items")
         page.click("tr[data-item=E-003]")
         page.wait_for_selector("body[data-shown=item]")

@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const text = (key, subs) => chrome.i18n.getMessage(key, subs) || key;
-const LANG = (chrome.i18n.getMessage("@@ui_locale") || chrome.i18n.getUILanguage()).replace("_", "-"); // as the words are
+const LANG = text("appLocale"); // dates and numbers in the language the words are in
 const KINDS = {file: "kindFile", diary: "kindDiary", web: "kindWeb", chat: "kindChat", email: "kindEmail",
   redaction: "kindRedaction", notice: "kindNotice"};
 const DATE_ORDERS = {dmy: "appDateOrderDmy", mdy: "appDateOrderMdy", ymd: "appDateOrderYmd"};
@@ -615,7 +615,7 @@ function wire() {
   $("importForm").addEventListener("submit", importExport);
   $("dateOrderForm").addEventListener("submit", answerDateOrder);
   $("reportForm").addEventListener("submit", makeReport);
-  const reportLang = document.querySelector(`input[name=reportLang][value=${LANG.startsWith("n") ? "nb" : "en"}]`);
+  const reportLang = document.querySelector(`input[name=reportLang][value=${LANG === "nb" ? "nb" : "en"}]`);
   reportLang.checked = true;
   $("recipientForm").addEventListener("submit", addRecipient);
   $("sealButton").addEventListener("click", seal);

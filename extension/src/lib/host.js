@@ -91,7 +91,9 @@ EK.host = (() => {
     port.onMessage.addListener(onMessage);
     port.onDisconnect.addListener(onDisconnect);
     const manifest = chrome.runtime.getManifest();
-    port.postMessage({type: "hello", id: newId("hello"), lang: chrome.i18n.getUILanguage(),
+    // The language the extension's own words are in, so the host's sentences match them.
+    const lang = chrome.i18n.getMessage("appLocale") || chrome.i18n.getUILanguage();
+    port.postMessage({type: "hello", id: newId("hello"), lang,
       extension: {id: chrome.runtime.id, version: manifest.version}});
     return port;
   }
