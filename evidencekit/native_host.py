@@ -214,10 +214,15 @@ class NativeHost:
                   "items": c.item_count} for c in locker.cases()]
         self._send({"type": "cases", "id": message["id"], "ready": ready, "cases": cases})
 
-    def _unlocked_case(self, case_ref: str | None, passphrase: str | None) -> tuple[Case, str]:
-        secret = passphrase or self._secret or os.environ.get("EVIDENCEKIT_PASSPHRASE")
+    def _passphrase(self, given: str | None) -> str:
+        """The one sent, else the one ``unlock`` kept, else ``EVIDENCEKIT_PASSPHRASE``."""
+        secret = given or self._secret or os.environ.get("EVIDENCEKIT_PASSPHRASE")
         if not secret:
             raise UserError("extension.locked")
+        return secret
+
+    def _unlocked_case(self, case_ref: str | None, passphrase: str | None) -> tuple[Case, str]:
+        secret = self._passphrase(passphrase)
         locker = self.locker()
         case = locker.case(case_ref)
         locker.case_signer(case.id, secret)
@@ -315,10 +320,8 @@ class NativeHost:
         self._send({"type": "locked", "id": message["id"]})
 
     def _on_case_create(self, message: dict[str, Any]) -> None:
-        secret = message.get("passphrase") or self._secret or os.environ.get("EVIDENCEKIT_PASSPHRASE")
-        if not secret:
-            raise UserError("extension.locked")
-        case = self.locker().create_case(message["title"], secret, bool(message.get("anonymous")))
+        case = self.locker().create_case(message["title"], self._passphrase(message.get("passphrase")),
+                                         bool(message.get("anonymous")))
         self._send({"type": "case", "id": message["id"], "case": _case_json(case)})
 
     def _on_items(self, message: dict[str, Any]) -> None:
