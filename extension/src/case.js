@@ -89,14 +89,27 @@ async function passphrase() {
   return secret || null;
 }
 
-/** One request with the chosen case and the session's passphrase; a locked locker shows the unlock form. */
+/** Ask the service worker: its host process stays running between pages, so the page opens at once. */
+async function ask(cmd, extra) {
+  const reply = await chrome.runtime.sendMessage({cmd, ...extra});
+  if (!reply) throw new Error(text("errorNoAnswer"));
+  if (!reply.ok) {
+    const error = new Error(reply.error);
+    error.code = reply.code;
+    throw error;
+  }
+  return reply.result;
+}
+
+/** One request with the chosen case and the session's passphrase; a locked locker shows the unlock form.
+    Files travel over the page's own port instead (lib/host.js): no copy through the worker. */
 async function call(type, fields, expect) {
   const secret = await passphrase();
   const extra = {};
   if (state.caseId) extra.caseId = state.caseId;
   if (secret) extra.passphrase = secret;
   try {
-    return await EK.host.call(type, {...extra, ...fields}, expect);
+    return await ask("host", {type, fields: {...extra, ...fields}, expect});
   } catch (error) {
     await relock(error);
     throw error;
@@ -148,7 +161,7 @@ function showView(name, keepMessage) {
 }
 
 async function loadCaseChoice() {
-  const reply = await EK.host.cases();
+  const reply = await ask("cases");
   state.cases = reply.cases;
   if (!reply.ready) throw new Error(text("appNoIdentity"));
   const select = $("case");
@@ -552,16 +565,14 @@ async function unlock(event) {
   await withBusy(event.target.querySelector("button[type=submit]"), "appUnlocking", async () => {
     const secret = $("passphrase").value;
     if (!secret) throw new Error(text("errorEmptyPassphrase"));
-    await EK.host.unlock(secret, state.caseId);
-    await chrome.storage.session.set({passphrase: secret});
+    await ask("unlock", {passphrase: secret, caseId: state.caseId}); // which keeps it for this session
     $("passphrase").value = "";
     await showView(state.caseId ? "items" : "cases");
   });
 }
 
 async function lock() {
-  await chrome.storage.session.remove("passphrase");
-  await EK.host.call("lock", {}, "locked").catch(() => {});
+  await ask("lock"); // forgets it in the browser and in the host
   await showView("unlock");
   say("ok", text("appLocked"));
 }
