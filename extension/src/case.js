@@ -141,8 +141,14 @@ async function withBusy(button, busyKey, work) {
 
 const LOADERS = {
   cases: loadCases, items: loadItems, timeline: loadTimeline, handover: loadHandover, stamps: loadStamps,
-  key: loadKey, report: () => {}, diary: () => {}, add: () => {}, import: () => {}, unlock: () => {}, item: () => {},
+  key: loadKey, report: () => {}, diary: () => {}, add: openUploadPort, import: openUploadPort, unlock: () => {},
+  item: () => {},
 };
+
+/** Files go over the page's own port: start its host while she chooses them, not after the click. */
+function openUploadPort() {
+  EK.host.cases().catch(() => {}); // a failure shows when the files are sent
+}
 
 function showView(name, keepMessage) {
   state.view = name;
