@@ -15,6 +15,27 @@ The conversation (all JSON, every message carries the extension's request ``id``
                                                      then stamped {counts, failures}
     abort                                         -> aborted
 
+The case page ("My case") adds requests that each make the same library call as a command
+(every one may carry ``caseId`` and ``passphrase``; ``unlock`` keeps the passphrase in this
+process's memory until ``lock`` or the port closes)::
+
+    lock                                          -> locked
+    case_create {title, anonymous?}               -> case {case}
+    items                                         -> items {case, items: [{id, kind, date, who, summary, …}]}
+    thumbs {items}                                -> thumbs {thumbs: {E-001: data URL}}
+    item {item}                                   -> item {item, files, text?, transcript?}
+    timeline                                      -> timeline {moments, more}
+    note {text, facts?}                           -> stored {item} then stamped
+    add {files: [{name, size, sha256}], facts?, together?} then chunk…, end -> stored {items} then stamped
+    import {files: [one], facts?, dateOrder?} then chunk…, end -> stored {item, format, messages}
+                                                     or question {ask: "dateOrder", candidates, example}
+    import_answer {dateOrder}                     -> stored … (the same upload, read again)
+    report {lang, items?}                         -> written {name, folder}  (a PDF in Downloads)
+    recipients / recipient_add {name, key}        -> recipients {recipients} / recipient {name, fingerprint}
+    seal {items, recipients, plain?}              -> written {name, folder, encrypted, recipients}
+    stamps / stamp                                -> stamps {queued, pending, complete} / stamped {…}
+    key                                           -> key {publicKey, fingerprint}
+
 Anything wrong gets ``{"type": "error", "id", "code", "message"}`` with one sentence in the
 browser's language, and the capture it belonged to is dropped whole. The passphrase arrives with
 ``unlock``/``begin`` (the popup asks for it once per browser session), or comes from
@@ -23,24 +44,32 @@ browser's language, and the capture it belonged to is dropped whole. The passphr
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import sys
 import traceback
 from collections import OrderedDict
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from evidencekit import __version__
-from evidencekit import capture as web
-from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, framing, record, schema
+from evidencekit._internal import keys
+from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, downloads, framing, record, schema, thumbnail
+from evidencekit._internal.native_host.install import EXTENSION_ID, GECKO_ID
 from evidencekit._internal.native_host.transfer import Transfer, check_files
 from evidencekit.errors import EvidencekitError, LockerError, UserError
 from evidencekit.i18n import LANGUAGES, detect_language
 from evidencekit.locker import Locker, normalise_date
-from evidencekit.models import Case, IncidentFacts
+from evidencekit.models import Case, IncidentFacts, Item
+from evidencekit.notices import notice_of
 
 METHOD = "web-capture-extension"
+ORIGINS = (f"chrome-extension://{EXTENSION_ID}/", f"moz-extension:{GECKO_ID}")
+REPLY_BUDGET = 700_000  # characters of a list reply; the browser takes at most 1 MiB
+TRANSCRIPT = "evidencekit-transcript.json"
 
 
 class _Stop(Exception):
@@ -58,15 +87,22 @@ def language(tag: str | None) -> str:
 
 
 class _Pending:
-    """A begun capture: where its files go, and everything needed to store it at the end."""
+    """A begun transfer: where its files go, and everything needed to store it at the end.
+
+    ``kind`` is ``capture`` (the popup's), ``add`` (files the worker picked) or ``import`` (a
+    chat or email export, kept after ``end`` while the page answers a question about it).
+    """
 
     def __init__(self, transfer: Transfer, case: Case, passphrase: str, facts: IncidentFacts,
-                 page: dict[str, Any]) -> None:
+                 page: dict[str, Any] | None, kind: str = "capture", options: dict[str, Any] | None = None) -> None:
         self.transfer = transfer
         self.case = case
         self.passphrase = passphrase
         self.facts = facts
         self.page = page
+        self.kind = kind
+        self.options = options or {}
+        self.paths: list[Path] | None = None  # the files, once all arrived whole
 
 
 class NativeHost:
@@ -80,6 +116,7 @@ class NativeHost:
         self._lang: str | None = None
         self._pending: _Pending | None = None
         self._failed: OrderedDict[str, EvidencekitError] = OrderedDict()
+        self._secret: str | None = None  # from unlock, in memory only, until lock
 
     # plumbing -----------------------------------------------------------------------------
 
@@ -130,6 +167,8 @@ class NativeHost:
         """Act on one message and answer it; errors become error replies, never an exit."""
         request = schema.request_id(message)
         try:
+            if self._origin is not None and self._origin not in ORIGINS:
+                raise UserError("extension.wrong_origin")  # the browser's allowed_origins, checked again
             checked = schema.check(message)
             getattr(self, f"_on_{checked['type']}")(checked)
         except EvidencekitError as error:
@@ -175,35 +214,34 @@ class NativeHost:
                   "items": c.item_count} for c in locker.cases()]
         self._send({"type": "cases", "id": message["id"], "ready": ready, "cases": cases})
 
-    def _unlocked_case(self, case_ref: str | None, passphrase: str | None) -> tuple[Case, str]:
-        secret = passphrase if passphrase is not None else os.environ.get("EVIDENCEKIT_PASSPHRASE")
+    def _passphrase(self, given: str | None) -> str:
+        """The one sent, else the one ``unlock`` kept, else ``EVIDENCEKIT_PASSPHRASE``."""
+        secret = given or self._secret or os.environ.get("EVIDENCEKIT_PASSPHRASE")
         if not secret:
             raise UserError("extension.locked")
+        return secret
+
+    def _unlocked_case(self, case_ref: str | None, passphrase: str | None) -> tuple[Case, str]:
+        secret = self._passphrase(passphrase)
         locker = self.locker()
         case = locker.case(case_ref)
         locker.case_signer(case.id, secret)
         return case, secret
 
     def _on_unlock(self, message: dict[str, Any]) -> None:
-        case, _ = self._unlocked_case(message.get("caseId"), message["passphrase"])
+        if message.get("caseId") is None and not self.locker().cases():  # her first case is made on the page
+            self.locker().identity_signer(message["passphrase"])
+            self._secret = message["passphrase"]
+            self._send({"type": "unlocked", "id": message["id"], "case": None})
+            return
+        case, self._secret = self._unlocked_case(message.get("caseId"), message["passphrase"])
         self._send({"type": "unlocked", "id": message["id"], "case": {"id": case.id, "title": case.title}})
 
     def _on_begin(self, message: dict[str, Any]) -> None:
         self._drop_pending()  # one capture at a time; an unfinished earlier one cannot complete now
         self._failed.pop(message["id"], None)
         check_files(message["files"])
-        given = message.get("facts") or {}
-        facts = IncidentFacts(
-            date=normalise_date(given["incidentDate"]) if given.get("incidentDate") else None,
-            who=given.get("who"),
-            channel=given.get("channel") or None,
-            description=given.get("note") or None,
-            where=given.get("where") or None,
-            person=given.get("person") or None,
-            witnesses=tuple(given.get("witnesses", ())),
-            reaction=given.get("reaction") or None,
-            consequences=given.get("consequences") or None,
-        )
+        facts = _facts(message.get("facts"))
         record.web_capture(message["page"], (), self._origin)  # its times must parse before bytes move
         case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
         workdir = self.locker().scratch()
@@ -230,7 +268,17 @@ class NativeHost:
         if pending is None:
             self._send(self._error_reply(request, self._failed[request]))
             return
+        if pending.kind == "import":
+            pending.paths = pending.transfer.received()
+            self._import(request, pending)
+            return
+        if pending.kind == "add":
+            self._add(request, pending)
+            return
+        from evidencekit import capture as web  # the capture machinery loads for captures only
+
         files = pending.transfer.finish()
+        assert pending.page is not None
         capture = record.web_capture(pending.page, files, self._origin)
         locker = self.locker()
         try:
@@ -259,6 +307,265 @@ class NativeHost:
         if self._pending is not None and self._pending.transfer.request_id == message["id"]:
             self._drop_pending()
         self._send({"type": "aborted", "id": message["id"]})
+
+
+    # the case page -------------------------------------------------------------------------
+
+    def _case(self, message: dict[str, Any]) -> Case:
+        return self.locker().case(message.get("caseId"))
+
+    def _on_lock(self, message: dict[str, Any]) -> None:
+        self._secret = None
+        self._drop_pending()
+        self._send({"type": "locked", "id": message["id"]})
+
+    def _on_case_create(self, message: dict[str, Any]) -> None:
+        case = self.locker().create_case(message["title"], self._passphrase(message.get("passphrase")),
+                                         bool(message.get("anonymous")))
+        self._send({"type": "case", "id": message["id"], "case": _case_json(case)})
+
+    def _on_items(self, message: dict[str, Any]) -> None:
+        locker = self.locker()
+        case = self._case(message)
+        stamped = _stamped_up_to(locker, case.id)
+        logged = {e.subject: e.seq for e in locker.log(case.id) if e.action == "item.add"}
+        listed = [_item_line(locker, item, logged.get(item.label, stamped + 1) <= stamped)
+                  for item in locker.items(case.id)]
+        self._send({"type": "items", "id": message["id"], "case": _case_json(case), "items": listed})
+
+    def _on_thumbs(self, message: dict[str, Any]) -> None:
+        locker = self.locker()
+        case = self._case(message)
+        found: dict[str, str] = {}
+        for ref in message["items"]:
+            item = locker.item(ref, case.id)
+            picture = next((f for f in item.files if f.media_type.startswith("image/")
+                            and f.name != "page-full.png"), None)  # the viewport shows more at this size
+            picture = picture or next((f for f in item.files if f.media_type.startswith("image/")), None)
+            if picture is not None and locker.blobs.state(picture.sha256) == "ok":
+                url = thumbnail.data_url(locker.blobs.path(picture.sha256))
+                if url:
+                    found[item.label] = url
+        self._send({"type": "thumbs", "id": message["id"], "thumbs": found})
+
+    def _on_item(self, message: dict[str, Any]) -> None:
+        from evidencekit import imports
+
+        locker = self.locker()
+        case = self._case(message)
+        item = locker.item(message["item"], case.id)
+        reply: dict[str, Any] = {"type": "item", "id": message["id"], "item": _item_line(locker, item, None),
+                                 "facts": item.incident.given(), "created": item.created, "acquired": item.acquired,
+                                 "files": [f.to_json() for f in item.files]}
+        notice = notice_of(item)
+        if notice is not None:
+            reply["notice"] = [list(pair) for pair in notice.lines(self._lang)]
+        if item.kind == "diary":
+            reply["text"] = locker.note_text(item)
+        if any(f.name == TRANSCRIPT for f in item.files):
+            messages = imports.transcript(locker, item.label, case.id).get("messages", [])
+            shown, more = _within_budget([_message_json(m) for m in messages])
+            reply["transcript"], reply["more"] = shown, more
+        self._send(reply)
+
+    def _on_timeline(self, message: dict[str, Any]) -> None:
+        from evidencekit import imports
+
+        moments = imports.timeline(self.locker(), self._case(message).id)
+        shown, more = _within_budget([{**m.to_json(), "text": m.text[:500]} for m in moments])
+        self._send({"type": "timeline", "id": message["id"], "moments": shown, "more": more})
+
+    def _on_note(self, message: dict[str, Any]) -> None:
+        case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
+        item = self.locker().add_note(message["text"], secret, _facts(message.get("facts")), case.id)
+        self._send({"type": "stored", "id": message["id"], "item": item.label, "items": [item.label]})
+        self._stamp(message["id"])
+
+    def _begin_upload(self, message: dict[str, Any], kind: str, options: dict[str, Any]) -> None:
+        """Like ``begin``, for files the worker picked: any name, kept in numbered folders."""
+        self._drop_pending()
+        self._failed.pop(message["id"], None)
+        check_files(message["files"], uploads=True)
+        facts = _facts(message.get("facts"))
+        case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
+        transfer = Transfer(message["id"], message["files"], self.locker().scratch(), uploads=True)
+        self._pending = _Pending(transfer, case, secret, facts, None, kind, options)
+        self._send({"type": "ready", "id": message["id"], "bytes": transfer.size})
+
+    def _on_add(self, message: dict[str, Any]) -> None:
+        self._begin_upload(message, "add", {"together": bool(message.get("together"))})
+
+    def _add(self, request: str, pending: _Pending) -> None:
+        try:
+            paths = pending.transfer.received()
+            items = self.locker().add_files(paths, pending.passphrase, pending.facts, pending.case.id,
+                                            together=pending.options["together"])
+        finally:
+            self._drop_pending()
+        self._send({"type": "stored", "id": request, "items": [i.label for i in items],
+                    "files": [{"name": f.name, "sha256": f.sha256, "size": f.size} for i in items for f in i.files]})
+        self._stamp(request)
+
+    def _on_import(self, message: dict[str, Any]) -> None:
+        self._begin_upload(message, "import", {"dateOrder": message.get("dateOrder")})
+
+    def _on_import_answer(self, message: dict[str, Any]) -> None:
+        pending = self._pending
+        if pending is None or pending.transfer.request_id != message["id"] or pending.paths is None:
+            raise UserError("extension.no_transfer")
+        pending.options["dateOrder"] = message["dateOrder"]
+        self._import(message["id"], pending)
+
+    def _import(self, request: str, pending: _Pending) -> None:
+        """Read the export as ``import`` does; an open question keeps the upload for the answer."""
+        from evidencekit import imports
+        from evidencekit.importers.errors import NeedsDateOrder
+
+        assert pending.paths is not None
+        try:
+            item = imports.import_export(self.locker(), pending.paths[0], pending.passphrase,
+                                         date_order=pending.options.get("dateOrder"), facts=pending.facts,
+                                         case=pending.case.id)
+        except NeedsDateOrder as question:
+            self._send({"type": "question", "id": request, "ask": "dateOrder", "candidates": question.candidates,
+                        "example": str(question.params.get("example", ""))})
+            return
+        self._drop_pending()
+        self._send({"type": "stored", "id": request, "item": item.label, "items": [item.label],
+                    "format": item.acquired.get("format"), "summary": _summary(self.locker(), item)})
+        self._stamp(request)
+
+    def _on_report(self, message: dict[str, Any]) -> None:
+        from evidencekit import report
+
+        locker = self.locker()
+        case = self._case(message)
+        output = downloads.free_name(f"report-{case.id}-{date.today().isoformat()}", ".pdf")
+        options = report.Options(lang=message["lang"], items=tuple(message.get("items") or ()))
+        written = report.write(locker, output, case.id, options)
+        self._send({"type": "written", "id": message["id"], "name": written.name, "folder": str(written.parent)})
+
+    def _on_recipients(self, message: dict[str, Any]) -> None:
+        book = [{"name": name, "fingerprint": info.fingerprint} for name, info in self.locker().recipients()]
+        self._send({"type": "recipients", "id": message["id"], "recipients": book})
+
+    def _on_recipient_add(self, message: dict[str, Any]) -> None:
+        info = self.locker().add_recipient(message["name"], _pasted_key(message["key"]))
+        self._send({"type": "recipient", "id": message["id"], "name": message["name"].strip(),
+                    "fingerprint": info.fingerprint})
+
+    def _on_seal(self, message: dict[str, Any]) -> None:
+        from evidencekit import bundle
+
+        case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
+        suffix = bundle.SEALED_SUFFIX if message["recipients"] else bundle.PLAIN_SUFFIX
+        output = downloads.free_name(f"evidencekit-{case.id}-{date.today().isoformat()}", suffix)
+        sealed = bundle.seal(self.locker(), secret, items=message["items"], recipients=message["recipients"],
+                             output=output, case=case.id, plain=bool(message.get("plain")))
+        self._send({"type": "written", "id": message["id"], "name": sealed.path.name,
+                    "folder": str(sealed.path.parent), **sealed.to_json()})
+        self._stamp(message["id"])
+
+    def _on_stamps(self, message: dict[str, Any]) -> None:
+        counts = {"queued": 0, "pending": 0, "complete": 0}
+        for stamp in self.locker().stamps(self._case(message).id):
+            key = stamp.status if stamp.status in counts else "complete"
+            counts[key] += 1
+        self._send({"type": "stamps", "id": message["id"], **counts})
+
+    def _on_stamp(self, message: dict[str, Any]) -> None:
+        summary = self.locker().stamp()
+        self._send({"type": "stamped", "id": message["id"], **summary.to_json(),
+                    "failures": len(summary.failures)})
+
+    def _on_key(self, message: dict[str, Any]) -> None:
+        info = self.locker().identity()
+        self._send({"type": "key", "id": message["id"], "publicKey": info.public_key,
+                    "fingerprint": info.fingerprint})
+
+
+def _facts(given: dict[str, Any] | None) -> IncidentFacts:
+    """The incident record from the page's fields (the popup and the case page use the same names)."""
+    given = given or {}
+    return IncidentFacts(
+        date=normalise_date(given["incidentDate"]) if given.get("incidentDate") else None,
+        who=given.get("who"),
+        channel=given.get("channel") or None,
+        description=given.get("note") or None,
+        where=given.get("where") or None,
+        person=given.get("person") or None,
+        witnesses=tuple(given.get("witnesses", ())),
+        reaction=given.get("reaction") or None,
+        consequences=given.get("consequences") or None,
+    )
+
+
+def _case_json(case: Case) -> dict[str, Any]:
+    return {"id": case.id, "title": case.title, "current": case.current, "anonymous": case.anonymous,
+            "items": case.item_count}
+
+
+def _stamped_up_to(locker: Locker, case_id: str) -> int:
+    """The highest log entry a server has answered for: every item logged up to it is stamped."""
+    return max((s.seq for s in locker.stamps(case_id) if s.status != "queued"), default=0)
+
+
+def _summary(locker: Locker, item: Item) -> dict[str, Any]:
+    """What the list's one line says: the note's words, the page, or the chat and its period."""
+    if item.kind == "diary":
+        return {"text": locker.note_text(item)[:300]}
+    if any(f.name == TRANSCRIPT for f in item.files):
+        from evidencekit import imports
+
+        data = imports.transcript(locker, item.label, item.case_id)
+        times = [m["time_utc"] for m in data.get("messages", []) if m.get("time_utc")]
+        details = data.get("details") or {}
+        name = details.get("chat_name") or details.get("subject") or (data.get("source") or {}).get("name")
+        return {"chat": name, "messages": data.get("message_count", len(data.get("messages", []))),
+                "from": min(times, default=None), "to": max(times, default=None)}
+    if item.acquired.get("final_url"):
+        return {"title": item.acquired.get("title") or "", "url": item.acquired["final_url"]}
+    return {"text": item.incident.description or "", "files": [f.name for f in item.files][:5]}
+
+
+def _item_line(locker: Locker, item: Item, stamped: bool | None) -> dict[str, Any]:
+    notice = notice_of(item)
+    facts = item.incident
+    return {"id": item.label, "kind": item.kind, "date": notice.date if notice else facts.date,
+            "created": item.created, "who": facts.who, "channel": facts.channel, "person": facts.person,
+            "where": facts.where, "description": facts.description, "sensitive": item.sensitive,
+            "stamped": stamped, "picture": any(f.media_type.startswith("image/") for f in item.files),
+            "notice": notice.headline() if notice else None, "summary": _summary(locker, item)}
+
+
+def _message_json(message: dict[str, Any]) -> dict[str, Any]:
+    """A transcript message with what the page shows, as the report lays it out."""
+    return {"time": message.get("time_utc"), "written": message.get("time_written"),
+            "sender": message.get("sender"), "text": (message.get("text") or "")[:4000],
+            "system": bool(message.get("system")), "edited": bool(message.get("edited")),
+            "deleted": bool(message.get("deleted")),
+            "attachments": [a.get("name") for a in message.get("attachments") or [] if a.get("name")]}
+
+
+def _within_budget(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """As many rows as fit one reply, and how many were left out."""
+    used = 0
+    for count, row in enumerate(rows):
+        used += len(json.dumps(row, ensure_ascii=False))
+        if used > REPLY_BUDGET:
+            return rows[:count], len(rows) - count
+    return rows, 0
+
+
+def _pasted_key(text: str) -> str:
+    """The public key in what was pasted: the key alone, or the whole line ``keys show`` printed."""
+    for word in reversed(re.split(r"[\s:]+", text.strip())):
+        try:
+            keys.parse_public_key(word)
+        except UserError:
+            continue
+        return word
+    raise UserError("keys.bad_public_key")
 
 
 def serve(home: Path | None, origin: str | None = None) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ import pytest
 from PIL import Image
 
 from capture_pages.site import NO_DNS, Handler, band_colour
-from conftest import PASSPHRASE, run_cli
-from evidencekit._internal.browser import BrowserNotFound, find_browser, launch_args
+from conftest import PASSPHRASE
+from extension_support import extension_browser
 from evidencekit._internal.demo_site import serve_loopback
 from evidencekit._internal.native_host import install
 from evidencekit.locker import Locker
@@ -82,10 +81,6 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    try:
-        program = find_browser()
-    except BrowserNotFound as error:
-        pytest.skip(f"no browser: {error.message('en')}")
     root = tmp_path_factory.mktemp("extension")
     env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
@@ -93,27 +88,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
         locker.init_identity(PASSPHRASE, "interactive")
         locker.create_case("Other case", PASSPHRASE)
         locker.create_case("Harassment at work", PASSPHRASE)  # the current one
-    profile = root / "profile"
-    assert run_cli("extension", "install", "--browser", "chromium", "--profile-dir", profile, env=env).code == 0
-    pinned = install.automation_copy(root / "pinned")
-    unpinned = install.automation_copy(root / "unpinned", pinned=False)
-    browser_env = {k: v for k, v in env.items() if k != "EVIDENCEKIT_PASSPHRASE"}  # the popup must unlock
-    from playwright.sync_api import sync_playwright
-
-    with serve_loopback(Pages) as base, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(program.path), headless=True, no_viewport=True, env=browser_env,
-            args=launch_args([NO_DNS, "--window-size=1280,800", f"--disable-extensions-except={pinned},{unpinned}",
-                              f"--load-extension={pinned},{unpinned}"]))
-        try:
-            deadline = time.monotonic() + 20
-            while len(context.service_workers) < 2 and time.monotonic() < deadline:
-                context.wait_for_event("serviceworker", timeout=20_000)
-            workers = {w.url.split("/")[2]: w for w in context.service_workers}
-            other = next(w for extension_id, w in workers.items() if extension_id != install.EXTENSION_ID)
-            yield Browser(context, workers[install.EXTENSION_ID], other, env, base)
-        finally:
-            context.close()
+    with serve_loopback(Pages) as base, extension_browser(root, env, unpinned=True, args=[NO_DNS]) as (context, workers):
+        other = next(w for extension_id, w in workers.items() if extension_id != install.EXTENSION_ID)
+        yield Browser(context, workers[install.EXTENSION_ID], other, env, base)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import PASSPHRASE, run_cli
+from host_support import frame, refused, talk, work_folders
 from evidencekit._internal.native_host.transfer import MAX_FILE
 from evidencekit.locker import Locker
 
@@ -42,11 +43,6 @@ PAGE: dict[str, Any] = {
 }
 
 
-def frame(message: dict[str, Any] | bytes) -> bytes:
-    body = message if isinstance(message, bytes) else json.dumps(message).encode()
-    return struct.pack("=I", len(body)) + body
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """One locker with an identity and a case for the whole module (each refusal must leave it as it was)."""
@@ -63,18 +59,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def home(env: dict[str, str]) -> Path:
     """The module's locker, checked to be unchanged by a test that expects a refusal."""
     return Path(env["EVIDENCEKIT_HOME"])
-
-
-def talk(*frames: bytes, env: dict[str, str], args: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], int, str]:
-    """Run the host on these bytes; return its replies, exit code and stderr."""
-    proc = subprocess.run([sys.executable, "-m", "evidencekit", "native-host", *args], input=b"".join(frames),
-                          capture_output=True, env=env, timeout=120)
-    replies, out = [], proc.stdout
-    while out:
-        (length,) = struct.unpack("=I", out[:4])
-        replies.append(json.loads(out[4:4 + length]))
-        out = out[4 + length:]
-    return replies, proc.returncode, proc.stderr.decode()
 
 
 def capture(request: str, files: dict[str, bytes], *, chunk: int = 1024 * 1024, page: dict[str, Any] | None = None,
@@ -94,18 +78,6 @@ def capture(request: str, files: dict[str, bytes], *, chunk: int = 1024 * 1024, 
 def items(home: Path) -> list[str]:
     with Locker.open(home) as locker:
         return [item.label for item in locker.items()]
-
-
-def work_folders(home: Path) -> list[Path]:
-    return list((home / "blobs" / "tmp").glob("work-*"))
-
-
-def refused(replies: list[dict[str, Any]], code: str) -> dict[str, Any]:
-    errors = [r for r in replies if r["type"] == "error"]
-    assert errors, replies
-    assert errors[0]["code"] == code, errors
-    assert "Traceback" not in errors[0]["message"] and "\n" not in errors[0]["message"], errors[0]
-    return errors[0]
 
 
 @pytest.fixture

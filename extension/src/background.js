@@ -5,7 +5,8 @@
                               incidentDate, caseId})  -> {item: "E-012", files: [{name, sha256}]}
      self.evidencekitCases()                             -> {ready, cases: [{id, title, current}]}
      self.evidencekitUnlock(passphrase, caseId?)         -> checks it with evidencekit, keeps it
-     self.evidencekitLock()                              -> forgets it
+     self.evidencekitLock()                              -> forgets it (here and in the host)
+     self.evidencekitHost(type, fields, expect)          -> one of the case page's requests, answered
    The passphrase is kept in chrome.storage.session only: in memory, for this browser session,
    readable by the extension's own pages and this worker, never written to disk. */
 "use strict";
@@ -117,7 +118,21 @@ self.evidencekitUnlock = async (passphrase, caseId) => {
 
 self.evidencekitLock = async () => {
   await chrome.storage.session.remove("passphrase");
+  await EK.host.call("lock", {}, "locked").catch(() => {}); // a host that is not running holds nothing
   return {locked: true};
+};
+
+// The case page's requests that the worker passes on (files go over the page's own port).
+const PAGE_REQUESTS = ["case_create", "items", "thumbs", "item", "timeline", "note", "report", "recipients",
+  "recipient_add", "seal", "stamps", "stamp", "key"];
+
+self.evidencekitHost = (type, fields, expect) => {
+  const plain = (value) => value && typeof value === "object" && !Array.isArray(value);
+  if (!PAGE_REQUESTS.includes(type) || (fields !== undefined && !plain(fields))
+      || ![].concat(expect).every((e) => typeof e === "string")) {
+    throw fail("errorBadOptions", ["host"]);
+  }
+  return EK.host.call(type, fields || {}, expect);
 };
 
 self.evidencekitStatus = async () => {
@@ -142,6 +157,7 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
     lock: () => self.evidencekitLock(),
     status: () => self.evidencekitStatus(),
     capture: () => self.evidencekitCapture(message.options),
+    host: () => self.evidencekitHost(message.type, message.fields, message.expect),
   };
   const handler = handlers[message.cmd];
   if (!handler) return false;

@@ -134,6 +134,10 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button[data-mode]")) {
     button.addEventListener("click", () => capture(button.dataset.mode));
   }
+  $("openCase").addEventListener("click", () => {
+    chrome.tabs.create({url: chrome.runtime.getURL("case.html")});
+    window.close();
+  });
   $("lock").addEventListener("click", async () => {
     await ask("lock");
     $("unlock").hidden = false;

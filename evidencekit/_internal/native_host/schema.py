@@ -2,7 +2,8 @@
 
 The schema is strict: unknown fields, wrong types, oversized strings and out-of-range numbers are
 refused with one sentence naming the field, because what the browser reports ends up in a signed
-record and must be exactly what the extension meant to send.
+record and must be exactly what the extension meant to send. No request names a path: the host
+decides where anything is written.
 """
 
 from __future__ import annotations
@@ -137,6 +138,18 @@ PAGE = obj({
 
 FILE = obj({"name": text(64, 1), "size": integer(0, 2**53), "sha256": text(64, 64, SHA256)},
            required=("name", "size", "sha256"))
+UPLOAD = obj({"name": text(255, 1), "size": integer(0, 2**53), "sha256": text(64, 64, SHA256)},
+             required=("name", "size", "sha256"))
+ITEM_REF = text(16, 1, re.compile(r"(?:E-)?[0-9]{1,9}"))
+ITEM_REFS = array(ITEM_REF, 10_000)
+DATE_ORDERS = ("dmy", "mdy", "ymd")
+
+
+def request(fields: dict[str, Check] | None = None, required: tuple[str, ...] = ()) -> Check:
+    """One of the case page's requests: its own fields plus type, id and the optional case and
+    passphrase every request may carry."""
+    return obj({"type": text(16), "id": text(64, 1, REQUEST_ID), "caseId": CASE_REF, "passphrase": PASSPHRASE,
+                **(fields or {})}, required=("type", "id", *required))
 
 MESSAGES: dict[str, Check] = {
     "hello": obj({"type": text(16), "id": text(64, 1, REQUEST_ID), "lang": text(35),
@@ -154,6 +167,26 @@ MESSAGES: dict[str, Check] = {
                  required=("type", "id", "file", "seq", "data")),
     "end": obj({"type": text(16), "id": text(64, 1, REQUEST_ID)}, required=("type", "id")),
     "abort": obj({"type": text(16), "id": text(64, 1, REQUEST_ID)}, required=("type", "id")),
+    # the case page ("My case")
+    "lock": request(),
+    "case_create": request({"title": text(200, 1), "anonymous": boolean}, ("title",)),
+    "items": request(),
+    "thumbs": request({"items": array(ITEM_REF, 50, 1)}, ("items",)),
+    "item": request({"item": ITEM_REF}, ("item",)),
+    "timeline": request(),
+    "note": request({"text": text(100_000, 1), "facts": FACTS}, ("text",)),
+    "add": request({"facts": FACTS, "together": boolean, "files": array(UPLOAD, 100, 1)}, ("files",)),
+    "import": request({"facts": FACTS, "dateOrder": choice(*DATE_ORDERS), "files": array(UPLOAD, 1, 1)},
+                      ("files",)),
+    "import_answer": request({"dateOrder": choice(*DATE_ORDERS)}, ("dateOrder",)),
+    "report": request({"lang": choice("nb", "en"), "items": ITEM_REFS}, ("lang",)),
+    "recipients": request(),
+    "recipient_add": request({"name": text(200, 1), "key": text(2000, 1)}, ("name", "key")),
+    "seal": request({"items": ITEM_REFS, "recipients": array(text(200, 1), 50), "plain": boolean},
+                    ("items", "recipients")),
+    "stamps": request(),
+    "stamp": request(),
+    "key": request(),
 }
 
 

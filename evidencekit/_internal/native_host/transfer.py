@@ -3,8 +3,9 @@
 Each file is declared up front (name, size, sha256); its chunks must then arrive in order with
 no gap and no excess. Bytes are hashed as they are written into a private folder the locker hands
 out, and only a transfer whose every file is complete and matches its declared digest is handed
-on to be stored. Anything else removes the folder: there is never half an item, and file names
-come from a fixed list, so nothing is ever written outside the locker.
+on to be stored. Anything else removes the folder: there is never half an item. A capture's file
+names come from a fixed list; the files a worker adds keep their own names, each in a numbered
+subfolder, and a name is one plain path component, so nothing is ever written outside the locker.
 """
 
 from __future__ import annotations
@@ -50,13 +51,22 @@ class _Incoming:
     digest: Any = field(default_factory=hashlib.sha256)
 
 
-def check_files(files: list[dict[str, Any]]) -> None:
-    """Names from the fixed list, each once, and sizes within the limits (before any byte moves)."""
+def _plain_name(name: str) -> bool:
+    """One path component a worker would recognise: no folders, no control characters."""
+    return name not in (".", "..") and not any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in name)
+
+
+def check_files(files: list[dict[str, Any]], uploads: bool = False) -> None:
+    """Names from the fixed list (or, for ``uploads``, plain names), each once, and sizes within
+    the limits (before any byte moves)."""
     seen: set[str] = set()
     total = 0
     for entry in files:
         name, size = entry["name"], entry["size"]
-        if name not in FILES:
+        if uploads:
+            if not _plain_name(name):
+                raise TransferError("extension.upload_bad_name", name=name[:64].encode("unicode_escape").decode())
+        elif name not in FILES:
             raise TransferError("extension.unknown_file", name=name[:64], allowed=", ".join(FILES))
         if name in seen:
             raise TransferError("extension.duplicate_file", name=name)
@@ -71,12 +81,19 @@ def check_files(files: list[dict[str, Any]]) -> None:
 class Transfer:
     """The files of one capture on their way in; create after :func:`check_files` passed."""
 
-    def __init__(self, request_id: str, files: list[dict[str, Any]], workdir: Path) -> None:
-        check_files(files)
+    def __init__(self, request_id: str, files: list[dict[str, Any]], workdir: Path, uploads: bool = False) -> None:
+        check_files(files, uploads)
         self.request_id = request_id
         self.workdir = workdir
-        self._files = {f["name"]: _Incoming(f["name"], f["size"], f["sha256"], workdir / f["name"])
-                       for f in files}
+        self._files = {f["name"]: _Incoming(f["name"], f["size"], f["sha256"], self._place(i, f["name"], uploads))
+                       for i, f in enumerate(files)}
+
+    def _place(self, index: int, name: str, uploads: bool) -> Path:
+        if not uploads:
+            return self.workdir / name
+        folder = self.workdir / str(index)  # the worker's own name kept, so the item shows it
+        folder.mkdir(mode=0o700)
+        return folder / name
 
     @property
     def size(self) -> int:
@@ -106,7 +123,13 @@ class Transfer:
         incoming.next_seq += 1
 
     def finish(self) -> tuple[CapturedFile, ...]:
-        """The complete files in storing order, each checked against its declared size and digest."""
+        """The complete capture files in storing order, each checked against its declared size and digest."""
+        self.received()
+        return tuple(CapturedFile(name, self._files[name].path, *FILES[name])
+                     for name in FILES if name in self._files)
+
+    def received(self) -> list[Path]:
+        """The complete files in the order declared, each checked against its declared size and digest."""
         for incoming in self._files.values():
             if incoming.received != incoming.size:
                 raise TransferError("extension.chunks_missing", name=incoming.name,
@@ -117,8 +140,7 @@ class Transfer:
                 incoming.handle.close()
             if incoming.digest.hexdigest() != incoming.sha256:
                 raise TransferError("extension.digest_mismatch", name=incoming.name)
-        return tuple(CapturedFile(name, self._files[name].path, *FILES[name])
-                     for name in FILES if name in self._files)
+        return [incoming.path for incoming in self._files.values()]
 
     def digests(self) -> dict[str, str]:
         return {name: f.digest.hexdigest() for name, f in self._files.items()}

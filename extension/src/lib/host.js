@@ -43,7 +43,7 @@ EK.host = (() => {
       if (message.type === "error") {
         waiting.delete(message.id);
         entry.reject(failure(message.message, message.code));
-      } else if (message.type === entry.expect) {
+      } else if ([].concat(entry.expect).includes(message.type)) {
         waiting.delete(message.id);
         entry.resolve(message);
       }
@@ -91,7 +91,9 @@ EK.host = (() => {
     port.onMessage.addListener(onMessage);
     port.onDisconnect.addListener(onDisconnect);
     const manifest = chrome.runtime.getManifest();
-    port.postMessage({type: "hello", id: newId("hello"), lang: chrome.i18n.getUILanguage(),
+    // The language the extension's own words are in, so the host's sentences match them.
+    const lang = chrome.i18n.getMessage("appLocale") || chrome.i18n.getUILanguage();
+    port.postMessage({type: "hello", id: newId("hello"), lang,
       extension: {id: chrome.runtime.id, version: manifest.version}});
     return port;
   }
@@ -100,7 +102,7 @@ EK.host = (() => {
     connect().postMessage(message);
   }
 
-  /** Send ``message`` and wait for the reply of type ``expect`` (or its error). */
+  /** Send ``message`` and wait for the reply of type ``expect`` (one type or a list; or its error). */
   function request(message, expect) {
     const open = connect();
     clearTimeout(idleTimer);
@@ -157,5 +159,52 @@ EK.host = (() => {
     return {reply, chunks};
   }
 
-  return {cases, unlock, store, newId, failure};
+  /** One of the case page's requests: ``type`` and its fields; resolves with the reply of type ``expect``. */
+  function call(type, fields, expect) {
+    return request({type, id: newId(type), ...fields}, expect);
+  }
+
+  /** Stream the worker's picked files (``File`` objects) for ``add`` or ``import``: each is read and
+      hashed first, then sent in chunks; ``onProgress(sent, total)`` follows the bytes. ``cancelled()``
+      returning true stops between chunks and tells the host to drop everything. Resolves with the
+      host's answer: ``stored``, or ``question`` for an import whose dates need the worker's word. */
+  async function upload(type, files, fields, {onProgress, cancelled, onStamped} = {}) {
+    const id = newId(type);
+    const declared = [];
+    for (const file of files) {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      declared.push({name: file.name, size: bytes.length, sha256: await EK.encoding.sha256(bytes), file});
+    }
+    const total = declared.reduce((sum, f) => sum + f.size, 0);
+    await request({type, id, ...fields, files: declared.map(({name, size, sha256}) => ({name, size, sha256}))}, "ready");
+    const answer = new Promise((resolve, reject) => waiting.set(id, {resolve, reject, expect: ["stored", "question", "aborted"]}));
+    if (onStamped) listeners.set(id, onStamped);
+    const step = CHUNK_CHARS / 4 * 3;
+    let sent = 0;
+    for (const entry of declared) {
+      let seq = 0;
+      for (let at = 0; at < entry.size; at += step) {
+        if (cancelled && cancelled()) {
+          post({type: "abort", id});
+          return answer;
+        }
+        const bytes = new Uint8Array(await entry.file.slice(at, at + step).arrayBuffer());
+        post({type: "chunk", id, file: entry.name, seq, data: EK.encoding.toBase64(bytes)});
+        seq += 1;
+        sent += bytes.length;
+        if (onProgress) onProgress(sent, total);
+      }
+    }
+    post({type: "end", id});
+    const reply = await answer;
+    return {...reply, requestId: id};
+  }
+
+  /** The follow-up to an import's ``question``: the same upload, read again with the answer. */
+  function answer(requestId, fields, onStamped) {
+    if (onStamped) listeners.set(requestId, onStamped);
+    return request({type: "import_answer", id: requestId, ...fields}, ["stored", "question"]);
+  }
+
+  return {cases, unlock, store, newId, failure, call, upload, answer};
 })();

@@ -1,0 +1,35 @@
+"""Small pictures for the case page's item list: a JPEG data URL of at most 160×120 pixels.
+
+Why in the host: the page must not receive whole screenshots (a full-page capture can be tens of
+megabytes, and a reply at most 1 MiB) just to show a stamp-sized preview.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+SIZE = (160, 120)
+MAX_PIXELS = 60_000_000  # beyond this a picture is not decoded for a preview (a decompression bomb)
+
+
+def data_url(path: Path) -> str | None:
+    """The preview, or None when the file is not a picture Pillow can read safely."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as picture:
+                if picture.width * picture.height > MAX_PIXELS:
+                    return None
+                picture.draft("RGB", (SIZE[0] * 2, SIZE[1] * 2))  # JPEGs decode at a fraction of their size
+                small = picture.convert("RGB")
+                small.thumbnail(SIZE)
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=70)
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
