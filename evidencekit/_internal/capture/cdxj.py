@@ -60,7 +60,7 @@ def surt(url: str) -> str:
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         key += f":{port}"
     path = _escape(_path(parts.path))
-    args = sorted(_escape(arg) for arg in parts.query.split("&") if arg)
+    args = sorted(_escape(arg) for arg in parts.query.split("&")) if parts.query else []
     query = "?" + "&".join(args) if args else ""
     return f"{key}){path}{query}".lower()
 
