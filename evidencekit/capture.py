@@ -35,8 +35,7 @@ def _with_wacz(files: tuple[CapturedFile, ...], acquired: dict[str, Any]) -> tup
     if not wacz.can_build(by_name):
         return files
     target = files[0].path.parent / WACZ
-    wacz.build(target, files={n: p for n, p in by_name.items() if n in wacz.SOURCES},
-               listed=wacz.digests(by_name), metadata=acquired, software=TOOL)
+    wacz.pack_capture(target, by_name, acquired, TOOL)
     return (*files, CapturedFile(WACZ, target, MEDIA_TYPES[WACZ], ROLES[WACZ]))
 
 

@@ -23,7 +23,6 @@ from evidencekit._internal.capture.model import FULL_PAGE, HAR, VIEWPORT
 from evidencekit._internal.capture.warc import Resource, write_warc
 
 WACZ_VERSION = "1.1.1"
-MEDIA_TYPE = "application/wacz"
 WARC_NAME = "archive/data.warc.gz"
 INDEX_NAME = "indexes/index.cdxj"
 PAGES_NAME = "pages/pages.jsonl"
@@ -58,9 +57,12 @@ def can_build(names: Iterable[str]) -> bool:
     return HAR in names
 
 
-def digests(files: Mapping[str, Path]) -> list[tuple[str, str, int]]:
-    """(name, SHA-256, size) of each file, as the item will record them."""
-    return [(name, *_sha256(path)) for name, path in files.items()]
+def pack_capture(target: Path, files: Mapping[str, Path], metadata: Mapping[str, Any],
+                 software: str) -> None:
+    """Write the WACZ of a capture whose files are all at hand (as it is stored)."""
+    build(target, files={name: path for name, path in files.items() if name in SOURCES},
+          listed=[(name, *_sha256(path)) for name, path in files.items()],
+          metadata=metadata, software=software)
 
 
 def build(target: Path, *, files: Mapping[str, Path], listed: Sequence[tuple[str, str, int]],
