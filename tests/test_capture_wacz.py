@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from capture_pages.site import Handler, png, serve_loopback
+from capture_pages.site import Handler, png, serve_loopback, session_or_skip
 from conftest import PASSPHRASE, quiet_locker_env, run_cli
 from evidencekit._internal.browser import BrowserNotFound, find_browser
 from evidencekit._internal.capture.cdxj import surt
@@ -36,6 +36,7 @@ GALLERY = b"""<!doctype html><html><head><meta charset="utf-8"><title>Gallery</t
 <script>fetch("/slow-json?from=3").then(r => r.json()).then(d => {
   for (const i of d.items) { const li = document.createElement("li"); li.textContent = i;
     document.getElementById("list").append(li); } });</script></body></html>"""
+ARTIFACTS = Path(__file__).parent / "artifacts"
 LOADED = ("/gallery", "/style.css", "/image?rgb=200,30,30&w=40&h=30", "/image?rgb=30,200,30&w=20&h=20",
           "/latin1", "/meta-charset", "/slow-json?from=3")
 
@@ -269,3 +270,50 @@ def test_no_wacz_and_taken_names_are_one_sentence(captured: dict[str, Any], tmp_
     again = run_cli("export", "E-001", "--wacz", "-o", taken, env=env)
     assert again.code == 2 and "exists already" in again.err and taken.read_bytes() == b"mine"
     assert run_cli("log", "--json", env=env).out == before
+
+
+def test_the_page_replays_from_the_wacz_alone(captured: dict[str, Any]) -> None:
+    """Chromium loads the page again with every request answered from the WACZ (index → WARC
+    record → warcio) and nothing from the network: every resource is there, the fetched list too."""
+    with zipfile.ZipFile(captured["wacz"]) as package:
+        index = package.read("indexes/index.cdxj").decode().splitlines()
+        warc = package.read("archive/data.warc.gz")
+    where = {}
+    for line in index:
+        key, _stamp, fields = line.split(" ", 2)
+        entry = json.loads(fields)
+        where.setdefault(key, (int(entry["offset"]), int(entry["length"])))
+    answered: list[str] = []
+    missing: list[str] = []
+
+    def from_archive(route: Any) -> None:
+        url = route.request.url
+        if surt(url) not in where:
+            missing.append(url)
+            route.abort()
+            return
+        start, length = where[surt(url)]
+        record = next(iter(ArchiveIterator(io.BytesIO(warc[start:start + length]))))
+        headers = {name: value for name, value in record.http_headers.headers
+                   if not name.lower().startswith(("content-length", "x-archive-orig-"))}
+        route.fulfill(status=int(record.http_headers.get_statuscode()), headers=headers,
+                      body=record.content_stream().read())
+        answered.append(url)
+
+    session = session_or_skip()
+    try:
+        with session.context(viewport={"width": 800, "height": 600}) as context:
+            page = context.new_page()
+            page.route("**/*", from_archive)
+            page.goto(captured["base"] + "/gallery", wait_until="load")
+            page.wait_for_function("document.querySelectorAll('#list li').length === 4", timeout=10000)
+            sizes = page.evaluate("[...document.images].map(i => [i.naturalWidth, i.naturalHeight])")
+            frame = page.frame_locator("iframe").first.locator("p").inner_text()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "wacz-replay.png"))
+    finally:
+        session.close()
+    assert not missing
+    assert set(answered) >= {captured["base"] + path for path in LOADED}
+    assert sizes == [[40, 30], [20, 20]]
+    assert frame == "Blåbærsyltetøy på skjærgården"
