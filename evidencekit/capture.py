@@ -35,7 +35,8 @@ def _with_wacz(files: tuple[CapturedFile, ...], acquired: dict[str, Any]) -> tup
     if not wacz.can_build(by_name):
         return files
     target = files[0].path.parent / WACZ
-    wacz.pack_capture(target, by_name, acquired, TOOL)
+    with naming_full_disk(target.parent):
+        wacz.pack_capture(target, by_name, acquired, TOOL)
     return (*files, CapturedFile(WACZ, target, MEDIA_TYPES[WACZ], ROLES[WACZ]))
 
 

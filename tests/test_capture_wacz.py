@@ -4,6 +4,7 @@ non-UTF-8 frame; the package checked by py-wacz, its WARC read back with warcio,
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -122,8 +123,6 @@ def command(name: str) -> str:
 def test_wacz_is_an_item_file_exported_unchanged(captured: dict[str, Any]) -> None:
     files = {f["name"]: f for f in captured["item"]["files"]}
     assert files["page.wacz"]["media_type"] == "application/wacz"
-    import hashlib
-
     assert hashlib.sha256(captured["wacz"].read_bytes()).hexdigest() == files["page.wacz"]["sha256"]
     with zipfile.ZipFile(captured["wacz"]) as package:
         names = package.namelist()
