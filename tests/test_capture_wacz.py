@@ -264,6 +264,14 @@ def test_no_wacz_and_taken_names_are_one_sentence(captured: dict[str, Any], tmp_
     note = run_cli("export", diary.json()["id"], "--wacz", "-o", tmp_path / "n.wacz", env=env)
     assert note.code == 2 and "no WACZ" in note.err and "Traceback" not in note.err
     assert len(note.err.strip().splitlines()) == 1 and not (tmp_path / "n.wacz").exists()
+    shot = tmp_path / "page-viewport.png"
+    shot.write_bytes(png((1, 2, 3), 4, 4))
+    with Locker.open(Path(env["EVIDENCEKIT_HOME"])) as locker:  # as the browser extension stores one
+        extension = locker.add_items([("web", [Source(shot.name, path=shot, media_type="image/png")],
+                                       {"method": "extension"}, IncidentFacts())], PASSPHRASE)[0]
+    before = run_cli("log", "--json", env=env).out
+    from_extension = run_cli("export", extension.label, "--wacz", "-o", tmp_path / "x.wacz", env=env)
+    assert from_extension.code == 2 and "browser extension" in from_extension.err
     taken = tmp_path / "taken.wacz"
     taken.write_bytes(b"mine")
     again = run_cli("export", "E-001", "--wacz", "-o", taken, env=env)
