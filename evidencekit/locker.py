@@ -414,23 +414,27 @@ class Locker:
                 raise UserError("items.export_exists", path=str(destination))
         written = []
         for file, destination in zip(chosen.files, destinations):
-            if self.blobs.state(file.sha256) != "ok":
-                raise UserError("items.blob_damaged", item=chosen.label, name=file.name)
-            partial = destination.with_name(f".{destination.name}.partial")
-            try:
-                with naming_full_disk(destination.parent):
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    with self.blobs.open(file.sha256) as blob, open(partial, "wb") as out:
-                        shutil.copyfileobj(blob, out, blobstore.CHUNK)
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
-            if file.modified:
-                stamp = canonical.parse_time(file.modified).timestamp()
-                os.utime(partial, (stamp, stamp))
-            os.replace(partial, destination)
+            self.export_file(chosen, file, destination)
             written.append(destination)
         return written
+
+    def export_file(self, item: Item, file: ItemFile, destination: Path) -> None:
+        """Write one file of ``item`` to ``destination``, whole or not at all (the caller checks it is free)."""
+        if self.blobs.state(file.sha256) != "ok":
+            raise UserError("items.blob_damaged", item=item.label, name=file.name)
+        partial = destination.with_name(f".{destination.name}.partial")
+        try:
+            with naming_full_disk(destination.parent):
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with self.blobs.open(file.sha256) as blob, open(partial, "wb") as out:
+                    shutil.copyfileobj(blob, out, blobstore.CHUNK)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        if file.modified:
+            stamp = canonical.parse_time(file.modified).timestamp()
+            os.utime(partial, (stamp, stamp))
+        os.replace(partial, destination)
 
     # hand-over: recipients and sealing ------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import getpass
+import io
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from bundle_support import invoke
 from evidencekit._internal import keys
@@ -138,6 +140,22 @@ def test_an_anonymous_bundle_names_nothing_of_her(home: Path, tmp_path: Path) ->
         secrets["user agent"] = [sent_user_agent(members[har]).encode()]
         scanned.pop(har)
         assert not [s for s in secrets.values() for v in s if v in members[har] and v not in secrets["user agent"]]
+        # The WACZ replays the same traffic (its WARC is gzipped: scanned unpacked, as the HAR).
+        [wacz] = [name for name in members if name.endswith("page.wacz")]
+        with zipfile.ZipFile(io.BytesIO(members[wacz])) as package:
+            warc = package.read("archive/data.warc.gz")
+            rest = b"".join(package.read(n) for n in package.namelist() if not n.startswith("archive/"))
+        scanned.pop(wacz)
+        scanned[f"{wacz} (index, pages, manifest)"] = rest
+        for record in ArchiveIterator(io.BytesIO(warc)):
+            kind = record.rec_headers.get_header("Content-Type") or ""
+            if record.http_headers is not None:
+                kind = record.http_headers.get_header("Content-Type") or kind
+            data = record.rec_headers.to_bytes() + (record.http_headers.to_bytes() if record.http_headers
+                                                   else b"") + record.content_stream().read()
+            label = "record.png" if kind.startswith("image/") else "record.txt"
+            assert not [what for what, needles in secrets.items() if what != "user agent"
+                        for v in needles if contains(label, data, v)], record.rec_headers
     for what, needles in secrets.items():
         for needle in needles:
             found = [name for name, data in scanned.items() if contains(name, data, needle)]

@@ -21,7 +21,7 @@ def _browser() -> None:
         pytest.skip(f"no browser to capture with: {error.message('en')}")
 
 
-def test_capture_makes_one_item_with_six_files_and_facts(case_home: Path, tmp_path: Path) -> None:
+def test_capture_makes_one_item_with_seven_files_and_facts(case_home: Path, tmp_path: Path) -> None:
     with serve_demo() as site:
         result = run_cli("capture", site.url("post"), "--who", "customer", "--channel", "Bygdeprat",
                          "--note", "Comments under the post", "--json")
@@ -30,7 +30,7 @@ def test_capture_makes_one_item_with_six_files_and_facts(case_home: Path, tmp_pa
     assert item["id"] == "E-001" and item["kind"] == "web"
     names = {f["name"]: f for f in item["files"]}
     assert set(names) == {"page-full.png", "page-viewport.png", "page.mhtml", "page-dom.html", "traffic.har",
-                          "page-text.txt"}
+                          "page-text.txt", "page.wacz"}
     assert names["page-full.png"]["phash"] and names["page-full.png"]["media_type"] == "image/png"
     acquired = item["acquired"]
     assert acquired["method"] == "web-capture"

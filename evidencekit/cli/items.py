@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from evidencekit.capture import export_wacz
 from evidencekit.cli._common import (
     Command,
     case_option,
@@ -96,11 +97,15 @@ def show(session, ref: str, case_ref: str | None, as_json: bool) -> None:
 @click.command(cls=Command, help="cli.export_help")
 @click.argument("ref", metavar="ITEM")
 @option("-o", "--output", "target", required=True, type=click.Path(path_type=Path), help="cli.opt_export_dir")
+@option("--wacz", is_flag=True, help="cli.opt_export_wacz")
 @case_option
 @json_option
 @pass_session
-def export(session, ref: str, target: Path, case_ref: str | None, as_json: bool) -> None:
-    written = session.locker().export_item(ref, target, case_ref)
+def export(session, ref: str, target: Path, wacz: bool, case_ref: str | None, as_json: bool) -> None:
+    if wacz:
+        written = [export_wacz(session.locker(), ref, target, case_ref)]
+    else:
+        written = session.locker().export_item(ref, target, case_ref)
     emit(as_json, [str(p) for p in written], lambda: (t("items.exported", path=str(p)) for p in written))
 
 

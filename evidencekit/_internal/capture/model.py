@@ -19,6 +19,7 @@ MHTML = "page.mhtml"
 DOM = "page-dom.html"
 HAR = "traffic.har"
 TEXT = "page-text.txt"
+WACZ = "page.wacz"
 
 MEDIA_TYPES = {
     FULL_PAGE: "image/png",
@@ -27,6 +28,7 @@ MEDIA_TYPES = {
     DOM: "text/html",
     HAR: "application/json",
     TEXT: "text/plain",
+    WACZ: "application/wacz",
 }
 
 ROLES = {
@@ -36,6 +38,7 @@ ROLES = {
     DOM: "rendered_dom",
     HAR: "network_record",
     TEXT: "visible_text",
+    WACZ: "web_archive",
 }
 
 # Debian's Chromium 156 paints even a 130,000-px page in one go, but Playwright's headless shell
