@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,11 +49,12 @@ class Check:
 
 def run(home: Path | None = None, *, online: bool = False) -> list[Check]:
     """Every check, in the order a person would fix them: program, browser, connector, locker."""
-    checks = [_python(), _extension(), _browser()]
-    checks += [_host(browser, home) for browser in hosts.present()]
+    browser = _browser()  # asks the browser its version meanwhile: it takes as long as the rest
+    checks = [_python(), _extension()]
+    checks += [_host(name, home) for name in hosts.present()]
     checks += list(_locker(home, online))
     checks.append(_disk(home))
-    return checks
+    return checks[:2] + [browser()] + checks[2:]
 
 
 def healthy(checks: list[Check]) -> bool:
@@ -104,21 +105,36 @@ def _managed_chromium() -> str | None:
     return str(found[-1]) if found else None
 
 
-def _browser() -> Check:
-    """The Chromium-family browser that captures pages (the extension's browsers are checked apart)."""
+def _browser() -> Callable[[], Check]:
+    """The Chromium-family browser that captures pages (the extension's browsers are checked apart).
+
+    Returns at once; calling the result waits for the browser's ``--version``."""
     from evidencekit._internal.browser import find_browser
 
     try:
         found = find_browser(managed=_managed_chromium())
     except UserError as error:
-        return Check("browser", "fail", "doctor.browser_missing", {"reason": error.message()}, _install_browser_fix())
+        missing = Check("browser", "fail", "doctor.browser_missing", {"reason": error.message()}, _install_browser_fix())
+        return lambda: missing
     try:
-        said = subprocess.run([str(found.path), "--version"], capture_output=True, text=True, timeout=10,
-                              stdin=subprocess.DEVNULL).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+        asked: subprocess.Popen[str] | None = subprocess.Popen(
+            [str(found.path), "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, text=True)
+    except OSError:
+        asked = None
+
+    def answer() -> Check:
         said = ""
-    return Check("browser", "ok", "doctor.browser_ok",
-                 {"version": said or "?", "path": str(found.path), "found_by": found.source})
+        if asked is not None:
+            try:
+                said = asked.communicate(timeout=10)[0].strip()
+            except subprocess.TimeoutExpired:
+                asked.kill()
+                asked.communicate()
+        return Check("browser", "ok", "doctor.browser_ok",
+                     {"version": said or "?", "path": str(found.path), "found_by": found.source})
+
+    return answer
 
 
 def _host(browser: str, home: Path | None) -> Check:
