@@ -114,7 +114,8 @@ def _firefox_package(xpi: Path) -> tuple[Path | None, bool]:
         wanted = {p.relative_to(variant).as_posix(): p.read_bytes() for p in variant.rglob("*") if p.is_file()}
         if xpi.is_file():
             with zipfile.ZipFile(xpi) as archive:
-                if set(archive.namelist()) == wanted.keys() and all(archive.read(n) == d for n, d in wanted.items()):
+                names = {n for n in archive.namelist() if not n.endswith("/")}  # web-ext lists folders too
+                if names == wanted.keys() and all(archive.read(n) == d for n, d in wanted.items()):
                     return xpi, False
         built = Path(scratch) / "built"
         subprocess.run([program, "build", "--source-dir", str(variant), "--artifacts-dir", str(built),
