@@ -69,12 +69,12 @@ _PROGRAMS = {
 }
 _MAC_APPS = {"chromium": "Chromium.app", "chrome": "Google Chrome.app", "edge": "Microsoft Edge.app",
              "brave": "Brave Browser.app", "firefox": "Firefox.app"}
-_WINDOWS_PROGRAMS = {
-    "chromium": r"Chromium\Application\chrome.exe",
-    "chrome": r"Google\Chrome\Application\chrome.exe",
-    "edge": r"Microsoft\Edge\Application\msedge.exe",
-    "brave": r"BraveSoftware\Brave-Browser\Application\brave.exe",
-    "firefox": r"Mozilla Firefox\firefox.exe",
+_WINDOWS_PROGRAMS = {  # under Program Files or LOCALAPPDATA ("/" is a separator on Windows too)
+    "chromium": "Chromium/Application/chrome.exe",
+    "chrome": "Google/Chrome/Application/chrome.exe",
+    "edge": "Microsoft/Edge/Application/msedge.exe",
+    "brave": "BraveSoftware/Brave-Browser/Application/brave.exe",
+    "firefox": "Mozilla Firefox/firefox.exe",
 }
 # A packed extension is the same on every run: fixed member times, so setup can tell "unchanged".
 _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
