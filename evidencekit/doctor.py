@@ -131,8 +131,9 @@ def _browser() -> Callable[[], Check]:
             except subprocess.TimeoutExpired:
                 asked.kill()
                 asked.communicate()
-        return Check("browser", "ok", "doctor.browser_ok",
-                     {"version": said or "?", "path": str(found.path), "found_by": found.source})
+        return Check("browser", "ok", "doctor.browser_ok", {"version": said or "?", "path": str(found.path),
+                                                            "found_by": found.source,
+                                                            "how": t("doctor.found_" + found.source)})
 
     return answer
 

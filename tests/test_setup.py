@@ -133,3 +133,49 @@ def test_the_firefox_package_is_made_by_web_ext_and_passes_its_lint(worker: Path
     stamp = xpi.stat().st_mtime_ns
     assert run_cli("setup", "--yes", "--json", "--kdf", "interactive").json()["changed"] is False
     assert xpi.stat().st_mtime_ns == stamp  # web-ext not run again for the same files
+
+
+def _converse(command: list[str], env: dict[str, str], script: list[tuple[str, str]], timeout: float = 120) -> str:
+    """Run ``command`` on a terminal of its own, answering each prompt of ``script`` as it appears."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI as a person starts it
+        os.execve(command[0], command, env)
+    seen, deadline = b"", time.monotonic() + timeout
+    steps = list(script)
+    try:
+        while time.monotonic() < deadline:
+            if steps and steps[0][0].encode() in seen:
+                os.write(fd, (steps.pop(0)[1] + "\n").encode())
+                seen += b"\n"  # each prompt is answered once, even when its words come again later
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the child closed the terminal: it has finished
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    assert not steps, f"never asked: {steps}\n{seen.decode(errors='replace')}"
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    return seen.decode(errors="replace").replace("\r\n", "\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a terminal of its own (pty)")
+def test_setup_asks_language_and_passphrase_twice_on_a_terminal(worker: Path, home: Path) -> None:
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("EVIDENCEKIT_LANG", "EVIDENCEKIT_PASSPHRASE")}
+    env["LANG"] = "C.UTF-8"
+    said = _converse([sys.executable, "-m", "evidencekit", "setup", "--kdf", "interactive"], env,
+                     [("Language / Språk (en, nb) [en]:", "nb"), ("Velg en passordfrase", "correct horse battery staple"),
+                      ("Skriv passordfrasen én gang til", "correct horse battery staple")])
+    assert "Glemmer du den, kan ingenting og ingen åpne nøkkelen din igjen" in said
+    assert "Identitetsnøkkelen er laget." in said and "Alt er på plass." in said
+    assert "correct horse" not in said  # the passphrase is not echoed
