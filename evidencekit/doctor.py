@@ -108,7 +108,8 @@ def _managed_chromium() -> str | None:
 def _browser() -> Callable[[], Check]:
     """The Chromium-family browser that captures pages (the extension's browsers are checked apart).
 
-    Returns at once; calling the result waits for the browser's ``--version``."""
+    Returns at once; calling the result waits for the browser's ``--version``, asked only of a
+    build not seen before (the answer is kept in the user's cache folder)."""
     from evidencekit._internal.browser import find_browser
 
     try:
@@ -116,26 +117,68 @@ def _browser() -> Callable[[], Check]:
     except UserError as error:
         missing = Check("browser", "fail", "doctor.browser_missing", {"reason": error.message()}, _install_browser_fix())
         return lambda: missing
-    try:
-        asked: subprocess.Popen[str] | None = subprocess.Popen(
-            [str(found.path), "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL, text=True)
-    except OSError:
-        asked = None
+    known = _known_versions()
+    stamp = _program_stamp(found.path)
+    asked: subprocess.Popen[str] | None = None
+    if stamp not in known:  # a browser not seen in this exact build yet: ask it, meanwhile
+        try:
+            asked = subprocess.Popen([str(found.path), "--version"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+        except OSError:
+            asked = None
 
     def answer() -> Check:
-        said = ""
+        said = known.get(stamp, "")
         if asked is not None:
             try:
                 said = asked.communicate(timeout=10)[0].strip()
             except subprocess.TimeoutExpired:
                 asked.kill()
                 asked.communicate()
+            if said:
+                _remember_version(stamp, said)
         return Check("browser", "ok", "doctor.browser_ok", {"version": said or "?", "path": str(found.path),
                                                             "found_by": found.source,
                                                             "how": t("doctor.found_" + found.source)})
 
     return answer
+
+
+def _versions_file() -> Path:
+    import platformdirs
+
+    return platformdirs.user_cache_path("evidencekit", appauthor=False) / "browser-versions.json"
+
+
+def _program_stamp(program: Path) -> str:
+    """The program's file as it is now: an update replaces the file, so the stamp changes with it."""
+    try:
+        real = program.resolve()
+        info = real.stat()
+    except OSError:
+        return str(program)
+    return f"{real}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def _known_versions() -> dict[str, str]:
+    """Versions browsers gave before: starting one only to ask takes longer than all other checks."""
+    try:
+        known = json.loads(_versions_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in known.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(known, dict) else {}
+
+
+def _remember_version(stamp: str, version: str) -> None:
+    path = _versions_file()
+    known = {**_known_versions(), stamp: version}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:  # a read-only cache only means asking again next time
+        pass
 
 
 def _host(browser: str, home: Path | None) -> Check:

@@ -53,6 +53,9 @@ def test_all_green_after_setup(worker: Path) -> None:
     human = run_cli("doctor")
     assert human.code == 0 and human.out.strip().splitlines()[-1] == "Everything is in place."
     assert "Chromium: connector in place" in human.out
+    browser = next(c for c in run_cli("doctor", "--json").json()["checks"] if c["piece"] == "browser")
+    assert browser["facts"]["version"].startswith("Chromium ")  # asked once, then remembered for this build
+    assert browser["facts"]["version"] in (worker / ".cache" / "evidencekit" / "browser-versions.json").read_text()
 
 
 def test_a_removed_connector_is_named_with_its_fix(worker: Path) -> None:
