@@ -2,6 +2,9 @@
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Wheels of the runtime dependencies, so the package test installs the built wheel into a fresh
+# virtualenv without the network (tests reach only loopback).
+WHEELHOUSE := $(VENV)/wheelhouse
 
 .PHONY: install demo test bench system-tools
 
@@ -11,6 +14,10 @@ $(STAMP): pyproject.toml extension/package-lock.json
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 	command -v npm >/dev/null && npm ci --prefix extension --no-audit --no-fund || echo "npm not found: the web-ext lint test will be skipped"
+	$(PYTHON) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+	  > $(VENV)/runtime-requirements.txt
+	$(PYTHON) -m pip wheel --quiet --wheel-dir $(WHEELHOUSE) -r $(VENV)/runtime-requirements.txt \
+	  setuptools wheel
 	touch $(STAMP)
 
 system-tools:

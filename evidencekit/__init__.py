@@ -5,9 +5,6 @@ The public API is small: :mod:`evidencekit.locker` (cases, items, custody log),
 ``evidencekit._internal`` may change without notice.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("evidencekit")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+# The one place the version is written: the package build reads it here (pyproject.toml), and
+# the extension's manifest must say the same (tested). A literal, so ``--version`` reads no metadata.
+__version__ = "0.1.0"

@@ -24,11 +24,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import nacl.signing
 import platformdirs
-from cryptography import x509
 
 from evidencekit import __version__
 from evidencekit._internal import (
@@ -37,14 +36,10 @@ from evidencekit._internal import (
     custody_log,
     database,
     keys,
-    media,
     safe_zip,
     settings,
     stamp_queue,
 )
-from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
-from evidencekit._internal.timestamps.model import ProofResult
-from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
     PERIOD,
@@ -60,6 +55,12 @@ from evidencekit.models import (
     Problem,
     item_label,
 )
+
+if TYPE_CHECKING:  # timestamp proofs and media load big libraries: only the commands that use them pay
+    from cryptography import x509
+
+    from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
+    from evidencekit._internal.timestamps.model import ProofResult
 
 ITEM_TYPE = "evidencekit.item"
 _KDF_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-kdf")
@@ -376,6 +377,8 @@ class Locker:
             else:
                 stream = io.BytesIO(source.data or b"")
             blob = self.blobs.put_stream(stream, progress)
+        from evidencekit._internal import media
+
         media_type, phash = media.describe(self.blobs.path(blob.sha256), source.name)
         return ItemFile(source.name, source.media_type or media_type, blob.size, blob.sha256, source.modified, phash)
 
@@ -528,6 +531,8 @@ class Locker:
         header_sources: Sequence[HeaderSource] = (),
         extra_roots: Sequence[x509.Certificate] = (),
     ) -> list[tuple[stamp_queue.Stamp, ProofResult]]:
+        from evidencekit._internal.timestamps.rfc3161 import default_roots
+
         return stamp_queue.verify(self.db, self.case(case).id, header_sources, [*default_roots(), *extra_roots])
 
     def stamps(self, case: str | None = None) -> list[stamp_queue.Stamp]:

@@ -18,22 +18,16 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cryptography import x509
-
 from evidencekit._internal import canonical, database, settings
-from evidencekit._internal.timestamps.bitcoin_headers import (
-    HeaderSource,
-    StoredHeader,
-    header_json,
-    parse_header_hex,
-    parse_stored_header,
-)
-from evidencekit._internal.timestamps.model import ProofResult, ServerFailure
-from evidencekit._internal.timestamps.ots import merge_ots, ots_info, upgrade_many, verify_ots
-from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
-from evidencekit._internal.timestamps.stamping import stamp
+
+if TYPE_CHECKING:  # proofs are made and read by libraries that take a while to load: only when used
+    from cryptography import x509
+
+    from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
+    from evidencekit._internal.timestamps.model import ProofResult, ServerFailure
 
 Progress = Callable[[str, str], None]  # (kind, server), called once each server has answered
 
@@ -126,6 +120,8 @@ def counts(conn: sqlite3.Connection, case_id: str | None = None) -> dict[str, in
 
 def send(conn: sqlite3.Connection, timeout: float, progress: Progress | None = None) -> Summary:
     """Ask every server that owes stamps once; a calendar gets one merkle tree for all of them."""
+    from evidencekit._internal.timestamps.stamping import stamp
+
     by_server: dict[tuple[str, str], list[Stamp]] = {}
     for owed in queued(conn):
         by_server.setdefault((owed.kind, owed.server), []).append(owed)
@@ -164,6 +160,8 @@ def send(conn: sqlite3.Connection, timeout: float, progress: Progress | None = N
 
 def upgrade(conn: sqlite3.Connection, timeout: float, progress: Progress | None = None) -> Summary:
     """Fetch completed OpenTimestamps proofs from the calendars that hold the pending ones."""
+    from evidencekit._internal.timestamps.ots import upgrade_many
+
     pending = proofs(conn, status="pending")
     allowed = [server for _, server in servers(conn)] + [p.server for p in pending]
     results = upgrade_many([p.proof or b"" for p in pending], timeout=timeout, allowed_calendars=allowed)
@@ -189,6 +187,10 @@ def upgrade(conn: sqlite3.Connection, timeout: float, progress: Progress | None 
 def verify(conn: sqlite3.Connection, case_id: str, header_sources: Sequence[HeaderSource],
            roots: Sequence[x509.Certificate]) -> list[tuple[Stamp, ProofResult]]:
     """Check every proof of a case; headers that verify are kept so the next check works offline."""
+    from evidencekit._internal.timestamps.model import ProofResult
+    from evidencekit._internal.timestamps.ots import verify_ots
+    from evidencekit._internal.timestamps.rfc3161 import verify_rfc3161
+
     sources = [*header_sources, *stored_headers(conn)]
     results = []
     for row in proofs(conn, case_id):
@@ -217,6 +219,8 @@ class ProofFile:
 
 
 def proof_files(conn: sqlite3.Connection, case_id: str) -> list[ProofFile]:
+    from evidencekit._internal.timestamps.ots import merge_ots
+
     files: dict[str, ProofFile] = {}
     for row in proofs(conn, case_id):
         assert row.proof is not None
@@ -235,6 +239,8 @@ def proof_files(conn: sqlite3.Connection, case_id: str) -> list[ProofFile]:
 def header_files(conn: sqlite3.Connection, proofs: Sequence[ProofFile]) -> dict[str, bytes]:
     """The block headers that verified these proofs, as JSON files a recipient can check by hand
     (only theirs: the headers of other cases would tell when those were stamped)."""
+    from evidencekit._internal.timestamps.ots import ots_info
+
     heights = {h for p in proofs if p.kind == "ots" for h in ots_info(p.data).block_heights}
     return {
         f"block-{height}.header.json": text.encode("utf-8")
@@ -249,6 +255,8 @@ def _host(url: str) -> str:
 
 
 def stored_headers(conn: sqlite3.Connection) -> list[HeaderSource]:
+    from evidencekit._internal.timestamps.bitcoin_headers import StoredHeader, parse_stored_header
+
     network = settings.value(conn, "bitcoin_network")
     return [
         StoredHeader(parse_stored_header(text), network=network, name=f"block {height}")  # type: ignore[arg-type]
@@ -257,6 +265,8 @@ def stored_headers(conn: sqlite3.Connection) -> list[HeaderSource]:
 
 
 def _keep_header(conn: sqlite3.Connection, result: ProofResult) -> None:
+    from evidencekit._internal.timestamps.bitcoin_headers import header_json, parse_header_hex
+
     details = result.details
     header_hex = getattr(details, "header_hex", None)
     if result.status != "verified" or not header_hex:

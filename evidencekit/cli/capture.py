@@ -6,8 +6,6 @@ import shutil
 
 import click
 
-from evidencekit import capture as web
-from evidencekit._internal.capture import CaptureOptions, open_for_login, run_interactive
 from evidencekit.cli._common import (
     Command,
     echo,
@@ -44,6 +42,9 @@ from evidencekit.models import IncidentFacts, Item
 @pass_session
 def capture(session, url: str | None, facts: IncidentFacts, profile: str | None, scroll: bool, max_height: int, wait_for: str | None,
             timeout: int, allow_error_status: bool, ignore_https_errors: bool, interactive: bool, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+    from evidencekit import capture as web  # the capture machinery loads when a page is captured
+    from evidencekit._internal.capture import CaptureOptions, run_interactive
+
     locker = session.locker()
     locker.case(case_ref)
     options = CaptureOptions(scroll=scroll, max_height=max_height, wait_for=wait_for,
@@ -84,6 +85,8 @@ def browser() -> None:
 @click.argument("url", required=False)
 @pass_session
 def browser_login(session, profile: str, url: str | None) -> None:
+    from evidencekit._internal.capture import open_for_login
+
     open_for_login(session.locker().profile_dir(profile), url, say=lambda text: echo(text, err=True))
     echo(t("cli.profile_saved", name=profile))
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 import platformdirs
 
-from evidencekit import native_host as host
 from evidencekit._internal.native_host import install as setup
 from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session
 from evidencekit.errors import UserError
@@ -33,6 +32,8 @@ def _origin(args: tuple[str, ...]) -> str | None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @pass_session
 def native_host(session, args: tuple[str, ...]) -> int:
+    from evidencekit import native_host as host  # the host's machinery loads only when a browser starts it
+
     return host.serve(session.home, _origin(args))
 
 

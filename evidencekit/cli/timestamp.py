@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from evidencekit.cli._common import Group, ProofTrust, emit, json_option, option, proof_trust_options
 from evidencekit.errors import NotFound
 from evidencekit.i18n import t
-from evidencekit.timestamps import (OtsDetails, ProofResult, StoredHeader, TsaDetails, default_roots,
-                                    verify_proof_file)
+
+if TYPE_CHECKING:  # the proof libraries load only when a proof is checked, not with every command
+    from evidencekit.timestamps import ProofResult
 
 
 @click.group(cls=Group, help="timestamps.cli_group_help")
@@ -28,6 +30,8 @@ def timestamp() -> None:
 @proof_trust_options
 @json_option
 def verify(proof: Path, target: Path, header: Path | None, trust: ProofTrust, as_json: bool) -> int:
+    from evidencekit.timestamps import StoredHeader, default_roots, verify_proof_file
+
     if not proof.is_file():
         raise NotFound("timestamps.proof_missing", path=str(proof))
     try:
@@ -45,6 +49,8 @@ def verify(proof: Path, target: Path, header: Path | None, trust: ProofTrust, as
 
 
 def _lines(result: ProofResult) -> Iterator[str]:
+    from evidencekit.timestamps import OtsDetails, TsaDetails
+
     yield f"{t('timestamps.kind_' + result.kind)}: {t('timestamps.status_' + result.status)}"
     yield result.reason
     details = result.details

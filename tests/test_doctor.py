@@ -1,0 +1,152 @@
+"""``evidencekit doctor`` names each piece and, for a broken one, the command that fixes it.
+
+Each test breaks one real thing (a connector removed, no browser on PATH, evidence changed in
+the locker, a locker that is no database) in a temporary HOME and reads what doctor says.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from evidencekit._internal.browser import BrowserNotFound, find_browser
+from evidencekit._internal.demo_site import serve_loopback
+from evidencekit._internal.native_host import HOST_NAME
+
+
+@pytest.fixture
+def worker(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A set-up worker: HOME with the real Chromium the only browser on PATH, identity, connector."""
+    try:
+        chromium = find_browser().path
+    except BrowserNotFound as error:
+        pytest.skip(f"no browser: {error.message('en')}")
+    user, programs = tmp_path / "user-home", tmp_path / "programs"
+    user.mkdir()
+    programs.mkdir()
+    (programs / "chromium").symlink_to(chromium)
+    for tool in ("sh", "cat", "dirname", "uname", "readlink", "grep", "sed", "id", "df", "env", "ls"):
+        if shutil.which(tool):
+            (programs / tool).symlink_to(shutil.which(tool))
+    monkeypatch.setenv("HOME", str(user))
+    monkeypatch.setenv("PATH", str(programs))
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "EVIDENCEKIT_BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    assert run_cli("setup", "--yes", "--kdf", "interactive").code == 0
+    return user
+
+
+def failing(result_json: dict) -> dict[str, dict]:
+    return {c["piece"]: c for c in result_json["checks"] if c["status"] == "fail"}
+
+
+def test_all_green_after_setup(worker: Path) -> None:
+    result = run_cli("doctor", "--json")
+    assert result.code == 0, result.out
+    assert result.json()["healthy"] and failing(result.json()) == {}
+    human = run_cli("doctor")
+    assert human.code == 0 and human.out.strip().splitlines()[-1] == "Everything is in place."
+    assert "Chromium: connector in place" in human.out
+    browser = next(c for c in run_cli("doctor", "--json").json()["checks"] if c["piece"] == "browser")
+    assert browser["facts"]["version"].startswith("Chromium ")  # asked once, then remembered for this build
+    assert browser["facts"]["version"] in (worker / ".cache" / "evidencekit" / "browser-versions.json").read_text()
+
+
+def test_a_removed_connector_is_named_with_its_fix(worker: Path) -> None:
+    (worker / ".config" / "chromium" / "NativeMessagingHosts" / f"{HOST_NAME}.json").unlink()
+    result = run_cli("doctor")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("FAIL") and "Chromium" in line)
+    assert "the connector to evidencekit is not installed" in lines[at]
+    assert lines[at + 1].strip() == "fix: evidencekit extension install --browser chromium"
+    assert run_cli("extension", "install", "--browser", "chromium").code == 0  # the fix it named works
+    assert run_cli("doctor").code == 0
+
+
+def test_a_connector_of_another_installation_is_named(worker: Path) -> None:
+    launcher = worker / ".config" / "chromium" / "NativeMessagingHosts" / "evidencekit-native-host"
+    launcher.write_text(launcher.read_text().replace("-m evidencekit", "-m someone_else"))
+    found = failing(run_cli("doctor", "--json").json())
+    assert found["connector.chromium"]["fix"] == "evidencekit extension install --browser chromium"
+    assert "belongs to another evidencekit installation" in found["connector.chromium"]["message"]
+
+
+def test_a_missing_browser_is_named_with_its_fix(worker: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    result = run_cli("doctor", "--json")
+    assert result.code == 1
+    found = failing(result.json())
+    assert set(found) == {"browser"}
+    assert found["browser"]["fix"] == "sudo apt-get install chromium"
+    assert found["browser"]["message"].startswith("No browser to capture web pages with:")
+    assert not any(c["piece"].startswith("connector.") for c in result.json()["checks"])  # no browser, no connector
+
+
+def test_changed_evidence_in_the_locker_is_named(worker: Path, home: Path, tmp_path: Path) -> None:
+    assert run_cli("case", "new", "Doctor case").code == 0
+    note = tmp_path / "note.txt"
+    note.write_text("evidence\n")
+    assert run_cli("add", note, "--no-stamp").code == 0
+    sha = run_cli("show", "E-001", "--json").json()["files"][0]["sha256"]
+    blob = home / "blobs" / sha[:2] / sha
+    os.chmod(blob, stat.S_IRUSR | stat.S_IWUSR)
+    blob.write_bytes(b"changed\n")
+    result = run_cli("doctor")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("FAIL") and "The locker at" in line)
+    assert "has 1 problem(s) in: Doctor case" in lines[at]
+    assert lines[at + 1].strip() == "fix: evidencekit check --all"
+    assert run_cli("check", "--all").code == 1  # which names the changed file
+
+
+def test_a_locker_that_is_no_database_is_named(worker: Path, home: Path) -> None:
+    (home / "locker.sqlite").write_bytes(b"this is not a database" * 100)
+    result = run_cli("doctor", "--json")
+    assert result.code == 1 and "Traceback" not in result.err
+    locker = failing(result.json())["locker"]
+    assert locker["message"].startswith(f"The locker at {home} cannot be opened:")
+    assert locker["fix"] == "evidencekit check --all"
+
+
+def test_no_locker_yet_points_at_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVIDENCEKIT_HOME", str(tmp_path / "nothing-here"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    found = failing(run_cli("doctor", "--json").json())
+    assert found["locker"]["fix"] == "evidencekit setup"
+    assert not (tmp_path / "nothing-here").exists()  # doctor looks, it does not create
+
+
+class Answers(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - any answer will do, as from a TSA that wants POST
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_online_asks_each_configured_server(worker: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    offline = run_cli("doctor", "--json").json()
+    assert not any(c["piece"].startswith("server.") for c in offline["checks"])  # no traffic unless asked
+    with serve_loopback(Answers) as closed_later:
+        pass  # a port that answered once and is closed now: nothing listens there
+    with serve_loopback(Answers) as base:
+        monkeypatch.setenv("EVIDENCEKIT_TSA_URLS", f"{base}/tsa,{closed_later}/tsa")
+        monkeypatch.setenv("EVIDENCEKIT_OTS_CALENDARS", "")
+        result = run_cli("doctor", "--online", "--json")
+    servers = [c for c in result.json()["checks"] if c["piece"].startswith("server.")]
+    assert [(c["status"], c["facts"]["url"]) for c in servers] == [("ok", f"{base}/tsa"),
+                                                                   ("warn", f"{closed_later}/tsa")]
+    assert result.code == 0  # one silent server is a note: the other stands in for it

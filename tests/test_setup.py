@@ -1,0 +1,181 @@
+"""``evidencekit setup``: identity, connectors for the browsers found, the packed extension, doctor.
+
+Runs in a temporary HOME with a PATH that shows exactly the browsers a test wants. The packed
+extension is unzipped and loaded into the real Chromium to read the id it gets; the Firefox
+package is made by the real web-ext and linted by it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from evidencekit import __version__
+from evidencekit._internal.browser import BrowserNotFound, find_browser, launch_args
+from evidencekit._internal.native_host import HOST_NAME, install
+
+EXTENSION = Path(__file__).resolve().parents[1] / "extension"
+WEB_EXT_BIN = EXTENSION / "node_modules" / ".bin"
+
+
+@pytest.fixture
+def worker(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A worker's HOME with a real Chromium on PATH (and nothing else of the system's browsers)."""
+    try:
+        chromium = find_browser().path
+    except BrowserNotFound as error:
+        pytest.skip(f"no browser: {error.message('en')}")
+    user = tmp_path / "user-home"
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    (programs / "chromium").symlink_to(chromium)
+    for tool in ("sh", "cat", "dirname", "uname", "readlink", "grep", "sed", "id", "df", "env", "ls"):  # wrapper scripts
+        if shutil.which(tool):
+            (programs / tool).symlink_to(shutil.which(tool))
+    user.mkdir()
+    monkeypatch.setenv("HOME", str(user))
+    monkeypatch.setenv("PATH", str(programs))
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "EVIDENCEKIT_BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    return user
+
+
+def extension_folder(user: Path) -> Path:
+    return user / ".local" / "share" / "evidencekit-extension"
+
+
+def test_setup_twice_changes_nothing_the_second_time(worker: Path, home: Path) -> None:
+    first = run_cli("setup", "--yes", "--json", "--kdf", "interactive")
+    assert first.code == 0, first.err
+    done = first.json()
+    assert done["changed"] and done["identity"]["created"] and done["doctor"]["healthy"]
+    assert [c["browser"] for c in done["connectors"]] == ["chromium"]
+    manifest = worker / ".config" / "chromium" / "NativeMessagingHosts" / f"{HOST_NAME}.json"
+    assert done["connectors"][0]["manifest"] == str(manifest) and manifest.is_file()
+    folder = extension_folder(worker)
+    packed = folder / f"evidencekit-extension-{__version__}.zip"
+    assert done["extension"]["zip"] == str(packed) and done["extension"]["xpi"] is None  # no web-ext on PATH
+    readme = (folder / "README.txt").read_text()
+    assert "Load unpacked" in readme and "Last inn upakket" in readme
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [*folder.rglob("*"), manifest] if p.is_file()}
+
+    again = run_cli("setup", "--yes", "--kdf", "interactive")
+    assert again.code == 0, again.err
+    assert "Everything was already set up; nothing was changed." in again.out
+    assert "Identity key already in place" in again.out and "Chromium: connector already in place" in again.out
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [*folder.rglob("*"), manifest] if p.is_file()}
+    assert after == before  # not rewritten, not even with the same bytes
+    assert run_cli("setup", "--yes", "--json", "--kdf", "interactive").json()["changed"] is False
+    assert "Nettlesertillegget ligger allerede" in run_cli("--lang", "nb", "setup", "--yes").out
+
+
+def test_setup_yes_needs_the_passphrase_from_the_environment(worker: Path, home: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVIDENCEKIT_PASSPHRASE")
+    refused = run_cli("setup", "--yes")
+    assert refused.code == 2
+    assert refused.err.strip().splitlines()[-1] == \
+        "--yes asks nothing, so the new passphrase must come from EVIDENCEKIT_PASSPHRASE."
+    weak = run_cli("setup", "--yes", env={"EVIDENCEKIT_PASSPHRASE": "password1"})
+    assert weak.code == 2 and "Traceback" not in weak.err
+    assert not (worker / ".config").exists()  # nothing installed before the identity exists
+
+
+def test_the_packed_extension_loads_in_chromium_with_the_pinned_id(worker: Path, home: Path, tmp_path: Path) -> None:
+    assert run_cli("setup", "--yes", "--kdf", "interactive").code == 0
+    packed = extension_folder(worker) / f"evidencekit-extension-{__version__}.zip"
+    unpacked = tmp_path / "from-zip"
+    with zipfile.ZipFile(packed) as archive:
+        archive.extractall(unpacked)
+    assert json.loads((unpacked / "manifest.json").read_text())["version"] == __version__
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(find_browser().path), headless=True,
+            args=launch_args([f"--disable-extensions-except={unpacked}", f"--load-extension={unpacked}"]))
+        try:
+            deadline = time.monotonic() + 20
+            while not context.service_workers and time.monotonic() < deadline:
+                context.wait_for_event("serviceworker", timeout=20_000)
+            ids = {worker.url.split("/")[2] for worker in context.service_workers}
+        finally:
+            context.close()
+    assert ids == {install.EXTENSION_ID}
+
+
+def test_the_firefox_package_is_made_by_web_ext_and_passes_its_lint(worker: Path, home: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    node = shutil.which("node", path=os.environ.get("PATH", "") + os.pathsep + os.defpath)
+    if node is None or not (WEB_EXT_BIN / "web-ext").exists():
+        pytest.skip("web-ext is not installed; run: npm ci --prefix extension")
+    monkeypatch.setenv("PATH", f"{WEB_EXT_BIN}{os.pathsep}{Path(node).parent}{os.pathsep}{os.environ['PATH']}")
+    first = run_cli("setup", "--yes", "--json", "--kdf", "interactive")
+    assert first.code == 0, first.err
+    xpi = Path(first.json()["extension"]["xpi"])
+    assert xpi.name == f"evidencekit-extension-{__version__}.xpi"
+    contents = tmp_path / "xpi"
+    with zipfile.ZipFile(xpi) as archive:
+        archive.extractall(contents)
+    assert json.loads((contents / "manifest.json").read_text())["browser_specific_settings"]["gecko"]["id"] == \
+        install.GECKO_ID
+    lint = subprocess.run([str(WEB_EXT_BIN / "web-ext"), "lint", "--source-dir", str(contents), "--output", "json",
+                           "--no-input"], capture_output=True, text=True, timeout=180)
+    assert json.loads(lint.stdout)["errors"] == [] and lint.returncode == 0, lint.stdout[-2000:]
+    stamp = xpi.stat().st_mtime_ns
+    assert run_cli("setup", "--yes", "--json", "--kdf", "interactive").json()["changed"] is False
+    assert xpi.stat().st_mtime_ns == stamp  # web-ext not run again for the same files
+
+
+def _converse(command: list[str], env: dict[str, str], script: list[tuple[str, str]], timeout: float = 120) -> str:
+    """Run ``command`` on a terminal of its own, answering each prompt of ``script`` as it appears."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI as a person starts it
+        os.execve(command[0], command, env)
+    seen, deadline = b"", time.monotonic() + timeout
+    steps = list(script)
+    try:
+        while time.monotonic() < deadline:
+            if steps and steps[0][0].encode() in seen:
+                os.write(fd, (steps.pop(0)[1] + "\n").encode())
+                seen += b"\n"  # each prompt is answered once, even when its words come again later
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the child closed the terminal: it has finished
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    assert not steps, f"never asked: {steps}\n{seen.decode(errors='replace')}"
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    return seen.decode(errors="replace").replace("\r\n", "\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a terminal of its own (pty)")
+def test_setup_asks_language_and_passphrase_twice_on_a_terminal(worker: Path, home: Path) -> None:
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("EVIDENCEKIT_LANG", "EVIDENCEKIT_PASSPHRASE")}
+    env["LANG"] = "C.UTF-8"
+    said = _converse([sys.executable, "-m", "evidencekit", "setup", "--kdf", "interactive"], env,
+                     [("Language / Språk (en, nb) [en]:", "nb"), ("Velg en passordfrase", "correct horse battery staple"),
+                      ("Skriv passordfrasen én gang til", "correct horse battery staple")])
+    assert "Glemmer du den, kan ingenting og ingen åpne nøkkelen din igjen" in said
+    assert "Identitetsnøkkelen er laget." in said and "Alt er på plass." in said
+    assert "correct horse" not in said  # the passphrase is not echoed
