@@ -376,8 +376,9 @@ class Locker:
             else:
                 stream = io.BytesIO(source.data or b"")
             blob = self.blobs.put_stream(stream, progress)
-        media_type, phash = media.describe(self.blobs.path(blob.sha256), source.name)
-        return ItemFile(source.name, source.media_type or media_type, blob.size, blob.sha256, source.modified, phash)
+        looks = media.describe(self.blobs.path(blob.sha256), source.name)
+        return ItemFile(source.name, source.media_type or looks.media_type, blob.size, blob.sha256, source.modified,
+                        looks.phash, looks.pdq)
 
     def items(self, case: str | None = None) -> list[Item]:
         target = self.case(case)

@@ -88,6 +88,7 @@ class ItemFile:
     sha256: str
     modified: str | None = None
     phash: str | None = None
+    pdq: str | None = None  # pictures added before PDQ was computed have none
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
