@@ -202,6 +202,7 @@ class BundleReport:
     included: tuple[str, ...] = ()
     withheld: tuple[dict[str, Any], ...] = ()
     timestamps: tuple[dict[str, Any], ...] = ()
+    held_back: tuple[str, ...] = ()  # included as hashes only: their content was not checked, it is not there
 
     @property
     def verdict(self) -> str:
@@ -217,6 +218,7 @@ class BundleReport:
             "case": self.case_title,
             "items": list(self.included),
             "withheld": list(self.withheld),
+            "held_back": list(self.held_back),
             "timestamps": list(self.timestamps),
             "checks": [c.to_json() for c in self.checks],
         }
