@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from bundle_support import invoke
 from conftest import run_cli
@@ -172,3 +173,50 @@ def test_requests_to_a_spaced_tsa_keep_the_interval(case_home: Path, tmp_path: P
     between = [b - a for a, b in zip(spaced.arrivals, spaced.arrivals[1:])]
     assert len(spaced.arrivals) >= 3 and adds > len(spaced.arrivals)
     assert min(between) >= gap - 0.05, between
+
+
+def test_the_refresh_tool_reads_trusted_lists_into_the_shipped_format(qtsa: LocalTsa, tmp_path: Path) -> None:
+    # A LOTL and one national list in the ETSI TS 119 612 shape, served from memory: the machine
+    # cannot reach the EU's, and the tool's parsing is what can be checked here.
+    import base64
+    import importlib.util
+
+    from evidencekit._internal.timestamps import qualified
+
+    spec = importlib.util.spec_from_file_location("refresh", Path(__file__).parents[1] / "tools" / "refresh_qualified_tsa.py")
+    assert spec and spec.loader
+    refresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(refresh)
+    cert = x509.load_pem_x509_certificate((qtsa.folder / "chain.pem").read_bytes())
+    der = base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    ns = 'xmlns="http://uri.etsi.org/02231/v2#" xmlns:add="http://uri.etsi.org/02231/v2/additionaltypes#"'
+    lotl = f"""<TrustServiceStatusList {ns}><SchemeInformation><PointersToOtherTSL>
+      <OtherTSLPointer><TSLLocation>https://tl.example/no.xml</TSLLocation><AdditionalInformation>
+        <OtherInformation><SchemeTerritory>NO</SchemeTerritory></OtherInformation>
+        <OtherInformation><add:MimeType>application/vnd.etsi.tsl+xml</add:MimeType></OtherInformation>
+      </AdditionalInformation></OtherTSLPointer>
+      <OtherTSLPointer><TSLLocation>https://tl.example/no.pdf</TSLLocation><AdditionalInformation>
+        <OtherInformation><add:MimeType>application/pdf</add:MimeType></OtherInformation>
+      </AdditionalInformation></OtherTSLPointer></PointersToOtherTSL></SchemeInformation></TrustServiceStatusList>"""
+    national = f"""<TrustServiceStatusList {ns}><SchemeInformation><SchemeTerritory>NO</SchemeTerritory>
+      <ListIssueDateTime>2026-11-20T10:00:00Z</ListIssueDateTime></SchemeInformation>
+      <TrustServiceProviderList><TrustServiceProvider><TSPServices>
+        <TSPService><ServiceInformation>
+          <ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/TSA/QTST</ServiceTypeIdentifier>
+          <ServiceName><Name xml:lang="en">Loopback QTSA</Name></ServiceName>
+          <ServiceDigitalIdentity><DigitalId><X509Certificate>{der}</X509Certificate></DigitalId></ServiceDigitalIdentity>
+          <ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted</ServiceStatus>
+          <StatusStartingTime>2016-07-01T00:00:00+02:00</StatusStartingTime>
+        </ServiceInformation></TSPService>
+        <TSPService><ServiceInformation>
+          <ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/CA/QC</ServiceTypeIdentifier>
+          <ServiceName><Name xml:lang="en">Not a TSA</Name></ServiceName>
+        </ServiceInformation></TSPService>
+      </TSPServices></TrustServiceProvider></TrustServiceProviderList></TrustServiceStatusList>"""
+    pages = {"https://lotl.example": lotl.encode(), "https://tl.example/no.xml": national.encode()}
+    made = refresh.trust_list("https://lotl.example", fetch=pages.__getitem__)
+    [entry] = made["services"]
+    assert entry["territory"] == "NO" and entry["status_since"] == "2016-06-30T22:00:00Z"
+    assert entry["sha256"] == qualified.fingerprint(cert) and entry["service_name"] == "Loopback QTSA"
+    loaded = qualified.load(json.dumps(made).encode())
+    assert loaded.find(qualified.fingerprint(cert)) is not None
