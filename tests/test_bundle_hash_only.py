@@ -128,3 +128,23 @@ def test_match_refuses_a_bundle_that_does_not_verify(handover: dict) -> None:
     result = police.cli("match", handover["sources"] / "bilde.png", forged)
     assert result.code == 2 and "did not verify, so nothing was matched" in result.out
     assert "Traceback" not in result.err
+
+
+def test_a_manifest_cannot_say_held_back_and_another_version(handover: dict) -> None:
+    # Held-back items exist only in version 3; a version-2 reader must refuse them, not misread.
+    from evidencekit._internal import canonical
+    from evidencekit._internal.bundle import layout
+
+    manifest = canonical.loads(zipfile.ZipFile(handover["plain"]).read("manifest.json"))
+    assert layout.Manifest.from_bytes(canonical.dumps(manifest)).items[1].held_back
+    for change in ("version 2", "a path", "no content mark"):
+        forged = json.loads(json.dumps(manifest))
+        if change == "version 2":
+            forged["version"] = 2
+        elif change == "a path":
+            forged["items"][1]["files"][0]["path"] = "items/E-002/01-bilde.png"
+        else:
+            del forged["items"][1]["content"]
+            del forged["items"][2]["content"]
+        with pytest.raises((ValueError, KeyError, TypeError)):
+            layout.Manifest.from_bytes(canonical.dumps(forged))

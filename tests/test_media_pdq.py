@@ -61,3 +61,11 @@ def test_pdq_groups_a_reencoded_copy_and_not_another_picture(tmp_path: Path) -> 
     assert not duplicates.alike(files[0], files[2])
     print("PDQ distances: re-encoded", media.pdq_distance(files[0].pdq, files[1].pdq),
           "other", media.pdq_distance(files[0].pdq, files[2].pdq))
+
+
+def test_a_long_page_is_scaled_first_and_stays_within_a_few_bits(tmp_path: Path) -> None:
+    # Past PDQ_MAX_PIXELS the picture is box-scaled before hashing (time and memory on long
+    # captures); the hash then differs from a full-size one by a few bits, far inside a match.
+    image = picture(1, (1280, 8000), "en lang side")
+    assert image.width * image.height > media.PDQ_MAX_PIXELS
+    assert media.pdq_distance(media.pdq(image), pdq_hex(image)) <= 8
