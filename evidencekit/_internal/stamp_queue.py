@@ -174,12 +174,13 @@ def _spaced(conn: sqlite3.Connection, by_server: dict[tuple[str, str], list[Stam
     spacing = settings.value(conn, "tsa_spacing")
     assert isinstance(spacing, dict)
     held: list[ServerFailure] = []
+    spaced = [(kind, server) for kind, server in by_server if kind == "rfc3161" and spacing.get(server)]
+    if not spaced:
+        return held
     now = time.time()
     with database.transaction(conn):
-        for (kind, server), targets in list(by_server.items()):
-            gap = spacing.get(server) if kind == "rfc3161" else None
-            if not gap:
-                continue
+        for kind, server in spaced:
+            targets, gap = by_server[(kind, server)], spacing[server]
             name = f"tsa_last_request.{server}"
             row = conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
             since = now - float(row[0]) if row else None
