@@ -379,8 +379,9 @@ class Locker:
             blob = self.blobs.put_stream(stream, progress)
         from evidencekit._internal import media
 
-        media_type, phash = media.describe(self.blobs.path(blob.sha256), source.name)
-        return ItemFile(source.name, source.media_type or media_type, blob.size, blob.sha256, source.modified, phash)
+        looks = media.describe(self.blobs.path(blob.sha256), source.name)
+        return ItemFile(source.name, source.media_type or looks.media_type, blob.size, blob.sha256, source.modified,
+                        looks.phash, looks.pdq)
 
     def items(self, case: str | None = None) -> list[Item]:
         target = self.case(case)

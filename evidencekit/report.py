@@ -75,11 +75,12 @@ def bundle_names(lang: str) -> tuple[str, str]:
 
 
 def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: Path, *,
-                lang: str | None = None, name: str | None = None) -> Path:
+                lang: str | None = None, name: str | None = None, held_back: frozenset[str] = frozenset()) -> Path:
     """The HTML report a bundle carries (``report-nb.html``).
 
     Sensitive pictures are always blurred here: a bundle travels, and the clear pictures are in
     it anyway for whoever chooses to open them. ``name`` is who prepared it, for the cover.
+    Items in ``held_back`` (``seal --hash-only``) show their hashes only, nothing of their content.
     """
     if not items:
         raise UserError("report.nothing_to_report")
@@ -87,7 +88,7 @@ def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     html_name, _ = bundle_names(lang)
-    _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items), name=name)), folder / html_name)
+    _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items), name=name, held_back=held_back)), folder / html_name)
     return folder / html_name
 
 

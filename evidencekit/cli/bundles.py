@@ -39,6 +39,7 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 
 @click.command(cls=Command, help="cli.seal_help")
 @option("--items", metavar="E-001,E-004", help="cli.opt_items")
+@option("--hash-only", metavar="E-004,E-007", help="cli.opt_hash_only")
 @option("--to", "recipients", multiple=True, metavar="RECIPIENT", help="cli.opt_to")
 @option("--plain", is_flag=True, help="cli.opt_plain")
 @option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="cli.opt_bundle_output")
@@ -48,18 +49,22 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 @no_stamp_option
 @json_option
 @pass_session
-def seal(session, items: str | None, recipients: tuple[str, ...], plain: bool, output: Path | None, report: bool,
-         name: str | None, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+def seal(session, items: str | None, hash_only: str | None, recipients: tuple[str, ...], plain: bool,
+         output: Path | None, report: bool, name: str | None, case_ref: str | None, no_stamp: bool,
+         as_json: bool) -> None:
     from evidencekit import bundle
 
     locker = session.locker()
     locker.case(case_ref)
-    refs = [r for r in (items or "").split(",") if r.strip()]
+    refs = [r.strip() for r in (items or "").split(",") if r.strip()]
+    held = [r.strip() for r in (hash_only or "").split(",") if r.strip()]
     sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref,
-                         with_report=report, plain=plain, name=name)
+                         with_report=report, plain=plain, name=name, hash_only=held)
 
     def lines() -> Iterator[str]:
         yield t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld)
+        if sealed.held_back:
+            yield t("bundle.sealed_held_back", items=", ".join(sealed.held_back))
         if sealed.recipients:
             yield t("bundle.sealed_to", names=", ".join(sealed.recipients))
         else:
@@ -69,7 +74,7 @@ def seal(session, items: str | None, recipients: tuple[str, ...], plain: bool, o
     stamp_after_change(locker, no_stamp, as_json)
 
 
-def _identity_if_sealed(session, path: Path):
+def identity_if_sealed(session, path: Path):
     """Only a sealed bundle needs the recipient's own key; never create a locker just to ask."""
     from evidencekit import bundle
 
@@ -96,7 +101,7 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
 
     target = output or path.with_name(path.name.rsplit(".", 1)[0] + "-opened")
     try:
-        opened = bundle.open_bundle(path, target, _identity_if_sealed(session, path), unverified=unverified,
+        opened = bundle.open_bundle(path, target, identity_if_sealed(session, path), unverified=unverified,
                                     header_sources=trust.header_sources, extra_roots=trust.extra_roots,
                                     network=_network())
     except bundle.Refused as refused:
@@ -119,7 +124,7 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
 def verify(session, path: Path, trust: ProofTrust, as_json: bool) -> int:
     from evidencekit import bundle
 
-    identity = None if path.is_dir() else _identity_if_sealed(session, path)
+    identity = None if path.is_dir() else identity_if_sealed(session, path)
     report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
                            extra_roots=trust.extra_roots, network=_network())
     emit(as_json, report.to_json(), lambda: report_lines(report))
@@ -134,6 +139,8 @@ def report_lines(report: BundleReport) -> Iterator[str]:
         yield t("bundle.signer_line", fingerprint=report.signer_fingerprint)
     for item in report.withheld:
         yield "  " + t("bundle.withheld_line", item=item["id"], added=item["added"])
+    for label in report.held_back:
+        yield "  " + t("bundle.held_back_line", item=label)
     for check in report.checks:
         yield f"  {MARKS[check.status]} {check.message()}"
 

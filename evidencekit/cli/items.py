@@ -157,6 +157,8 @@ def _item_lines(item: Item, text: str) -> Iterator[str]:
             yield f"    {t('items.modified')}: {file.modified}"
         if file.phash:
             yield f"    {t('items.phash')}: {file.phash}"
+        if file.pdq:
+            yield f"    {t('items.pdq')}: {file.pdq}"
     yield f"  {t('items.record_digest')}: {item.record_sha256}"
 
 

@@ -44,7 +44,9 @@ class Options:
     pictures marked sensitive unblurred; ``name``: the worker's chosen name for the cover
     (default: anonymous); ``zone``: the time zone times are shown in (default Europe/Oslo);
     ``header_sources``/``extra_roots``: what timestamps are checked against, as for ``stamp --verify``;
-    ``receiver``: one of ``receivers.RECEIVERS`` to arrange the report for, default the general report.
+    ``receiver``: one of ``receivers.RECEIVERS`` to arrange the report for, default the general report;
+    ``held_back``: labels whose content is held back (a hash-only bundle): listed with their hashes,
+    nothing of their pictures or text.
     """
 
     lang: str | None = None
@@ -55,6 +57,7 @@ class Options:
     header_sources: Sequence[HeaderSource] = ()
     extra_roots: Sequence[x509.Certificate] = ()
     receiver: str | None = None
+    held_back: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Section:
     conversation: Conversation | None
     texts: tuple[tuple[str, str, bool], ...]  # (file name, text, cut short)
     blurred: bool
+    held_back: bool = False  # hashes only: no picture, conversation or text of it
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,8 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
     notes: dict[str, str] = {}
     texts: dict[str, list[tuple[str, str, bool]]] = {}
     for exhibit in listed:
+        if exhibit.label in options.held_back:
+            continue
         data = contents.transcript(locker, exhibit.item)
         if data is not None:
             conversations[exhibit.label] = conversation(data, lang, clock)
@@ -148,7 +154,8 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
             texts[exhibit.label] = shown  # type: ignore[assignment]
             if exhibit.kind == "diary" and shown:
                 notes[exhibit.label] = shown[0][1]
-    sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive)
+    sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive,
+                                           options.held_back)
     withheld = len(locker.items(target.id)) - len(items)
     head = entries[-1].digest if entries else None
     given = reported.build(listed, clock)  # notices: a section of their own, and a line in the timeline
@@ -201,12 +208,13 @@ def _original_sensitive(locker: Any, exhibit: exhibits.Exhibit) -> bool:
 
 
 def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: dict[str, Conversation],
-              texts: dict[str, list[tuple[str, str, bool]]], show_sensitive: bool
-              ) -> tuple[list[Section], list[int], bool]:
+              texts: dict[str, list[tuple[str, str, bool]]], show_sensitive: bool,
+              held_back: frozenset[str] = frozenset()) -> tuple[list[Section], list[int], bool]:
     """Each exhibit's pictures (look-alikes shown once, sensitive ones blurred) and contents."""
     number = {e.label: e.number for e in listed}
     sensitive = {e.label for e in listed if e.item.sensitive or _original_sensitive(locker, e)}
-    candidates = [(e.label, f) for e in listed if e.kind != "redaction" for f in contents.pictures(e.item)]
+    candidates = [(e.label, f) for e in listed if e.kind != "redaction" and e.label not in held_back
+                  for f in contents.pictures(e.item)]
     groups = duplicates.group(locker, candidates)
     shown_by: dict[tuple[str, str], duplicates.Group] = {}
     member_of: dict[tuple[str, str], tuple[duplicates.Group, duplicates.Member]] = {}
@@ -217,7 +225,7 @@ def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: di
     plan: list[tuple[exhibits.Exhibit, list[Shown | _Wanted]]] = []
     for exhibit in listed:
         planned: list[Shown | _Wanted] = []
-        for file in contents.pictures(exhibit.item):
+        for file in [] if exhibit.label in held_back else contents.pictures(exhibit.item):
             key = (exhibit.label, file.sha256)
             if key in member_of:
                 group, member = member_of[key]
@@ -240,5 +248,5 @@ def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: di
         if blur_any:
             blurred.append(exhibit.number)
         sections.append(Section(exhibit, tuple(shown), conversations.get(exhibit.label),
-                                tuple(texts.get(exhibit.label, ())), blur_any))
+                                tuple(texts.get(exhibit.label, ())), blur_any, exhibit.label in held_back))
     return sections, blurred, bool(groups)
