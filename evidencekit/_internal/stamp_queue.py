@@ -167,6 +167,8 @@ def send(conn: sqlite3.Connection, timeout: float, progress: Progress | None = N
 def _spaced(conn: sqlite3.Connection, by_server: dict[tuple[str, str], list[Stamp]]) -> list[ServerFailure]:
     """Leave in ``by_server`` only what its TSA's spacing allows now (one request, once the
     interval since the last one has passed); return the rest as stamps that stay queued."""
+    from evidencekit._internal.timestamps.model import ServerFailure
+
     spacing = settings.value(conn, "tsa_spacing")
     assert isinstance(spacing, dict)
     held: list[ServerFailure] = []
