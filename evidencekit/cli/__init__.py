@@ -21,14 +21,20 @@ from evidencekit.errors import EvidencekitError, disk_full
 from evidencekit.i18n import LANGUAGES, set_language, t
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> None:
+    if wanted:
+        echo(t("cli.version", version=__version__))
+        ctx.exit()
+
+
 @click.group(cls=Group, help="cli.main_help")
 @option("--home", type=click.Path(path_type=Path), envvar="EVIDENCEKIT_HOME", help="cli.opt_home")
-@option("--lang", type=click.Choice(LANGUAGES), help="cli.opt_lang")
+@option("--lang", type=click.Choice(LANGUAGES), is_eager=True, expose_value=False,
+        callback=lambda _ctx, _param, lang: set_language(lang), help="cli.opt_lang")
 @option("--debug", is_flag=True, help="cli.opt_debug")
-@click.version_option(__version__, prog_name="evidencekit")
+@option("--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version, help="cli.opt_version")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, lang: str | None, debug: bool) -> None:
-    set_language(lang)
+def cli(ctx: click.Context, home: Path | None, debug: bool) -> None:
     session = Session(home, debug)
     ctx.obj = session
     ctx.call_on_close(session.close)

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from evidencekit._internal.visible import escape_json, visible
+from evidencekit.cli import _click_words
 from evidencekit.errors import UserError
-from evidencekit.i18n import t
+from evidencekit.i18n import LANGUAGES, t
 from evidencekit.locker import Locker, normalise_date
 from evidencekit.models import WHO, IncidentFacts
 
@@ -46,11 +47,27 @@ class TranslatedHelp:
         self._help_key = key
 
 
-class Command(TranslatedHelp, click.Command):
+_click_words.install()
+
+
+class _CommandWords(TranslatedHelp):
+    """Usage line and ``--help`` in the reader's language, also when ``--lang`` came after click made them."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [_click_words.placeholder(piece) for piece in super().collect_usage_pieces(ctx)]  # type: ignore[misc]
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        help_option: click.Option | None = super().get_help_option(ctx)  # type: ignore[misc]
+        if help_option is not None:
+            help_option.help = t("click.help_option")
+        return help_option
+
+
+class Command(_CommandWords, click.Command):
     pass
 
 
-class Group(TranslatedHelp, click.Group):
+class Group(_CommandWords, click.Group):
     command_class = Command
 
 
@@ -58,11 +75,52 @@ Group.group_class = Group
 
 
 class Option(TranslatedHelp, click.Option):
-    pass
+    def make_metavar(self, *args: Any, **kwargs: Any) -> str:  # click 8.2 added ``ctx``
+        return _click_words.placeholder(super().make_metavar(*args, **kwargs))
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> Any:
+        """A default among ``Words`` is shown in the reader's language (and read back to its key)."""
+        value = super().get_default(ctx, call=call)
+        if isinstance(self.type, Words) and isinstance(value, str):
+            return t(self.type.prefix + value)
+        return value
+
+
+class Argument(click.Argument):
+    def make_metavar(self, *args: Any, **kwargs: Any) -> str:  # click 8.2 added ``ctx``
+        return _click_words.placeholder(super().make_metavar(*args, **kwargs))
 
 
 def option(*decls: str, **attrs: Any) -> Callable[[Any], Any]:
     return click.option(*decls, cls=Option, **attrs)
+
+
+def argument(*decls: str, **attrs: Any) -> Callable[[Any], Any]:
+    return click.argument(*decls, cls=Argument, **attrs)
+
+
+class Words(click.Choice):
+    """A choice of words in the reader's language, stored as its English key: ``--who kunde`` and
+    ``--who customer`` are the same. ``prefix`` names the catalog keys, e.g. ``"who.word_"``."""
+
+    def __init__(self, keys: tuple[str, ...], prefix: str) -> None:
+        self.keys, self.prefix = keys, prefix
+        super().__init__(keys)
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(t(self.prefix + key) for key in self.keys)
+
+    @choices.setter
+    def choices(self, _keys: Any) -> None:  # click sets them in __init__; they follow the language
+        pass
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        given = str(value).strip().casefold()
+        for key in self.keys:
+            if given in {key, *(t(self.prefix + key, lang).casefold() for lang in LANGUAGES)}:
+                return key
+        return super().convert(value, param, ctx)  # fails, listing the words in the reader's language
 
 
 json_option = option("--json", "as_json", is_flag=True, help="cli.opt_json")
@@ -203,7 +261,7 @@ def incident_options(describe: bool = True) -> Callable[[Callable[..., Any]], Ca
             option("--date", "--incident-date", "incident_date", metavar="DATE", help="cli.opt_incident_date"),
             option("--where", metavar="PLACE", help="cli.opt_where"),
             option("--channel", help="cli.opt_channel"),
-            option("--who", type=click.Choice(WHO), help="cli.opt_who"),
+            option("--who", type=Words(WHO, "who.word_"), help="cli.opt_who"),
             option("--person", metavar="NAME", help="cli.opt_person"),
             option("--witness", "witnesses", metavar="NAME", multiple=True, help="cli.opt_witness"),
             option("--reaction", help="cli.opt_reaction"),

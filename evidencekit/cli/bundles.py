@@ -16,6 +16,7 @@ from evidencekit.cli._common import (
     Command,
     Group,
     ProofTrust,
+    argument,
     case_option,
     echo,
     emit,
@@ -85,7 +86,7 @@ def _network() -> str:
 
 
 @click.command("open", cls=Command, help="cli.open_help")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="cli.opt_open_output")
 @option("--unverified", is_flag=True, help="cli.opt_open_unverified")
 @proof_trust_options
@@ -112,7 +113,7 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
 
 
 @click.command(cls=Command, help="cli.verify_help")
-@click.argument("path", type=click.Path(path_type=Path, exists=False))
+@argument("path", type=click.Path(path_type=Path, exists=False))
 @proof_trust_options
 @json_option
 @pass_session
@@ -144,8 +145,8 @@ def recipients() -> None:
 
 
 @recipients.command("add", help="cli.recipients_add_help")
-@click.argument("name")
-@click.argument("public_key")
+@argument("name")
+@argument("public_key")
 @json_option
 @pass_session
 def recipients_add(session, name: str, public_key: str, as_json: bool) -> None:
@@ -165,7 +166,7 @@ def recipients_list(session, as_json: bool) -> None:
 
 
 @recipients.command("remove", help="cli.recipients_remove_help")
-@click.argument("name")
+@argument("name")
 @pass_session
 def recipients_remove(session, name: str) -> None:
     session.locker().remove_recipient(name)

@@ -8,6 +8,7 @@ import click
 
 from evidencekit.cli._common import (
     Group,
+    argument,
     case_option,
     emit,
     json_option,
@@ -27,7 +28,7 @@ def case() -> None:
 
 
 @case.command("new", help="cli.case_new_help")
-@click.argument("title")
+@argument("title")
 @option("--anonymous", is_flag=True, help="cli.opt_anonymous")
 @json_option
 @pass_session
@@ -54,7 +55,7 @@ def case_list(session, as_json: bool) -> None:
 
 
 @case.command("use", help="cli.case_use_help")
-@click.argument("ref", metavar="CASE")
+@argument("ref", metavar="CASE")
 @json_option
 @pass_session
 def case_use(session, ref: str, as_json: bool) -> None:
@@ -63,7 +64,7 @@ def case_use(session, ref: str, as_json: bool) -> None:
 
 
 @case.command("show", help="cli.case_show_help")
-@click.argument("ref", metavar="CASE", required=False)
+@argument("ref", metavar="CASE", required=False)
 @json_option
 @pass_session
 def case_show(session, ref: str | None, as_json: bool) -> None:
@@ -90,7 +91,7 @@ def case_show(session, ref: str | None, as_json: bool) -> None:
 
 
 @case.command("describe", help="cli.case_describe_help")
-@click.argument("text")
+@argument("text")
 @case_option
 @no_stamp_option
 @json_option

@@ -10,7 +10,7 @@ import platformdirs
 
 from evidencekit import native_host as host
 from evidencekit._internal.native_host import install as setup
-from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session
+from evidencekit.cli._common import Command, Group, argument, emit, json_option, option, pass_session
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 
@@ -30,7 +30,7 @@ def _origin(args: tuple[str, ...]) -> str | None:
 
 @click.command("native-host", cls=Command, help="extension.native_host_help", hidden=True,
                context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@argument("args", nargs=-1, type=click.UNPROCESSED)
 @pass_session
 def native_host(session, args: tuple[str, ...]) -> int:
     return host.serve(session.home, _origin(args))

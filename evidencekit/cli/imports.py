@@ -10,6 +10,7 @@ import click
 
 from evidencekit.cli._common import (
     Command,
+    argument,
     case_option,
     echo,
     emit,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 
 @click.command("import", cls=Command, help="cli.import_help")
-@click.argument("path", type=click.Path(path_type=Path, readable=False))
+@argument("path", type=click.Path(path_type=Path, readable=False))
 @option("--format", "fmt", metavar="NAME", default="auto", show_default=True, help="cli.opt_format")
 @option("--tz", metavar="ZONE", help="cli.opt_tz")
 @option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]), help="cli.opt_date_order")
@@ -58,7 +59,7 @@ def import_command(session, path: Path, fmt: str, tz: str | None, date_order: st
 
 
 @click.command(cls=Command, help="cli.transcript_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("--from", "since", metavar="DATE", help="cli.opt_from")
 @option("--to", "until", metavar="DATE", help="cli.opt_to_date")
 @option("--sender", metavar="NAME", help="cli.opt_sender")

@@ -9,6 +9,7 @@ import click
 
 from evidencekit.cli._common import (
     Command,
+    argument,
     case_option,
     emit,
     incident_options,
@@ -26,7 +27,7 @@ from evidencekit.notices import notice_of
 
 
 @click.command(cls=Command, help="cli.add_help")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @incident_options()
 @option("--together", is_flag=True, help="cli.opt_together")
 @case_option
@@ -46,7 +47,7 @@ def add(session, files: tuple[Path, ...], facts: IncidentFacts, together: bool, 
 
 
 @click.command(cls=Command, help="cli.note_help")
-@click.argument("text")
+@argument("text")
 @incident_options(describe=False)
 @case_option
 @no_stamp_option
@@ -81,7 +82,7 @@ def list_items(session, case_ref: str | None, as_json: bool) -> None:
 
 
 @click.command(cls=Command, help="cli.show_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @case_option
 @json_option
 @pass_session
@@ -94,7 +95,7 @@ def show(session, ref: str, case_ref: str | None, as_json: bool) -> None:
 
 
 @click.command(cls=Command, help="cli.export_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("-o", "--output", "target", required=True, type=click.Path(path_type=Path), help="cli.opt_export_dir")
 @case_option
 @json_option
@@ -105,7 +106,7 @@ def export(session, ref: str, target: Path, case_ref: str | None, as_json: bool)
 
 
 @click.command(cls=Command, help="cli.mark_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("--sensitive/--not-sensitive", default=True, help="cli.opt_sensitive")
 @case_option
 @json_option

@@ -9,6 +9,7 @@ import click
 
 from evidencekit.cli._common import (
     Command,
+    argument,
     case_option,
     emit,
     json_option,
@@ -25,7 +26,7 @@ from evidencekit.notices import notice_of, record_notice
 
 
 @click.command(cls=Command, help="notices.cli_help")
-@click.argument("files", nargs=-1, type=click.Path(path_type=Path, readable=False))
+@argument("files", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @option("--to", "to", required=True, metavar="RECEIVER", help="notices.cli_opt_to")
 @option("--date", "when", required=True, metavar="DATE", help="notices.cli_opt_date")
 @option("--name", metavar="WHO", help="notices.cli_opt_name")

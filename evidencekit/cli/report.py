@@ -11,6 +11,7 @@ import click
 from evidencekit.cli._common import (
     Command,
     ProofTrust,
+    argument,
     case_option,
     emit,
     json_option,
@@ -31,7 +32,7 @@ from evidencekit.i18n import LANGUAGES, language, t
 @option("--show-sensitive", is_flag=True, help="report.cli_opt_show_sensitive")
 @option("--name", help="report.cli_opt_name")
 @option("--tz", "zone", metavar="ZONE", help="report.cli_opt_tz")
-@option("--for", "receiver", metavar="tribunal|police|employer|union", help="receivers.cli_opt_for")
+@option("--for", "receiver", metavar="RECEIVER", help="receivers.cli_opt_for")
 @proof_trust_options
 @case_option
 @json_option
@@ -61,7 +62,7 @@ def report(session, output: Path | None, report_lang: str | None, items: str | N
 
 
 @click.command(cls=Command, help="report.cli_redact_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("--box", "boxes", multiple=True, metavar="X,Y,W,H", help="report.cli_opt_box")
 @option("--mask", "masks", multiple=True, metavar="TEXT", help="report.cli_opt_mask")
 @case_option
