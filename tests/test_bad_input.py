@@ -147,7 +147,7 @@ def test_undecodable_file_name(case_home: Path, tmp_path: Path) -> None:
         (["show", "E-099"], "There is no item E-099"),
         (["show", "banana"], "is not an item number"),
         (["add", "--who", "boss", "x"], "Invalid value for '--who'"),
-        (["add", "--incident-date", "yesterday", "x"], "is not a date"),
+        (["add", "--incident-date", "someday", "x"], "is not a date"),
         (["case", "use", "nope"], "There is no case 'nope'"),
         (["note", "   "], "cannot be empty"),
     ],

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from evidencekit._internal import dates
 from evidencekit._internal.visible import escape_json, visible
 from evidencekit.cli import _click_words
 from evidencekit.errors import UserError
 from evidencekit.i18n import LANGUAGES, t
-from evidencekit.locker import Locker, normalise_date
+from evidencekit.locker import Locker
 from evidencekit.models import WHO, IncidentFacts
 
 if TYPE_CHECKING:  # the stamping machinery loads only when a command stamps or checks proofs
@@ -121,6 +122,21 @@ class Words(click.Choice):
             if given in {key, *(t(self.prefix + key, lang).casefold() for lang in LANGUAGES)}:
                 return key
         return super().convert(value, param, ctx)  # fails, listing the words in the reader's language
+
+
+class When(click.ParamType):
+    """A date, time or period as people write it (``03.03.2024``, ``i går 22:10``), read in the local
+    zone before anything else happens, so a bad one changes nothing."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dates.Reading:
+        return value if isinstance(value, dates.Reading) else dates.read(str(value))
+
+
+def say_back(reading: dates.Reading) -> None:
+    """Tell the worker how her date was read (on stderr: stdout may carry JSON)."""
+    echo(t("dates.read_as", when=reading.said), err=True)
 
 
 json_option = option("--json", "as_json", is_flag=True, help="cli.opt_json")
@@ -249,16 +265,20 @@ def incident_options(describe: bool = True) -> Callable[[Callable[..., Any]], Ca
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
-        def with_facts(*args: Any, incident_date: str | None, where: str | None, channel: str | None,
+        def with_facts(*args: Any, incident_date: dates.Reading | None, where: str | None, channel: str | None,
                        who: str | None, person: str | None, witnesses: tuple[str, ...], reaction: str | None,
                        consequences: str | None, note: str | None = None, **kwargs: Any) -> Any:
-            facts = IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note,
+            facts = IncidentFacts(incident_date.value if incident_date else None, who, channel, note,
                                   where, person, witnesses, reaction, consequences)
-            return command(*args, facts=facts, **kwargs)
+            done = command(*args, facts=facts, **kwargs)
+            if incident_date is not None:  # once it is kept: a failed command says one sentence only
+                say_back(incident_date)
+            return done
 
         options = (
             *((option("--note", help="cli.opt_note"),) if describe else ()),
-            option("--date", "--incident-date", "incident_date", metavar="DATE", help="cli.opt_incident_date"),
+            option("--date", "--incident-date", "incident_date", type=When(), metavar="DATE",
+                   help="cli.opt_incident_date"),
             option("--where", metavar="PLACE", help="cli.opt_where"),
             option("--channel", help="cli.opt_channel"),
             option("--who", type=Words(WHO, "who.word_"), help="cli.opt_who"),

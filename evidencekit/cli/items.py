@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from evidencekit._internal.dates import shown
 from evidencekit.cli._common import (
     Command,
     argument,
@@ -127,7 +128,7 @@ def item_lines(items: list[Item]) -> Iterator[str]:
 
 def _fact_lines(facts: IncidentFacts) -> Iterator[tuple[str, str]]:
     """Each fact the worker gave, as (label, value) in the reader's language, in a fixed order."""
-    for key, value in (("incident_date", facts.date), ("where", facts.where), ("channel", facts.channel),
+    for key, value in (("incident_date", facts.date and shown(facts.date)), ("where", facts.where), ("channel", facts.channel),
                        ("who", facts.who and t("who." + facts.who)), ("person", facts.person),
                        ("witnesses", ", ".join(facts.witnesses)), ("reaction", facts.reaction),
                        ("consequences", facts.consequences), ("description", facts.description)):
@@ -137,7 +138,7 @@ def _fact_lines(facts: IncidentFacts) -> Iterator[tuple[str, str]]:
 
 def _item_lines(item: Item, text: str) -> Iterator[str]:
     yield f"{item.label}  {t('kinds.' + item.kind)}"
-    yield f"  {t('items.stored_at')}: {item.created}"
+    yield f"  {t('items.stored_at')}: {shown(item.created)}"
     for label, value in _fact_lines(item.incident):
         yield f"  {label}: {value}"
     notice = notice_of(item)
