@@ -32,10 +32,11 @@ def _show_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> 
 @option("--lang", type=click.Choice(LANGUAGES), is_eager=True, expose_value=False,
         callback=lambda _ctx, _param, lang: set_language(lang), help="cli.opt_lang")
 @option("--debug", is_flag=True, help="cli.opt_debug")
+@option("--verbose", "-v", is_flag=True, help="cli.opt_verbose")
 @option("--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version, help="cli.opt_version")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, debug: bool) -> None:
-    session = Session(home, debug)
+def cli(ctx: click.Context, home: Path | None, debug: bool, verbose: bool) -> None:
+    session = Session(home, debug, verbose)
     ctx.obj = session
     ctx.call_on_close(session.close)
 

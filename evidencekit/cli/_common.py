@@ -149,6 +149,7 @@ class Session:
 
     home: Path | None
     debug: bool = False
+    verbose: bool = False
     _locker: Locker | None = field(default=None, repr=False)
 
     def locker(self) -> Locker:
@@ -162,6 +163,13 @@ class Session:
 
 
 pass_session = click.make_pass_decorator(Session)
+
+
+def verbose() -> bool:
+    """Whether the worker asked for details (``--verbose``) in this run."""
+    context = click.get_current_context(silent=True)
+    session = context.find_object(Session) if context else None
+    return bool(session and session.verbose)
 
 
 def passphrase(confirm: bool = False) -> str:
@@ -220,10 +228,14 @@ def stamp_after_change(locker: Locker, skip: bool, as_json: bool) -> None:
 
 
 def summary_lines(summary: stamp_queue.Summary) -> Iterator[str]:
+    """Where the stamps stand. A server that could not be reached (offline, most often) is one calm
+    line: the request waits and is sent again; the addresses and errors only with ``--verbose``."""
     counts = summary.counts
     yield t("stamping.summary", queued=counts.get("queued", 0), pending=counts.get("pending", 0),
             complete=counts.get("complete", 0))
-    for failure in summary.failures:
+    if summary.failures and not verbose():
+        yield t("stamping.waiting")
+    for failure in summary.failures if verbose() else ():
         yield f"  - {failure.reason}"
 
 
