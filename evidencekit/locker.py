@@ -251,6 +251,8 @@ class Locker:
         if ref is None:
             chosen = [c for c in cases if c.current] or (cases if len(cases) == 1 else [])
             if not cases:
+                if self._identity_row() is None:
+                    raise LockerError("keys.no_identity")  # init comes before the first case
                 raise NotFound("cases.none_yet")
             if not chosen:
                 raise UserError("cases.none_chosen")

@@ -16,7 +16,7 @@ import click
 
 from evidencekit import __version__
 from evidencekit.cli._common import Group, Session, echo, option
-from evidencekit._internal.interrupt import terminate_as_interrupt
+from evidencekit._internal.interrupt import quiet_browser_leftovers, terminate_as_interrupt
 from evidencekit.errors import EvidencekitError, disk_full
 from evidencekit.i18n import LANGUAGES, set_language, t
 
@@ -52,7 +52,8 @@ def main() -> None:
     terminate_as_interrupt()
     try:
         status = cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        quiet_browser_leftovers()
         echo(t("cli.aborted"), err=True)
         sys.exit(130)
     except click.UsageError as exc:
@@ -67,9 +68,6 @@ def main() -> None:
             raise
         echo(exc.message(), err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        echo(t("cli.aborted"), err=True)
-        sys.exit(130)
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if debug:
             raise

@@ -22,7 +22,7 @@ import click
 from evidencekit._internal import dates
 from evidencekit._internal.visible import escape_json, visible
 from evidencekit.cli import _click_words
-from evidencekit.errors import UserError
+from evidencekit.errors import UserError, WrongPassphrase
 from evidencekit.i18n import LANGUAGES, t
 from evidencekit.locker import Locker
 from evidencekit.models import WHO, IncidentFacts
@@ -172,21 +172,44 @@ def verbose() -> bool:
     return bool(session and session.verbose)
 
 
+PASSPHRASE_TRIES = 3
+
+
 def passphrase(confirm: bool = False) -> str:
-    """From ``EVIDENCEKIT_PASSPHRASE``, else asked (twice when new) on a terminal."""
+    """From ``EVIDENCEKIT_PASSPHRASE``, else asked (twice when new) on a terminal.
+
+    An existing passphrase is checked as soon as it is typed, and asked again (three tries in all):
+    a typo should not cost the work she came to do. Without an identity key there is nothing to
+    unlock, and she is told to run ``init`` before being asked at all."""
     given = os.environ.get("EVIDENCEKIT_PASSPHRASE")
     if given is not None:
         return given
+    locker = None if confirm else _session_locker()
+    if locker is not None:
+        locker.identity()  # "run evidencekit init first"
     if not sys.stdin.isatty():
         raise UserError("keys.passphrase_needed")
-    return str(
-        click.prompt(
-            t("keys.prompt_new" if confirm else "keys.prompt"),
-            hide_input=True,
-            confirmation_prompt=t("keys.prompt_repeat") if confirm else False,
-            err=True,
-        )
-    )
+    if confirm:
+        return str(click.prompt(t("keys.prompt_new"), hide_input=True, confirmation_prompt=t("keys.prompt_repeat"),
+                                err=True))
+    left = PASSPHRASE_TRIES
+    while True:
+        secret = str(click.prompt(t("keys.prompt"), hide_input=True, err=True))
+        left -= 1
+        try:
+            if locker is not None:
+                locker.identity_signer(secret)  # kept unlocked: the command does not wait for it again
+            return secret
+        except WrongPassphrase:
+            if not left:
+                raise
+            echo(t("keys.try_again", left=left), err=True)
+
+
+def _session_locker() -> Locker | None:
+    context = click.get_current_context(silent=True)
+    session = context.find_object(Session) if context else None
+    return session.locker() if session else None
 
 
 def echo(line: str, err: bool = False) -> None:

@@ -146,11 +146,11 @@ def recipients() -> None:
 
 @recipients.command("add", help="cli.recipients_add_help")
 @argument("name")
-@argument("public_key")
+@argument("public_key", nargs=-1, required=True)
 @json_option
 @pass_session
-def recipients_add(session, name: str, public_key: str, as_json: bool) -> None:
-    info = session.locker().add_recipient(name, public_key)
+def recipients_add(session, name: str, public_key: tuple[str, ...], as_json: bool) -> None:
+    info = session.locker().add_recipient(name, " ".join(public_key))  # the line as pasted, even unquoted
     emit(as_json, {"name": name, **info.to_json()},
          lambda: iter([t("bundle.recipient_added", name=name, fingerprint=info.fingerprint)]))
 
