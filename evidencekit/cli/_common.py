@@ -12,7 +12,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -225,16 +224,6 @@ def emit(as_json: bool, data: Any, human: Callable[[], Iterator[str]]) -> None:
     else:
         for line in human():
             echo(line)
-
-
-@contextmanager
-def progress_bar(total: int, label_key: str, threshold: int = 64 * 1024 * 1024) -> Iterator[Callable[[int], None]]:
-    """A bar on the terminal for long work; silent for small jobs and for scripts."""
-    if total < threshold or not sys.stderr.isatty():
-        yield lambda _: None
-        return
-    with click.progressbar(length=total, label=visible(t(label_key)), file=sys.stderr) as bar:
-        yield bar.update
 
 
 no_stamp_option = option("--no-stamp", is_flag=True, help="cli.opt_no_stamp")

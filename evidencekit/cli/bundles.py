@@ -28,6 +28,7 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import default_home
@@ -56,8 +57,10 @@ def seal(session, items: str | None, recipients: tuple[str, ...], plain: bool, o
     locker = session.locker()
     locker.case(case_ref)
     refs = [r for r in (items or "").split(",") if r.strip()]
-    sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref,
-                         with_report=report, plain=plain, name=name)
+    secret = passphrase()
+    with progress(as_json) as bar:
+        sealed = bundle.seal(locker, secret, items=refs, recipients=recipients, output=output, case=case_ref,
+                             with_report=report, plain=plain, name=name, progress=bar)
 
     def lines() -> Iterator[str]:
         yield t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld)
@@ -96,10 +99,12 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
     from evidencekit import bundle
 
     target = output or path.with_name(path.name.rsplit(".", 1)[0] + "-opened")
+    identity = _identity_if_sealed(session, path)
     try:
-        opened = bundle.open_bundle(path, target, _identity_if_sealed(session, path), unverified=unverified,
-                                    header_sources=trust.header_sources, extra_roots=trust.extra_roots,
-                                    network=_network())
+        with progress(as_json) as bar:
+            opened = bundle.open_bundle(path, target, identity, unverified=unverified,
+                                        header_sources=trust.header_sources, extra_roots=trust.extra_roots,
+                                        network=_network(), progress=bar)
     except bundle.Refused as refused:
         found, sentence = refused.report, refused.message()
         emit(as_json, {"opened": False, "verification": found.to_json()},
@@ -121,8 +126,9 @@ def verify(session, path: Path, trust: ProofTrust, as_json: bool) -> int:
     from evidencekit import bundle
 
     identity = None if path.is_dir() else _identity_if_sealed(session, path)
-    report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
-                           extra_roots=trust.extra_roots, network=_network())
+    with progress(as_json) as bar:
+        report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
+                               extra_roots=trust.extra_roots, network=_network(), progress=bar)
     emit(as_json, report.to_json(), lambda: report_lines(report))
     return 1 if report.verdict == "invalid" else 0
 

@@ -22,6 +22,7 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.cli.items import item_lines
 from evidencekit.i18n import t
 from evidencekit.models import IncidentFacts
@@ -52,8 +53,11 @@ def import_command(session, path: Path, fmt: str, tz: str | None, date_order: st
     from evidencekit.importers.email import dns_records_from_files
 
     records = dns_records_from_files(list(dns_records))
-    item = imports.import_export(locker, path, passphrase(), fmt=fmt, tz=tz, date_order=date_order, me=me,
-                                 dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref)
+    secret = passphrase()
+    with progress(as_json) as bar:
+        item = imports.import_export(locker, path, secret, fmt=fmt, tz=tz, date_order=date_order, me=me,
+                                     dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref,
+                                     progress=bar)
     emit(as_json, item.to_json(), lambda: item_lines([item]))
     stamp_after_change(locker, no_stamp, as_json)
 

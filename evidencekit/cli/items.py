@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from evidencekit._internal.dates import shown
+from evidencekit._internal.progress import running
 from evidencekit.cli._common import (
     Command,
     argument,
@@ -19,9 +20,9 @@ from evidencekit.cli._common import (
     option,
     pass_session,
     passphrase,
-    progress_bar,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.i18n import t
 from evidencekit.models import IncidentFacts, Item
 from evidencekit.notices import notice_of
@@ -41,8 +42,8 @@ def add(session, files: tuple[Path, ...], facts: IncidentFacts, together: bool, 
     locker.case(case_ref)  # fail on a missing case before asking for the passphrase
     secret = passphrase()
     total = sum(p.stat().st_size for p in files if p.is_file())
-    with progress_bar(total, "items.progress") as advance:
-        items = locker.add_files(files, secret, facts, case_ref, together, progress=advance)
+    with progress(as_json) as bar:
+        items = locker.add_files(files, secret, facts, case_ref, together, progress=running(bar, "store", total))
     emit(as_json, [i.to_json() for i in items], lambda: item_lines(items))
     stamp_after_change(locker, no_stamp, as_json)
 

@@ -22,6 +22,7 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.i18n import LANGUAGES, language, t
 
 
@@ -55,7 +56,8 @@ def report(session, output: Path | None, report_lang: str | None, items: str | N
         receiver=receiver.strip().lower() if receiver else None,
     )
     output = output or Path(f"report-{target.id}-{date.today().isoformat()}.pdf")
-    written = reports.write(locker, output, target.id, options)
+    with progress(as_json) as bar:
+        written = reports.write(locker, output, target.id, options, progress=bar)
     count = len(options.items) or len(locker.items(target.id))
     emit(as_json, {"path": str(written), "exhibits": count, "lang": options.lang},
          lambda: iter([t("report.cli_report_written", count=count, path=str(written))]))
