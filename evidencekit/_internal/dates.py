@@ -63,15 +63,23 @@ def read(text: str, zone: Zone | None = None, today: date | None = None) -> Read
     return Reading(value, shown(value, zone))
 
 
-def shown(value: str, zone: Zone | None = None, lang: str | None = None) -> str:
-    """A kept date, instant or period in local time, the zone named once at the end."""
+def shown(value: str, zone: Zone | None = None, lang: str | None = None, named: bool = True) -> str:
+    """A kept date, instant or period in local time, the zone named once at the end (``named``; a
+    list of times names it once above them instead, see ``times_in``)."""
     zone = zone or local_zone()
     if PERIOD in value:
         start, _, end = value.partition(PERIOD)
         parts = [_local(start, zone, lang), _local(end, zone, lang)]
-        return " – ".join(p for p, _ in parts) + _zone_note(zone, [n for _, n in parts])
-    words, note = _local(value, zone, lang)
-    return words + _zone_note(zone, [note])
+        words, notes = " – ".join(p for p, _ in parts), [n for _, n in parts]
+    else:
+        words, note = _local(value, zone, lang)
+        notes = [note]
+    return words + _zone_note(zone, notes) if named else words
+
+
+def times_in(zone: Zone | None = None, lang: str | None = None) -> str:
+    """The line above a list of local times that names their zone."""
+    return t("dates.times_in", lang, zone=(zone or local_zone()).name)
 
 
 def _local(value: str, zone: Zone, lang: str | None) -> tuple[str, str | None]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import click
 
+from evidencekit._internal.dates import shown
 from evidencekit.cli._common import (
     Group,
     argument,
@@ -106,7 +107,7 @@ def case_describe(session, text: str, case_ref: str | None, no_stamp: bool, as_j
 
 def _case_lines(c: Case, heading: str) -> Iterator[str]:
     yield t(heading, title=c.title, id=c.id)
-    yield f"  {t('cases.created_at')}: {c.created}"
+    yield f"  {t('cases.created_at')}: {shown(c.created)}"
     yield f"  {t('cases.items')}: {c.item_count}"
     yield f"  {t('cases.signed_by')}: {t('cases.anonymous_key') if c.anonymous else t('cases.identity_key')}"
     yield f"  {t('keys.fingerprint')}: {c.key.fingerprint}"
