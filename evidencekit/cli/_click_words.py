@@ -14,6 +14,8 @@ import re
 import sys
 from functools import cache
 
+import click
+
 from evidencekit.i18n import catalog, t
 
 _PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_-]*[A-Z0-9]|[A-Z]")
@@ -70,11 +72,9 @@ def placeholder(text: str) -> str:
 
 
 def install() -> None:
-    """Point click's ``_``/``ngettext`` at the catalogs, in every click module loaded (all are, by now)."""
-    import click  # noqa: F401  (loads click's modules)
-
+    """Point click's ``_``/``ngettext`` at the catalogs, in every click module (``import click`` loads them)."""
     for name, module in list(sys.modules.items()):
-        if name == "click" or name.startswith("click."):
+        if name == click.__name__ or name.startswith(f"{click.__name__}."):
             if getattr(module, "_", None) is _gettext.gettext:
                 module._ = _click_gettext  # type: ignore[attr-defined]
             if getattr(module, "ngettext", None) is _gettext.ngettext:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from evidencekit._internal.dates import shown
 from evidencekit.cli._common import (
     Command,
     Group,
@@ -140,7 +141,7 @@ def report_lines(report: BundleReport) -> Iterator[str]:
     if report.signer_fingerprint:
         yield t("bundle.signer_line", fingerprint=report.signer_fingerprint)
     for item in report.withheld:
-        yield "  " + t("bundle.withheld_line", item=item["id"], added=item["added"])
+        yield "  " + t("bundle.withheld_line", item=item["id"], added=shown(str(item["added"])))
     for check in report.checks:
         yield f"  {MARKS[check.status]} {check.message()}"
 
