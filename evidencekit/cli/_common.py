@@ -164,10 +164,15 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
+def _session() -> Session | None:
+    """This run's session, for helpers the commands call without passing it along."""
+    context = click.get_current_context(silent=True)
+    return context.find_object(Session) if context else None
+
+
 def verbose() -> bool:
     """Whether the worker asked for details (``--verbose``) in this run."""
-    context = click.get_current_context(silent=True)
-    session = context.find_object(Session) if context else None
+    session = _session()
     return bool(session and session.verbose)
 
 
@@ -183,7 +188,8 @@ def passphrase(confirm: bool = False) -> str:
     given = os.environ.get("EVIDENCEKIT_PASSPHRASE")
     if given is not None:
         return given
-    locker = None if confirm else _session_locker()
+    session = None if confirm else _session()
+    locker = session.locker() if session else None
     if locker is not None:
         locker.identity()  # "run evidencekit init first"
     if not sys.stdin.isatty():
@@ -203,12 +209,6 @@ def passphrase(confirm: bool = False) -> str:
             if not left:
                 raise
             echo(t("keys.try_again", left=left), err=True)
-
-
-def _session_locker() -> Locker | None:
-    context = click.get_current_context(silent=True)
-    session = context.find_object(Session) if context else None
-    return session.locker() if session else None
 
 
 def echo(line: str, err: bool = False) -> None:
@@ -247,8 +247,8 @@ def summary_lines(summary: stamp_queue.Summary) -> Iterator[str]:
             complete=counts.get("complete", 0))
     if summary.failures and not verbose():
         yield t("stamping.waiting")
-    for failure in summary.failures if verbose() else ():
-        yield f"  - {failure.reason}"
+    elif summary.failures:
+        yield from (f"  - {failure.reason}" for failure in summary.failures)
 
 
 @dataclass(frozen=True)

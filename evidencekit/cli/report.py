@@ -33,7 +33,7 @@ from evidencekit.i18n import LANGUAGES, language, t
 @option("--show-sensitive", is_flag=True, help="report.cli_opt_show_sensitive")
 @option("--name", help="report.cli_opt_name")
 @option("--tz", "zone", metavar="ZONE", help="report.cli_opt_tz")
-@option("--for", "receiver", metavar="RECEIVER", help="receivers.cli_opt_for")
+@option("--for", "receiver", metavar="tribunal|police|employer|union", help="receivers.cli_opt_for")
 @proof_trust_options
 @case_option
 @json_option
