@@ -103,3 +103,13 @@ def test_who_takes_either_language_and_keeps_the_key(case_home: Path, lang: str,
     result = run_cli("--lang", lang, "note", "Han skrev igjen", "--who", word, "--no-stamp", "--json")
     assert result.code == 0, result.err
     assert result.json()["incident"]["who"] == "customer"
+
+
+def test_lists_and_help_given_as_errors_keep_their_lines(home: Path) -> None:
+    """A group without its command answers with its help; a missing choice lists the choices, one a line."""
+    bare = run_cli("--lang", "nb", "case")
+    assert bare.code == 2 and bare.err.startswith("Bruk: ") and "Kommandoer:" in bare.err
+    listed = run_cli("--lang", "nb", "config", "set")
+    assert listed.code == 2 and "Velg blant:\n    ots_calendars,\n" in listed.err
+    for said in (bare.err, listed.err):
+        assert "[U+000A]" not in said and "[U+0009]" not in said and not english_in(said)

@@ -47,6 +47,10 @@ for _module in pkgutil.iter_modules(__path__):
             cli.add_command(_command)
 
 
+# click 8.2+ answers a group given no command with its help, raised as a usage error
+_HELP_WITHOUT_COMMAND = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     terminate_as_interrupt()
@@ -58,7 +62,11 @@ def main() -> None:
         sys.exit(130)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "evidencekit"
-        echo(t("cli.usage_error", message=exc.format_message(), command=command), err=True)
+        lines = exc.format_message().replace("\t", "    ").splitlines() or [""]  # help, or a list of choices
+        if not isinstance(exc, _HELP_WITHOUT_COMMAND):
+            lines[-1] = t("cli.usage_error", message=lines[-1], command=command)
+        for line in lines:
+            echo(line, err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         echo(exc.format_message(), err=True)
