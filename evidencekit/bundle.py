@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import nacl.signing
 from cryptography import x509
@@ -29,6 +30,7 @@ from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.report.pdf import print_file
 from evidencekit._internal.bundle import build, check, envelope, layout
 from evidencekit._internal.bundle import match as match_files
+from evidencekit._internal.progress import Counting, Progress
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import UserError, VerificationFailed, is_no_room, naming_full_disk
@@ -86,13 +88,15 @@ def seal(
     name: str | None = None,
     session: BrowserSession | None = None,
     hash_only: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> Sealed:
     """Write the bundle; once its file is in place, log the seal. A failure leaves neither.
 
     When the locker has recipients, an unencrypted bundle must be asked for (``plain``): a
     hand-over cannot go out readable by mistake. The bundle carries the report (HTML and PDF,
     in the current language) on exactly the items it holds, with ``name`` as who prepared it;
-    the PDF prints while the items are copied.
+    the PDF prints while the items are copied. ``progress`` hears of the steps ``report`` and
+    ``write`` (bytes of evidence written so far).
 
     Items in ``hash_only`` (included even when ``items`` does not name them) go in as their
     record and their files' hashes only, never their bytes: for intimate pictures, which the
@@ -126,18 +130,22 @@ def seal(
         if printing is not None:
             from evidencekit import report  # the report's templates and pictures load only to seal with one
 
+            if progress:
+                progress("report", 0, 0)
             printing.print(report.bundle_html(locker, target.id, chosen, work, name=name, held_back=held_back))
         unfinished = _Unfinished(folder, output.name)
         raw = unfinished.file
+        size = sum(f.size for item in chosen if item.label not in held_back for f in item.files)
         with naming_full_disk(folder):
             if recipient_keys:
                 with envelope.SealWriter(raw, recipient_keys) as writer:
-                    written = build.write(locker, target.id, chosen, signer, writer,  # type: ignore[arg-type]
+                    written = build.write(locker, target.id, chosen, signer,
+                                          _counted(writer, "write", size, progress),  # type: ignore[arg-type]
                                           printing.files if printing else tuple, held_back)
                     writer.sign_and_close(signer, written.container_digest)
             else:
-                written = build.write(locker, target.id, chosen, signer, raw, printing.files if printing else tuple,
-                                      held_back)
+                written = build.write(locker, target.id, chosen, signer, _counted(raw, "write", size, progress),
+                                      printing.files if printing else tuple, held_back)
             raw.flush()
             os.fsync(raw.fileno())
             unfinished.name_it(output)
@@ -285,13 +293,16 @@ def verify(
     header_sources: Sequence[HeaderSource] = (),
     extra_roots: Sequence[x509.Certificate] = (),
     network: str = "mainnet",
+    progress: Progress | None = None,
 ) -> BundleReport:
-    """Check a bundle file, or a folder it was unpacked into; damage is a finding, not an error."""
+    """Check a bundle file, or a folder it was unpacked into; damage is a finding, not an error.
+
+    ``progress`` hears of the step ``read`` (bytes of the bundle file read so far)."""
     path = Path(path)
     if path.is_dir():
         contents = check.read_folder(path)
         return _judge(contents, header_sources, extra_roots, network, None).report
-    return _read_and_judge(path, None, identity, header_sources, extra_roots, network)
+    return _read_and_judge(path, None, identity, header_sources, extra_roots, network, progress)
 
 
 def _judge(contents: check.Contents, header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
@@ -312,19 +323,20 @@ def _judge(contents: check.Contents, header_sources: Sequence[HeaderSource], ext
 
 def _read_and_judge(path: Path, unpack_into: Path | None, identity: nacl.signing.SigningKey | None,
                     header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
-                    network: str) -> BundleReport:
-    return _read(path, unpack_into, identity, header_sources, extra_roots, network)[1]
+                    network: str, progress: Progress | None) -> BundleReport:
+    return _read(path, unpack_into, identity, header_sources, extra_roots, network, progress)[1]
 
 
 def _read(path: Path, unpack_into: Path | None, identity: nacl.signing.SigningKey | None,
           header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
-          network: str) -> tuple[check.Contents | None, BundleReport]:
+          network: str, progress: Progress | None = None) -> tuple[check.Contents | None, BundleReport]:
     """What a bundle file holds (None where the envelope failed) and the verdict on it."""
     sealed = is_sealed(path)
     if sealed and identity is None:
         raise UserError("bundle.sealed_needs_key")
     try:
-        with open(path, "rb") as raw:
+        with open(path, "rb") as opened:
+            raw = _counted(opened, "read", os.fstat(opened.fileno()).st_size, progress)
             if not sealed:
                 contents = check.read_zip(raw, unpack_into)
                 return contents, _judge(contents, header_sources, extra_roots, network, None).report
@@ -348,6 +360,7 @@ def open_bundle(
     header_sources: Sequence[HeaderSource] = (),
     extra_roots: Sequence[x509.Certificate] = (),
     network: str = "mainnet",
+    progress: Progress | None = None,
 ) -> Opened:
     """Verify while unpacking into a hidden folder beside ``target`` (one a killed ``open`` left is
     removed by the next, see ``workdir``); only a bundle that holds
@@ -364,7 +377,7 @@ def open_bundle(
     try:
         staging.mkdir()
         with naming_full_disk(target.parent):
-            result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network)
+            result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network, progress)
         holds = result.verdict != "invalid"
         if not holds and not unverified:
             raise Refused(result)
@@ -429,6 +442,10 @@ class NotMatched(VerificationFailed):
     def __init__(self, report: BundleReport) -> None:
         super().__init__("bundle.match_invalid")
         self.report = report
+
+
+def _counted(file: BinaryIO, step: str, total: int, progress: Progress | None) -> BinaryIO:
+    return Counting(file, step, total, progress) if progress else file  # type: ignore[return-value]
 
 
 def _default_name(title: str, suffix: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from evidencekit import __version__, importers
 from evidencekit._internal import blobstore
+from evidencekit._internal.progress import Progress, running
 from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
 from evidencekit.locker import Locker, Source
 from evidencekit.models import IncidentFacts, Item
@@ -41,8 +42,11 @@ def import_export(
     resolve_dns: bool = False,
     facts: IncidentFacts = IncidentFacts(),
     case: str | None = None,
+    progress: Progress | None = None,
 ) -> Item:
-    """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``."""
+    """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``.
+
+    ``progress`` hears of the steps ``copy``, ``parse`` and ``store`` (bytes stored so far)."""
     if not path.exists():
         raise NotFound("items.path_missing", path=str(path))
     target = locker.case(case)
@@ -51,7 +55,11 @@ def import_export(
     try:
         snapshot = work / "export" / path.name
         snapshot.parent.mkdir()
+        if progress:
+            progress("copy", 0, 0)
         _copy(path, snapshot, locker.home)
+        if progress:
+            progress("parse", 0, 0)
         with naming_full_disk(locker.home), open(work / TRANSCRIPT, "xb", opener=_private) as out:
             header = importers.write_transcript(snapshot, out, fmt=fmt, tz=tz, date_order=date_order, me=me,
                                                 dns_records=dns_records, resolve_dns=resolve_dns)
@@ -71,7 +79,9 @@ def import_export(
             "derivative": {TRANSCRIPT: "parsed from the export; the export itself is the evidence"},
         }
         kind = "email" if header.format in EMAIL_FORMATS else "chat"
-        return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id)[0]
+        size = sum(source.path.stat().st_size for source in sources if source.path)
+        return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id,
+                                running(progress, "store", size))[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

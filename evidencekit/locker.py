@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -35,6 +35,7 @@ from evidencekit._internal import (
     canonical,
     custody_log,
     database,
+    dates,
     keys,
     safe_zip,
     settings,
@@ -42,7 +43,6 @@ from evidencekit._internal import (
 )
 from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
-    PERIOD,
     WHO,
     Case,
     CaseDescription,
@@ -252,6 +252,8 @@ class Locker:
         if ref is None:
             chosen = [c for c in cases if c.current] or (cases if len(cases) == 1 else [])
             if not cases:
+                if self._identity_row() is None:
+                    raise LockerError("keys.no_identity")  # init comes before the first case
                 raise NotFound("cases.none_yet")
             if not chosen:
                 raise UserError("cases.none_chosen")
@@ -673,25 +675,9 @@ def parse_item_ref(ref: str) -> int:
 
 
 def normalise_date(text: str) -> str:
-    """A date (``2026-03-01``), date-time, or period ``FROM..TO`` of either the worker gave, checked
-    and kept in ISO form: readable as written, and sorted by its start."""
-    if PERIOD in text:
-        start, _, end = text.partition(PERIOD)
-        first, last = _one_date(start, text), _one_date(end, text)
-        if last[: len(first)] < first[: len(last)]:
-            raise UserError("items.bad_period", value=text)
-        return f"{first}{PERIOD}{last}"
-    return _one_date(text, text)
-
-
-def _one_date(text: str, given: str) -> str:
-    value = text.strip()
-    try:
-        if len(value) <= 10:
-            return date.fromisoformat(value).isoformat()
-        return datetime.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise UserError("items.bad_date", value=given) from exc
+    """A date, time or period ``FROM..TO`` as the worker writes it (``03.03.2024``, ``i går 22:10``),
+    checked and kept in one form: a date as ISO, a time in UTC. See ``_internal/dates.py``."""
+    return dates.read(text).value
 
 
 def _checked_facts(facts: IncidentFacts) -> IncidentFacts:

@@ -21,6 +21,7 @@ from pathlib import Path
 from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.report.assemble import Options, ReportData, assemble
 from evidencekit._internal.report import render as rendering
+from evidencekit._internal.progress import Progress
 from evidencekit._internal.report.pdf import print_file
 from evidencekit._internal.redact import Box, Link, link
 from evidencekit.errors import UserError
@@ -46,8 +47,10 @@ def render_html(locker: Locker, case: str | None = None, options: Options = Opti
 
 
 def write(locker: Locker, output: Path, case: str | None = None, options: Options = Options(), *,
-          session: BrowserSession | None = None) -> Path:
-    """Write the report as HTML or PDF, chosen by the file name; an existing file is never replaced."""
+          session: BrowserSession | None = None, progress: Progress | None = None) -> Path:
+    """Write the report as HTML or PDF, chosen by the file name; an existing file is never replaced.
+
+    ``progress`` hears of the steps ``report`` (gathering the case) and ``print`` (the PDF)."""
     output = Path(output)
     kind = SUFFIXES.get(output.suffix.lower())
     if kind is None:
@@ -56,6 +59,8 @@ def write(locker: Locker, output: Path, case: str | None = None, options: Option
         raise UserError("report.output_exists", path=str(output))
     if not output.parent.is_dir():
         raise UserError("report.output_folder_missing", path=str(output.parent))
+    if progress:
+        progress("report", 0, 0)
     data = assemble(locker, case, options)
     if kind == "html":
         _write_html(data, output)
@@ -64,6 +69,8 @@ def write(locker: Locker, output: Path, case: str | None = None, options: Option
     try:
         page = folder / "report.html"
         _write_html(data, page)
+        if progress:
+            progress("print", 0, 0)
         return print_file(page, output, session)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -69,12 +69,12 @@ def diary(home: Path) -> Path:
 
 def test_every_fact_through_note_show_and_timeline(diary: Path) -> None:
     shown = json.loads(ok("show", "E-001", "--json"))
-    assert shown["incident"] == {**FACTS, "date": "2026-03-02T09:15:00..2026-03-02T11:40:00", "description": None}
+    assert shown["incident"] == {**FACTS, "date": "2026-03-02T08:15:00.000000Z..2026-03-02T10:40:00.000000Z", "description": None}
     assert shown["text"] == "Han tok tak i armen min og sa at jeg skulle holde kjeft."
     human = ok("--lang", "nb", "show", "E-001")
     for label, value in (("Hvor", FACTS["where"]), ("Hvem", "oppdragsgiver"), ("Person", FACTS["person"]),
                          ("Vitner", "Sigrid Vatnedal, Per Øyen"), ("Reaksjon", FACTS["reaction"]),
-                         ("Følger", FACTS["consequences"]), ("Dato for hendelsen", "2026-03-02T09:15:00..")):
+                         ("Følger", FACTS["consequences"]), ("Dato for hendelsen", "02.03.2026 09:15 – 02.03.2026 11:40 (Europe/Oslo)")):
         assert f"  {label}: {value}" in human, (label, human)
     assert "    Han tok tak i armen min" in human
 
@@ -134,7 +134,7 @@ def test_a_bundle_carries_the_facts_and_a_withheld_entry_shows_none(diary: Path,
     with zipfile.ZipFile(bundle) as z:
         record = json.loads(z.read("records/E-001.json"))
         members = {name: z.read(name) for name in z.namelist()}
-    assert {k: v for k, v in record["incident"].items()} == {**FACTS, "date": "2026-03-02T09:15:00..2026-03-02T11:40:00"}
+    assert {k: v for k, v in record["incident"].items()} == {**FACTS, "date": "2026-03-02T08:15:00.000000Z..2026-03-02T10:40:00.000000Z"}
     [pdf_name] = [n for n in members if n.endswith(".pdf")]
     (tmp_path / "report.pdf").write_bytes(members[pdf_name])
     haystacks = [*members.values(), pdf_text(tmp_path / "report.pdf").encode()]

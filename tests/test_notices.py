@@ -76,7 +76,7 @@ def test_show_json_holds_the_notice(case: Path) -> None:
 def test_show_and_list_say_to_whom_and_when(case: Path) -> None:
     shown = invoke("--lang", "nb", "show", "E-003")
     assert shown.code == 0, shown.err
-    for line in ("Varslet: arbeidsgiveren", "Når: 2026-03-02", "Mottatt av: HR, Kari Hansen",
+    for line in ("Varslet: arbeidsgiveren", "Når: 02.03.2026", "Mottatt av: HR, Kari Hansen",
                  "Referanse: HR-2026-17", "Merknad: Told them about the shouting in the break room"):
         assert f"  {line}\n" in shown.out, line
     listed = invoke("list").out.splitlines()
@@ -93,7 +93,7 @@ def test_cli_timeline_marks_notices_in_time_order(case: Path) -> None:
     moments = invoke("timeline", "--json").json()
     assert [(m["item"], m["kind"], m["time"]) for m in moments[1:]] == [
         ("E-003", "notice", "2026-03-02"), ("E-004", "notice", "2026-03-03"), ("E-005", "notice", "2026-03-04"),
-        ("E-002", "notice", "2026-03-05T10:30:00")]
+        ("E-002", "notice", "2026-03-05T09:30:00.000000Z")]
 
 
 def _pdf_text(path: Path) -> str:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import click
 
+from evidencekit._internal.dates import shown
 from evidencekit.cli._common import (
     Command,
     Group,
     ProofTrust,
+    argument,
     case_option,
     echo,
     emit,
@@ -27,6 +29,7 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import default_home
@@ -58,8 +61,10 @@ def seal(session, items: str | None, hash_only: str | None, recipients: tuple[st
     locker.case(case_ref)
     refs = [r.strip() for r in (items or "").split(",") if r.strip()]
     held = [r.strip() for r in (hash_only or "").split(",") if r.strip()]
-    sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref,
-                         with_report=report, plain=plain, name=name, hash_only=held)
+    secret = passphrase()
+    with progress(as_json) as bar:
+        sealed = bundle.seal(locker, secret, items=refs, recipients=recipients, output=output, case=case_ref,
+                             with_report=report, plain=plain, name=name, hash_only=held, progress=bar)
 
     def lines() -> Iterator[str]:
         yield t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld)
@@ -90,7 +95,7 @@ def _network() -> str:
 
 
 @click.command("open", cls=Command, help="cli.open_help")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="cli.opt_open_output")
 @option("--unverified", is_flag=True, help="cli.opt_open_unverified")
 @proof_trust_options
@@ -100,10 +105,12 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
     from evidencekit import bundle
 
     target = output or path.with_name(path.name.rsplit(".", 1)[0] + "-opened")
+    identity = identity_if_sealed(session, path)
     try:
-        opened = bundle.open_bundle(path, target, identity_if_sealed(session, path), unverified=unverified,
-                                    header_sources=trust.header_sources, extra_roots=trust.extra_roots,
-                                    network=_network())
+        with progress(as_json) as bar:
+            opened = bundle.open_bundle(path, target, identity, unverified=unverified,
+                                        header_sources=trust.header_sources, extra_roots=trust.extra_roots,
+                                        network=_network(), progress=bar)
     except bundle.Refused as refused:
         found, sentence = refused.report, refused.message()
         emit(as_json, {"opened": False, "verification": found.to_json()},
@@ -117,7 +124,7 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
 
 
 @click.command(cls=Command, help="cli.verify_help")
-@click.argument("path", type=click.Path(path_type=Path, exists=False))
+@argument("path", type=click.Path(path_type=Path, exists=False))
 @proof_trust_options
 @json_option
 @pass_session
@@ -125,8 +132,9 @@ def verify(session, path: Path, trust: ProofTrust, as_json: bool) -> int:
     from evidencekit import bundle
 
     identity = None if path.is_dir() else identity_if_sealed(session, path)
-    report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
-                           extra_roots=trust.extra_roots, network=_network())
+    with progress(as_json) as bar:
+        report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
+                               extra_roots=trust.extra_roots, network=_network(), progress=bar)
     emit(as_json, report.to_json(), lambda: report_lines(report))
     return 1 if report.verdict == "invalid" else 0
 
@@ -138,7 +146,7 @@ def report_lines(report: BundleReport) -> Iterator[str]:
     if report.signer_fingerprint:
         yield t("bundle.signer_line", fingerprint=report.signer_fingerprint)
     for item in report.withheld:
-        yield "  " + t("bundle.withheld_line", item=item["id"], added=item["added"])
+        yield "  " + t("bundle.withheld_line", item=item["id"], added=shown(str(item["added"])))
     for label in report.held_back:
         yield "  " + t("bundle.held_back_line", item=label)
     for check in report.checks:
@@ -151,12 +159,12 @@ def recipients() -> None:
 
 
 @recipients.command("add", help="cli.recipients_add_help")
-@click.argument("name")
-@click.argument("public_key")
+@argument("name")
+@argument("public_key", nargs=-1, required=True)
 @json_option
 @pass_session
-def recipients_add(session, name: str, public_key: str, as_json: bool) -> None:
-    info = session.locker().add_recipient(name, public_key)
+def recipients_add(session, name: str, public_key: tuple[str, ...], as_json: bool) -> None:
+    info = session.locker().add_recipient(name, " ".join(public_key))  # the line as pasted, even unquoted
     emit(as_json, {"name": name, **info.to_json()},
          lambda: iter([t("bundle.recipient_added", name=name, fingerprint=info.fingerprint)]))
 
@@ -172,7 +180,7 @@ def recipients_list(session, as_json: bool) -> None:
 
 
 @recipients.command("remove", help="cli.recipients_remove_help")
-@click.argument("name")
+@argument("name")
 @pass_session
 def recipients_remove(session, name: str) -> None:
     session.locker().remove_recipient(name)

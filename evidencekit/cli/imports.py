@@ -10,6 +10,7 @@ import click
 
 from evidencekit.cli._common import (
     Command,
+    argument,
     case_option,
     echo,
     emit,
@@ -21,6 +22,7 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.cli.items import item_lines
 from evidencekit.i18n import t
 from evidencekit.models import IncidentFacts
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
 
 @click.command("import", cls=Command, help="cli.import_help")
-@click.argument("path", type=click.Path(path_type=Path, readable=False))
+@argument("path", type=click.Path(path_type=Path, readable=False))
 @option("--format", "fmt", metavar="NAME", default="auto", show_default=True, help="cli.opt_format")
 @option("--tz", metavar="ZONE", help="cli.opt_tz")
 @option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]), help="cli.opt_date_order")
@@ -51,14 +53,17 @@ def import_command(session, path: Path, fmt: str, tz: str | None, date_order: st
     from evidencekit.importers.email import dns_records_from_files
 
     records = dns_records_from_files(list(dns_records))
-    item = imports.import_export(locker, path, passphrase(), fmt=fmt, tz=tz, date_order=date_order, me=me,
-                                 dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref)
+    secret = passphrase()
+    with progress(as_json) as bar:
+        item = imports.import_export(locker, path, secret, fmt=fmt, tz=tz, date_order=date_order, me=me,
+                                     dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref,
+                                     progress=bar)
     emit(as_json, item.to_json(), lambda: item_lines([item]))
     stamp_after_change(locker, no_stamp, as_json)
 
 
 @click.command(cls=Command, help="cli.transcript_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("--from", "since", metavar="DATE", help="cli.opt_from")
 @option("--to", "until", metavar="DATE", help="cli.opt_to_date")
 @option("--sender", metavar="NAME", help="cli.opt_sender")

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import click
 
+from evidencekit._internal.dates import shown
+from evidencekit._internal.progress import running
 from evidencekit.capture import export_wacz
 from evidencekit.cli._common import (
     Command,
+    argument,
     case_option,
     emit,
     incident_options,
@@ -18,16 +21,16 @@ from evidencekit.cli._common import (
     option,
     pass_session,
     passphrase,
-    progress_bar,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.i18n import t
 from evidencekit.models import IncidentFacts, Item
 from evidencekit.notices import notice_of
 
 
 @click.command(cls=Command, help="cli.add_help")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @incident_options()
 @option("--together", is_flag=True, help="cli.opt_together")
 @case_option
@@ -40,14 +43,14 @@ def add(session, files: tuple[Path, ...], facts: IncidentFacts, together: bool, 
     locker.case(case_ref)  # fail on a missing case before asking for the passphrase
     secret = passphrase()
     total = sum(p.stat().st_size for p in files if p.is_file())
-    with progress_bar(total, "items.progress") as advance:
-        items = locker.add_files(files, secret, facts, case_ref, together, progress=advance)
+    with progress(as_json) as bar:
+        items = locker.add_files(files, secret, facts, case_ref, together, progress=running(bar, "store", total))
     emit(as_json, [i.to_json() for i in items], lambda: item_lines(items))
     stamp_after_change(locker, no_stamp, as_json)
 
 
 @click.command(cls=Command, help="cli.note_help")
-@click.argument("text")
+@argument("text")
 @incident_options(describe=False)
 @case_option
 @no_stamp_option
@@ -82,7 +85,7 @@ def list_items(session, case_ref: str | None, as_json: bool) -> None:
 
 
 @click.command(cls=Command, help="cli.show_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @case_option
 @json_option
 @pass_session
@@ -95,7 +98,7 @@ def show(session, ref: str, case_ref: str | None, as_json: bool) -> None:
 
 
 @click.command(cls=Command, help="cli.export_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("-o", "--output", "target", required=True, type=click.Path(path_type=Path), help="cli.opt_export_dir")
 @option("--wacz", is_flag=True, help="cli.opt_export_wacz")
 @case_option
@@ -110,7 +113,7 @@ def export(session, ref: str, target: Path, wacz: bool, case_ref: str | None, as
 
 
 @click.command(cls=Command, help="cli.mark_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("--sensitive/--not-sensitive", default=True, help="cli.opt_sensitive")
 @case_option
 @json_option
@@ -131,7 +134,7 @@ def item_lines(items: list[Item]) -> Iterator[str]:
 
 def _fact_lines(facts: IncidentFacts) -> Iterator[tuple[str, str]]:
     """Each fact the worker gave, as (label, value) in the reader's language, in a fixed order."""
-    for key, value in (("incident_date", facts.date), ("where", facts.where), ("channel", facts.channel),
+    for key, value in (("incident_date", facts.date and shown(facts.date)), ("where", facts.where), ("channel", facts.channel),
                        ("who", facts.who and t("who." + facts.who)), ("person", facts.person),
                        ("witnesses", ", ".join(facts.witnesses)), ("reaction", facts.reaction),
                        ("consequences", facts.consequences), ("description", facts.description)):
@@ -141,7 +144,7 @@ def _fact_lines(facts: IncidentFacts) -> Iterator[tuple[str, str]]:
 
 def _item_lines(item: Item, text: str) -> Iterator[str]:
     yield f"{item.label}  {t('kinds.' + item.kind)}"
-    yield f"  {t('items.stored_at')}: {item.created}"
+    yield f"  {t('items.stored_at')}: {shown(item.created)}"
     for label, value in _fact_lines(item.incident):
         yield f"  {label}: {value}"
     notice = notice_of(item)

@@ -146,8 +146,11 @@ class _Findings:
     def __init__(self) -> None:
         self.checks: list[BundleCheck] = []
 
-    def ok(self, check: str, key: str, **params: object) -> None:
-        self.checks.append(BundleCheck(check, "ok", key, params))
+    def ok(self, check: str, key: str, needs: tuple[str, ...] = (), **params: object) -> None:
+        """A check that held, said only if none it ``needs`` failed: a ✓ under a ✗ it rests on would
+        tell the reader two opposite things."""
+        if not any(c.status == "failed" and c.name in needs for c in self.checks):
+            self.checks.append(BundleCheck(check, "ok", key, params))
 
     def warn(self, check: str, key: str, **params: object) -> None:
         self.checks.append(BundleCheck(check, "warning", key, params))
@@ -329,10 +332,10 @@ def _check_items(kept: dict[str, bytes], manifest: layout.Manifest, entries: lis
             _check_redaction(item.label, record, entries, manifest, found)
     included = {i.label for i in manifest.items}
     withheld = [{"id": label, "added": e.time} for label, e in logged.items() if label not in included]
-    if good == len(manifest.items):
-        found.ok("items", "bundle.check_items_ok", count=good)
+    if good == len(manifest.items):  # their files and the log they are committed in must hold too
+        found.ok("items", "bundle.check_items_ok", needs=("files", "log"), count=good)
     if withheld:
-        found.ok("withheld", "bundle.check_withheld", count=len(withheld))
+        found.ok("withheld", "bundle.check_withheld", needs=("log",), count=len(withheld))
     if len(withheld) != manifest.withheld:
         found.fail("withheld", "bundle.check_withheld_mismatch", claimed=manifest.withheld, found=len(withheld))
     return withheld
