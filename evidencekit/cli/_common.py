@@ -140,6 +140,8 @@ def say_back(reading: dates.Reading) -> None:
 
 json_option = option("--json", "as_json", is_flag=True, help="cli.opt_json")
 case_option = option("--case", "case_ref", metavar="CASE", help="cli.opt_case")
+kdf_option = option("--kdf", type=Words(("moderate", "interactive"), "cli.kdf_"), default="moderate",
+                    show_default=True, help="cli.opt_kdf")
 
 
 @dataclass

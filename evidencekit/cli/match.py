@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from evidencekit.cli._common import Command, emit, json_option, pass_session
+from evidencekit.cli._common import Command, argument, emit, json_option, pass_session
 from evidencekit.cli.bundles import identity_if_sealed, report_lines
 from evidencekit.i18n import t
 
 
 @click.command("match", cls=Command, help="cli.match_help")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(path_type=Path))
+@argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@argument("bundle_path", metavar="BUNDLE", type=click.Path(path_type=Path))
 @json_option
 @pass_session
 def match_command(session, file: Path, bundle_path: Path, as_json: bool) -> int:
