@@ -78,9 +78,9 @@ def test_every_fact_through_note_show_and_timeline(diary: Path) -> None:
         assert f"  {label}: {value}" in human, (label, human)
     assert "    Han tok tak i armen min" in human
 
-    lines = ok("timeline").splitlines()
+    lines = ok("timeline").splitlines()[1:]  # after the line naming the zone
     assert lines[0].startswith("2026-02-20") and "E-002" in lines[0]  # sorted by the period's start
-    assert "E-001  client (who hires you): Han tok tak i armen min" in lines[1]
+    assert "E-001  [diary note (your own account)] client (who hires you) · face to face: Han tok tak" in lines[1]
     assert "[Lagerhallen på Alnabru · Oddvar Brå-Kvist · witnesses: Sigrid Vatnedal, Per Øyen]" in lines[1]
     moment = next(m for m in json.loads(ok("timeline", "--json")) if m["item"] == "E-001")
     assert (moment["where"], moment["person"], moment["witnesses"]) == (FACTS["where"], FACTS["person"],

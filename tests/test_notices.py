@@ -85,15 +85,17 @@ def test_show_and_list_say_to_whom_and_when(case: Path) -> None:
 
 
 def test_cli_timeline_marks_notices_in_time_order(case: Path) -> None:
-    lines = invoke("timeline").out.splitlines()
-    assert [line.split()[1] for line in lines] == ["E-001", *IN_TIME]
-    assert lines[1].endswith("E-003  → Reported to the employer: HR, Kari Hansen (ref HR-2026-17)")
-    assert lines[3].endswith("E-005  → Reported to the safety representative (ref AVVIK-88)")
-    assert lines[4].endswith("E-002  → Reported to the police: Oslo politidistrikt (ref 14523881)")
+    lines = invoke("timeline").out.splitlines()[1:]  # after the line naming the zone
+    assert [re.search(r" (E-\d{3}) ", line)[1] for line in lines] == ["E-001", *IN_TIME]
+    assert lines[1].endswith("E-003  [notice given (your own account)] → Reported to the employer: HR, Kari Hansen (ref HR-2026-17)")
+    assert lines[3].endswith("E-005  [notice given (your own account)] → Reported to the safety representative (ref AVVIK-88)")
+    assert lines[4].endswith("E-002  [notice given (your own account)] → Reported to the police: Oslo politidistrikt (ref 14523881)")
     moments = invoke("timeline", "--json").json()
-    assert [(m["item"], m["kind"], m["time"]) for m in moments[1:]] == [
-        ("E-003", "notice", "2026-03-02"), ("E-004", "notice", "2026-03-03"), ("E-005", "notice", "2026-03-04"),
-        ("E-002", "notice", "2026-03-05T10:30:00")]
+    assert [(m["item"], m["kind"], m["given"], m["time"]) for m in moments[1:]] == [
+        ("E-003", "notice", "2026-03-02", "2026-03-01T23:00:00Z"),
+        ("E-004", "notice", "2026-03-03", "2026-03-02T23:00:00Z"),
+        ("E-005", "notice", "2026-03-04", "2026-03-03T23:00:00Z"),
+        ("E-002", "notice", "2026-03-05T10:30:00", "2026-03-05T09:30:00Z")]
 
 
 def _pdf_text(path: Path) -> str:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from cryptography import x509
@@ -111,6 +112,11 @@ class ReportData:
     deadline: deadlines.Deadline | None = None
     notices: tuple[reported.Given, ...] = ()  # notices given, in time order: the "Reported" section
 
+    @cached_property
+    def number_of(self) -> dict[str, int]:
+        """Exhibit numbers by item label, for the lines (timeline) that name items."""
+        return {e.label: e.number for e in self.exhibits}
+
 
 def chosen_items(locker: Any, case_id: str, wanted: Sequence[str | Item]) -> list[Item]:
     """The items to report on, read fresh from the locker (marks may have changed), in order."""
@@ -137,12 +143,14 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
     found = stamps.proofs(locker.verify_stamps(target.id, options.header_sources, options.extra_roots))
     listed = exhibits.number(items, entries, found)
     conversations: dict[str, Conversation] = {}
+    transcripts: dict[str, dict[str, Any]] = {}
     notes: dict[str, str] = {}
     texts: dict[str, list[tuple[str, str, bool]]] = {}
     for exhibit in listed:
         data = contents.transcript(locker, exhibit.item)
         if data is not None:
             conversations[exhibit.label] = conversation(data, lang, clock)
+            transcripts[exhibit.label] = data
         elif exhibit.kind != "web":
             shown = [(f.name, *contents.text(locker, f)) for f in exhibit.item.files if contents.is_text(f)]
             texts[exhibit.label] = shown  # type: ignore[assignment]
@@ -153,7 +161,7 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
     head = entries[-1].digest if entries else None
     given = reported.build(listed, clock)  # notices: a section of their own, and a line in the timeline
     notes.update({g.label: g.notice.headline(lang) for g in given})
-    line = timeline.build(listed, conversations, notes, clock)
+    line = timeline.build(listed, transcripts, notes, clock)
     return ReportData(
         lang=lang,
         case=target,
@@ -164,7 +172,7 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
         exhibits=tuple(listed),
         sections=tuple(sections),
         timeline=line,
-        summary=summary.build(listed, line, conversations, withheld, clock),
+        summary=summary.build(listed, transcripts, conversations, withheld, clock),
         proves=proves.build(listed, conversations, log_length=len(entries), log_head=head,
                             fingerprint=target.key.fingerprint, withheld=withheld,
                             blurred=blurred, grouped=grouped, lang=lang, clock=clock),
