@@ -20,9 +20,10 @@ from evidencekit._internal.report import contents
 from evidencekit._internal.report.clock import Clock
 from evidencekit._internal.timeline import Event
 from evidencekit.locker import Locker
+from evidencekit.models import PERIOD, Item
 from evidencekit.notices import notice_of
 
-__all__ = ["CaseTimeline", "Event", "build", "to_json"]
+__all__ = ["CaseTimeline", "Event", "Glance", "build", "glance", "to_json"]
 
 SHORT = 120  # characters of text on a line for people; scripts and the report get more
 
@@ -47,8 +48,50 @@ def build(locker: Locker, case: str | None = None, zone: str | None = None, limi
 def to_json(event: Event, clock: Clock) -> dict[str, Any]:
     """One event for scripts: ``time`` is the instant in UTC; ``given`` is what was recorded
     (a bare date or local time stays as the worker wrote it)."""
-    moment = clock.moment(event.when)
-    utc = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-    return {"time": utc, "given": event.when, "item": event.item, "kind": event.kind, "own": event.own,
+    return {"time": _utc(clock, event.when), "given": event.when, "item": event.item, "kind": event.kind, "own": event.own,
             "who": event.who, "channel": event.channel, "text": event.text, "where": event.where,
             "person": event.person, "witnesses": list(event.witnesses)}
+
+
+@dataclass(frozen=True)
+class Glance:
+    """One item in a line: when it happened (an incident date, a chat's period, a capture's start,
+    a notice's date; None if nobody said), who, through which channel, and what it is."""
+
+    item: Item
+    happened: str | None  # as recorded; a period is ``FROM..TO`` (models.PERIOD)
+    channel: str | None
+    summary: str
+
+    def to_json(self, clock: Clock) -> dict[str, Any]:
+        ends = [_utc(clock, end) for end in self.happened.split(PERIOD)] if self.happened else []
+        return {"happened": {"given": self.happened, "from": ends[0], "to": ends[-1]} if ends else None,
+                "channel": self.channel, "summary": self.summary}
+
+
+def glance(locker: Locker, item: Item, limit: int = 60) -> Glance:
+    """What ``list`` says of an item: when it happened, not when it was stored."""
+    notice = notice_of(item)
+    data = contents.transcript(locker, item) if item.acquired.get("method") == "import" else None
+    times = sorted((str(m["time_utc"]) for m in data.get("messages") or [] if isinstance(m, dict)
+                    and m.get("time_utc") and not m.get("system")) if data else ())
+    if notice is not None:
+        happened: str | None = notice.date
+    elif item.incident.date:
+        happened = item.incident.date
+    elif times:
+        happened = times[0] if times[0] == times[-1] else f"{times[0]}{PERIOD}{times[-1]}"
+    elif item.kind == "web":
+        happened = builder.taken_at(item)
+    else:
+        happened = None
+    title = item.acquired.get("title") if item.kind == "web" else None
+    source = (item.acquired.get("source") or {}).get("name") if data else None
+    words = (notice.summary() if notice else item.incident.description or locker.note_text(item) or title
+             or source or ", ".join(f.name for f in item.files))
+    return Glance(item, happened, builder.channel(item), builder.excerpt(words, limit))
+
+
+def _utc(clock: Clock, value: str) -> str | None:
+    moment = clock.moment(value)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
