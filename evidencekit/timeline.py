@@ -81,7 +81,7 @@ def glance(locker: Locker, item: Item, limit: int = 60) -> Glance:
         happened = item.incident.date
     elif times:
         happened = times[0] if times[0] == times[-1] else f"{times[0]}{PERIOD}{times[-1]}"
-    elif item.kind == "web":
+    elif item.kind in ("web", "diary"):  # a capture's start; a note undated is dated by its writing
         happened = builder.taken_at(item)
     else:
         happened = None

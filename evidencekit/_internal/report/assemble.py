@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -76,6 +76,7 @@ class _Wanted:
     file: ItemFile
     blur: bool
     alike: tuple[tuple[int, duplicates.Member], ...]
+    css_scale: float | None = None  # a web page's picture: cut into readable slices
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Section:
     conversation: Conversation | None
     texts: tuple[tuple[str, str, bool], ...]  # (file name, text, cut short)
     blurred: bool
+    page_text: tuple[str, str, bool, bool] | None = None  # a capture's visible text (see contents.page_text)
 
 
 @dataclass(frozen=True)
@@ -146,17 +148,21 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
     transcripts: dict[str, dict[str, Any]] = {}
     notes: dict[str, str] = {}
     texts: dict[str, list[tuple[str, str, bool]]] = {}
+    page_texts: dict[str, tuple[str, str, bool, bool] | None] = {}
     for exhibit in listed:
         data = contents.transcript(locker, exhibit.item)
         if data is not None:
             conversations[exhibit.label] = conversation(data, lang, clock)
             transcripts[exhibit.label] = data
-        elif exhibit.kind != "web":
+        elif exhibit.kind == "web":
+            page_texts[exhibit.label] = contents.page_text(locker, exhibit.item)
+        else:
             shown = [(f.name, *contents.text(locker, f)) for f in exhibit.item.files if contents.is_text(f)]
             texts[exhibit.label] = shown  # type: ignore[assignment]
             if exhibit.kind == "diary" and shown:
                 notes[exhibit.label] = shown[0][1]
     sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive)
+    sections = [replace(section, page_text=page_texts.get(section.exhibit.label)) for section in sections]
     withheld = len(locker.items(target.id)) - len(items)
     head = entries[-1].digest if entries else None
     given = reported.build(listed, clock)  # notices: a section of their own, and a line in the timeline
@@ -234,13 +240,14 @@ def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: di
             group = shown_by.get(key)
             labels = {m.label for m in group.members} if group else {exhibit.label}
             alike = tuple((number[m.label], m) for m in group.others) if group else ()
-            planned.append(_Wanted(file, not show_sensitive and bool(labels & sensitive), alike))
+            planned.append(_Wanted(file, not show_sensitive and bool(labels & sensitive), alike,
+                                   _css_scale(exhibit) if exhibit.kind == "web" else None))
         plan.append((exhibit, planned))
     # Decoding, scaling and encoding pictures is most of a report's work; Pillow does it outside
     # the GIL, so pictures are prepared side by side.
     wanted = [w for _, planned in plan for w in planned if isinstance(w, _Wanted)]
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-        made = dict(zip(map(id, wanted), pool.map(lambda w: pictures.embed(locker, w.file, w.blur), wanted)))
+        made = dict(zip(map(id, wanted), pool.map(lambda w: pictures.embed(locker, w.file, w.blur, w.css_scale), wanted)))
     sections, blurred = [], []
     for exhibit, planned in plan:
         shown = [p if isinstance(p, Shown) else Shown(p.file, made[id(p)], alike=p.alike) for p in planned]
@@ -250,3 +257,15 @@ def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: di
         sections.append(Section(exhibit, tuple(shown), conversations.get(exhibit.label),
                                 tuple(texts.get(exhibit.label, ())), blur_any))
     return sections, blurred, bool(groups)
+
+
+def _css_scale(exhibit: exhibits.Exhibit) -> float:
+    """Picture pixels per CSS pixel of a capture: the page's picture width over its CSS width,
+    else the window's device scale factor, else 1."""
+    page, viewport = exhibit.acquired.get("page") or {}, exhibit.acquired.get("viewport") or {}
+    try:
+        if page.get("image_width") and page.get("page_width"):
+            return max(0.25, float(page["image_width"]) / float(page["page_width"]))
+        return max(0.25, float(viewport.get("device_scale_factor") or 1))
+    except (TypeError, ValueError, AttributeError):
+        return 1.0
