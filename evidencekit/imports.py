@@ -20,9 +20,9 @@ from evidencekit import __version__, importers
 from evidencekit._internal import blobstore
 from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
 from evidencekit.locker import Locker, Source
-from evidencekit.models import IncidentFacts, Item
+from evidencekit.models import TRANSCRIPT_FILE, IncidentFacts, Item
 
-TRANSCRIPT = "evidencekit-transcript.json"
+TRANSCRIPT = TRANSCRIPT_FILE
 EMAIL_FORMATS = ("email",)
 
 

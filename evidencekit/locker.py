@@ -47,6 +47,7 @@ from evidencekit._internal.timestamps.model import ProofResult
 from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
+    DIARY_FILE,
     PERIOD,
     WHO,
     Case,
@@ -309,13 +310,13 @@ class Locker:
         """A diary entry: the text is the item's file, the facts (date, where, who …) its record."""
         if not text.strip():
             raise UserError("items.empty_note")
-        source = Source("diary.txt", data=text.encode("utf-8"), modified=canonical.utc_now())
+        source = Source(DIARY_FILE, data=text.encode("utf-8"), modified=canonical.utc_now())
         acquired = {"method": "diary", "tool": f"evidencekit {__version__}"}
         return self.add_items([("diary", [source], acquired, facts)], passphrase, case)[0]
 
     def note_text(self, item: Item) -> str:
         """A diary entry's own words, as stored (empty for any other kind of item)."""
-        stored = next((f for f in item.files if item.kind == "diary" and f.name == "diary.txt"), None)
+        stored = next((f for f in item.files if item.kind == "diary" and f.name == DIARY_FILE), None)
         if stored is None:
             return ""
         with self.blobs.open(stored.sha256) as handle:

@@ -18,6 +18,7 @@ from cryptography import x509
 from evidencekit import __version__
 from evidencekit._internal import canonical, deadlines
 from evidencekit._internal.report import (
+    attachments,
     contents,
     duplicates,
     exhibits,
@@ -89,6 +90,11 @@ class Section:
     texts: tuple[tuple[str, str, bool], ...]  # (file name, text, cut short)
     blurred: bool
     page_text: tuple[str, str, bool, bool] | None = None  # a capture's visible text (see contents.page_text)
+    thumbnails: tuple[attachments.Thumbnail, ...] = ()  # pictures sent in a chat
+
+    def thumbnail_of(self, message: int, name: str) -> int | None:
+        """The number of the thumbnail of an attachment, to name it beside its message."""
+        return next((t.number for t in self.thumbnails if t.message == message and t.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -161,8 +167,13 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
             texts[exhibit.label] = shown  # type: ignore[assignment]
             if exhibit.kind == "diary" and shown:
                 notes[exhibit.label] = shown[0][1]
-    sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive)
-    sections = [replace(section, page_text=page_texts.get(section.exhibit.label)) for section in sections]
+    sensitive = _sensitive(locker, listed)
+    sections, blurred, grouped = _sections(locker, listed, conversations, texts, options.show_sensitive, sensitive)
+    sections = [replace(section, page_text=page_texts.get(section.exhibit.label),
+                        thumbnails=attachments.thumbnails(locker, section.exhibit.item, transcripts[section.exhibit.label],
+                                                          section.exhibit.label in sensitive and not options.show_sensitive)
+                        if section.exhibit.kind == "chat" and section.exhibit.label in transcripts else ())
+                for section in sections]
     withheld = len(locker.items(target.id)) - len(items)
     head = entries[-1].digest if entries else None
     given = reported.build(listed, clock)  # notices: a section of their own, and a line in the timeline
@@ -214,13 +225,22 @@ def _original_sensitive(locker: Any, exhibit: exhibits.Exhibit) -> bool:
         return False
 
 
+def _sensitive(locker: Any, listed: Sequence[exhibits.Exhibit]) -> set[str]:
+    """Labels of the exhibits whose pictures are blurred unless asked otherwise."""
+    return {e.label for e in listed if e.item.sensitive or _original_sensitive(locker, e)}
+
+
+def _shown_whole(exhibit: exhibits.Exhibit, conversations: dict[str, Conversation]) -> list[ItemFile]:
+    """The pictures shown at full size: none for a chat, whose pictures are its thumbnails."""
+    return [] if exhibit.kind == "chat" and exhibit.label in conversations else contents.pictures(exhibit.item)
+
+
 def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: dict[str, Conversation],
-              texts: dict[str, list[tuple[str, str, bool]]], show_sensitive: bool
+              texts: dict[str, list[tuple[str, str, bool]]], show_sensitive: bool, sensitive: set[str]
               ) -> tuple[list[Section], list[int], bool]:
     """Each exhibit's pictures (look-alikes shown once, sensitive ones blurred) and contents."""
     number = {e.label: e.number for e in listed}
-    sensitive = {e.label for e in listed if e.item.sensitive or _original_sensitive(locker, e)}
-    candidates = [(e.label, f) for e in listed if e.kind != "redaction" for f in contents.pictures(e.item)]
+    candidates = [(e.label, f) for e in listed if e.kind != "redaction" for f in _shown_whole(e, conversations)]
     groups = duplicates.group(locker, candidates)
     shown_by: dict[tuple[str, str], duplicates.Group] = {}
     member_of: dict[tuple[str, str], tuple[duplicates.Group, duplicates.Member]] = {}
@@ -231,7 +251,7 @@ def _sections(locker: Any, listed: Sequence[exhibits.Exhibit], conversations: di
     plan: list[tuple[exhibits.Exhibit, list[Shown | _Wanted]]] = []
     for exhibit in listed:
         planned: list[Shown | _Wanted] = []
-        for file in contents.pictures(exhibit.item):
+        for file in _shown_whole(exhibit, conversations):
             key = (exhibit.label, file.sha256)
             if key in member_of:
                 group, member = member_of[key]

@@ -68,12 +68,17 @@ class Picture:
 
 def open_image(locker: Any, file: ItemFile) -> Image.Image | None:
     """The stored picture as shown to a person (EXIF rotation applied), or None if unreadable."""
+    with locker.blobs.open(file.sha256) as blob:
+        return decode(blob.read())
+
+
+def decode(data: bytes) -> Image.Image | None:
+    """Picture bytes as shown to a person (EXIF rotation applied), or None if unreadable."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with locker.blobs.open(file.sha256) as blob:
-                image = Image.open(io.BytesIO(blob.read()))
-                image.load()
+            image = Image.open(io.BytesIO(data))
+            image.load()
             turned = image.getexif().get(0x0112, 1) not in (None, 1)  # EXIF orientation
             return ImageOps.exif_transpose(image) if turned else image
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
@@ -81,7 +86,7 @@ def open_image(locker: Any, file: ItemFile) -> Image.Image | None:
         return None
 
 
-def _flat(image: Image.Image) -> Image.Image:
+def flatten(image: Image.Image) -> Image.Image:
     """RGB on white: transparency means nothing on paper."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -91,7 +96,7 @@ def _flat(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-def _uri(image: Image.Image) -> str:
+def data_uri(image: Image.Image) -> str:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=QUALITY, subsampling=0)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
@@ -106,21 +111,21 @@ def embed(locker: Any, file: ItemFile, blur: bool, css_scale: float | None = Non
     if image is None:
         return None
     width, height = image.size
-    flat = _flat(image)
+    flat = flatten(image)
     if blur:
-        return Picture(file.name, file.sha256, width, height, (_uri(_blurred(flat)),), True, True)
+        return Picture(file.name, file.sha256, width, height, (data_uri(blurred(flat)),), True, True)
     if css_scale is not None:
         overview, pieces = _slices(flat, css_scale)
         return Picture(file.name, file.sha256, width, height, (overview,), False, True, pieces)
     reduced = width > WIDTH
     if reduced:
         flat = flat.resize((WIDTH, max(1, round(height * WIDTH / width))), Image.Resampling.LANCZOS)
-    strips = tuple(_uri(flat.crop((0, top, flat.width, min(flat.height, top + STRIP))))
+    strips = tuple(data_uri(flat.crop((0, top, flat.width, min(flat.height, top + STRIP))))
                    for top in range(0, flat.height, STRIP))
     return Picture(file.name, file.sha256, width, height, strips, False, reduced)
 
 
-def _blurred(image: Image.Image) -> Image.Image:
+def blurred(image: Image.Image) -> Image.Image:
     """Shapes and colours only: shrunk to a few dozen pixels, blown up again, then blurred."""
     shown = ImageOps.contain(image, BLUR_BOX)
     tiny = shown.resize((max(1, shown.width // 24), max(1, shown.height // 24)), Image.Resampling.BOX)
@@ -147,9 +152,9 @@ def _slices(image: Image.Image, css_scale: float) -> tuple[str, tuple[Slice, ...
                 continue
             shown = piece if across <= WIDTH else piece.resize(
                 (max(1, piece.width * WIDTH // across), max(1, piece.height * WIDTH // across)), Image.Resampling.LANCZOS)
-            cut.append(Slice(_uri(shown), *box, share=round(100 * (box[2] - box[0]) / across, 2)))
+            cut.append(Slice(data_uri(shown), *box, share=round(100 * (box[2] - box[0]) / across, 2)))
     overview = ImageOps.contain(image, (image.width, min(image.height, OVERVIEW)), Image.Resampling.LANCZOS)
-    return _uri(overview), tuple(cut)
+    return data_uri(overview), tuple(cut)
 
 
 def _content_span(image: Image.Image) -> tuple[int, int]:
