@@ -83,7 +83,12 @@ def channel(item: Item) -> str | None:
         stated = (urlsplit(url).hostname or "") if url else ""
     if not stated and acquired.get("method") == "import":
         stated = str(acquired.get("format") or "")
-    return _BRANDS.get(stated.casefold(), stated) or None
+    return brand(stated) or None
+
+
+def brand(name: str) -> str:
+    """A known app's name as the app spells it ("whatsapp" → "WhatsApp"); others as given."""
+    return _BRANDS.get(name.strip().casefold(), name)
 
 
 def channel_key(name: str | None) -> str | None:

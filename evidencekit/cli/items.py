@@ -22,6 +22,7 @@ from evidencekit.cli._common import (
     stamp_after_change,
 )
 from evidencekit._internal.report.clock import Clock
+from evidencekit._internal.timeline import brand
 from evidencekit.i18n import t
 from evidencekit.models import PERIOD, IncidentFacts, Item
 from evidencekit.notices import notice_of
@@ -182,7 +183,7 @@ def _item_lines(item: Item, text: str, seen: Glance, clock: Clock) -> Iterator[s
                 yield f"  {t('items.' + key)}: {value}"
     if acquired.get("method") == "import":
         source = (acquired.get("source") or {}).get("name")
-        yield f"  {t('items.imported_from', format=acquired.get('format') or '?', name=source or '-')}"
+        yield f"  {t('items.imported_from', format=brand(str(acquired.get('format') or '?')), name=source or '-')}"
     notice = notice_of(item)
     for label, value in notice.lines() if notice else []:
         yield f"  {label}: {value}"

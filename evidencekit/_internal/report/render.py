@@ -21,6 +21,7 @@ from evidencekit._internal.capture.model import ROLES
 from evidencekit._internal.report.assemble import ReportData
 from evidencekit._internal.report.duplicates import Member
 from evidencekit._internal.report.exhibits import Exhibit
+from evidencekit._internal.timeline import brand
 from evidencekit._internal.visible import visible
 from evidencekit.i18n import t
 from evidencekit.models import DIARY_FILE, TRANSCRIPT_FILE
@@ -103,7 +104,7 @@ def source_line(exhibit: Exhibit, lang: str) -> str:
         return t("report.source_web", lang, url=exhibit.url or "-")
     if exhibit.format:
         original = exhibit.item.files[0].name if exhibit.item.files else "-"  # imports keep the export first
-        return t("report.source_import", lang, format=exhibit.format, name=original)
+        return t("report.source_import", lang, format=brand(exhibit.format), name=original)
     if exhibit.kind == "diary":
         return t("report.source_diary", lang)
     notice = notice_of(exhibit.item)
@@ -146,6 +147,7 @@ def _names(data: ReportData) -> dict[str, Any]:
         "source_line": lambda exhibit: source_line(exhibit, lang),
         "alike_detail": lambda member: alike_detail(member, lang),
         "file_role": lambda name: file_role(name, lang),
+        "brand": brand,
     }
 
 
