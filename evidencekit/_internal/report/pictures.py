@@ -162,6 +162,6 @@ def _content_span(image: Image.Image) -> tuple[int, int]:
     differs from its row's first pixel (each band of a page has its own background)."""
     edge = image.crop((0, 0, 1, image.height)).resize(image.size, Image.Resampling.NEAREST)
     marked = ImageChops.difference(image, edge).convert("L").point(lambda v: 255 if v > 8 else 0)
-    share = list(marked.resize((image.width, 1), Image.Resampling.BOX).getdata())
+    share = marked.resize((image.width, 1), Image.Resampling.BOX).tobytes()  # one byte (L) per column
     held = [x for x, value in enumerate(share) if value > 255 * SPARSE]
     return (held[0], held[-1] + 1) if held else (0, image.width)
