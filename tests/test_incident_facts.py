@@ -74,7 +74,7 @@ def test_every_fact_through_note_show_and_timeline(diary: Path) -> None:
     human = ok("--lang", "nb", "show", "E-001")
     for label, value in (("Hvor", FACTS["where"]), ("Hvem", "oppdragsgiver"), ("Person", FACTS["person"]),
                          ("Vitner", "Sigrid Vatnedal, Per Øyen"), ("Reaksjon", FACTS["reaction"]),
-                         ("Følger", FACTS["consequences"]), ("Dato for hendelsen", "2026-03-02T09:15:00..")):
+                         ("Følger", FACTS["consequences"]), ("Dato for hendelsen", "2026-03-02 09:15 +01:00 – 11:40 +01:00")):
         assert f"  {label}: {value}" in human, (label, human)
     assert "    Han tok tak i armen min" in human
 

@@ -79,9 +79,10 @@ def test_show_and_list_say_to_whom_and_when(case: Path) -> None:
     for line in ("Varslet: arbeidsgiveren", "Når: 2026-03-02", "Mottatt av: HR, Kari Hansen",
                  "Referanse: HR-2026-17", "Merknad: Told them about the shouting in the break room"):
         assert f"  {line}\n" in shown.out, line
-    listed = invoke("list").out.splitlines()
-    assert "2026-03-02  → Reported to the employer: HR, Kari Hansen (ref HR-2026-17)  varsel-til-hr.txt" in listed[2]
-    assert listed[3].endswith("2026-03-03  → Reported to the union")
+    listed = invoke("list").out.splitlines()[1:]  # after the heading that names the zone
+    assert listed[2].startswith("E-003") and "2026-03-02 " in listed[2]
+    assert listed[2].endswith("  Reported to the employer: HR, Kari Hansen (ref HR-2026-17)")
+    assert "2026-03-03 " in listed[3] and listed[3].endswith("  Reported to the union")
 
 
 def test_cli_timeline_marks_notices_in_time_order(case: Path) -> None:
