@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import PASSPHRASE, run_cli
+from evidencekit.locker import Locker, Source
+from evidencekit.models import IncidentFacts
 
 CHAT = ("18.03.2022, 14:50 - Per Hansen: Hei\n"
         "19.03.2022, 22:15 - Per Hansen: Du får sparken\n")
@@ -40,13 +42,16 @@ def test_list_and_show_tell_what_happened(case_home: Path, tmp_path: Path) -> No
     assert "Dato for hendelsen: 2022-03-19 22:10 +01:00" in shown
 
 
-def test_show_of_a_capture_gives_its_address_and_title(tmp_path: Path) -> None:
-    assert run_cli("demo", "-o", tmp_path / "demo", env={"EVIDENCEKIT_LANG": "en"}).code == 0  # real captures
-    env = {"EVIDENCEKIT_HOME": str(tmp_path / "demo" / "locker"), "EVIDENCEKIT_LANG": "en"}
-    captured = next(item for item in run_cli("list", "--json", env=env).json() if item["kind"] == "web")
-    shown = run_cli("show", captured["id"], env=env).out
-    url = captured["acquired"].get("final_url") or captured["acquired"]["requested_url"]
-    assert f"Web address: {url}" in shown and f"Page title: {captured['acquired']['title']}" in shown
+def test_show_of_a_capture_gives_its_address_and_title(case_home: Path) -> None:
+    acquired = {"method": "capture", "requested_url": "http://example.org/p", "final_url": "https://example.org/post/7",
+                "title": "Innlegg om nattevakten", "started": {"utc": "2026-03-01T21:47:00Z"}}
+    with Locker.open(case_home) as locker:  # the record a capture stores (tests/test_capture_* make real ones)
+        locker.add_items([("web", [Source("page-text.txt", data=b"Innlegg om nattevakten")], acquired,
+                           IncidentFacts())], PASSPHRASE)
+    shown = ok("show", "E-001")
+    assert "Web address: https://example.org/post/7" in shown and "Address asked for: http://example.org/p" in shown
+    assert "Page title: Innlegg om nattevakten" in shown and "Happened: 2026-03-01 22:47 +01:00" in shown
+    assert "2026-03-01 22:47 +01:00" in ok("list").splitlines()[1]
 
 
 def test_add_of_the_same_bytes_says_so_and_needs_again(case_home: Path, tmp_path: Path) -> None:
