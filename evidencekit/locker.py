@@ -43,6 +43,7 @@ from evidencekit._internal import (
 )
 from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
+    DIARY_FILE,
     WHO,
     Case,
     CaseDescription,
@@ -293,27 +294,32 @@ class Locker:
         case: str | None = None,
         together: bool = False,
         progress: Callable[[int], None] | None = None,
+        again: bool = False,
     ) -> list[Item]:
-        """Each file becomes an item (or all one item with ``together``); all or nothing."""
+        """Each file becomes an item (or all one item with ``together``); all or nothing.
+
+        A file whose bytes are already in the case is refused unless ``again``: the same
+        screenshot added twice would look like two incidents."""
         if not paths:
             raise UserError("items.no_files")
         sources = [file_source(Path(p)) for p in paths]
         acquired = {"method": "file", "tool": f"evidencekit {__version__}"}
         groups = [sources] if together else [[s] for s in sources]
-        return self.add_items([("file", group, acquired, facts) for group in groups], passphrase, case, progress)
+        return self.add_items([("file", group, acquired, facts) for group in groups], passphrase, case, progress,
+                              again=again)
 
     def add_note(self, text: str, passphrase: str, facts: IncidentFacts = IncidentFacts(),
                  case: str | None = None) -> Item:
         """A diary entry: the text is the item's file, the facts (date, where, who …) its record."""
         if not text.strip():
             raise UserError("items.empty_note")
-        source = Source("diary.txt", data=text.encode("utf-8"), modified=canonical.utc_now())
+        source = Source(DIARY_FILE, data=text.encode("utf-8"), modified=canonical.utc_now())
         acquired = {"method": "diary", "tool": f"evidencekit {__version__}"}
         return self.add_items([("diary", [source], acquired, facts)], passphrase, case)[0]
 
     def note_text(self, item: Item) -> str:
         """A diary entry's own words, as stored (empty for any other kind of item)."""
-        stored = next((f for f in item.files if item.kind == "diary" and f.name == "diary.txt"), None)
+        stored = next((f for f in item.files if item.kind == "diary" and f.name == DIARY_FILE), None)
         if stored is None:
             return ""
         with self.blobs.open(stored.sha256) as handle:
@@ -325,8 +331,11 @@ class Locker:
         passphrase: str,
         case: str | None = None,
         progress: Callable[[int], None] | None = None,
+        again: bool = True,
     ) -> list[Item]:
-        """The one way evidence enters a case: (kind, sources, how acquired, incident facts) each."""
+        """The one way evidence enters a case: (kind, sources, how acquired, incident facts) each.
+
+        With ``again`` false, bytes already in the case are refused and nothing is added."""
         target = self.case(case)
         signer = self.case_signer(target.id, passphrase)
         anonymous = target.anonymous  # what a record holds travels in every bundle: her disk's times never go in
@@ -337,9 +346,20 @@ class Locker:
                 _Draft(kind, tuple(self._store(source, progress) for source in sources), acquired, facts)
                 for kind, sources, acquired, facts in drafts
             ]
+            if not again:
+                self._refuse_known(target.id, stored)
             numbers = self._record(target.id, signer, stored)
         self.blobs.recorded(f.sha256 for draft in stored for f in draft.files)
         return [self.item(str(n), target.id) for n in numbers]
+
+    def _refuse_known(self, case_id: str, stored: Sequence[_Draft]) -> None:
+        """One clear error if a file's bytes are in the case already (or twice in this one call)."""
+        known = {f.sha256: item.label for item in self.items(case_id) for f in item.files}
+        for draft in stored:
+            for file in draft.files:
+                if file.sha256 in known:
+                    raise UserError("items.already_in_case", name=file.name, item=known[file.sha256])
+                known[file.sha256] = file.name
 
     def _record(self, case_id: str, signer: nacl.signing.SigningKey, stored: Sequence[_Draft]) -> list[int]:
         """One transaction: the items' records, their signed log entries, the stamping request."""

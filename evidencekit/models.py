@@ -13,6 +13,8 @@ from typing import Any
 from evidencekit.i18n import t
 
 WHO = ("customer", "client", "colleague", "leader", "other", "unknown")
+DIARY_FILE = "diary.txt"  # the file a diary note's words are kept in
+TRANSCRIPT_FILE = "evidencekit-transcript.json"  # an import's transcript, beside the export itself
 PERIOD = ".."  # an incident date FROM..TO: readable, and sorted by its start
 
 

@@ -1,10 +1,9 @@
-"""``import``, ``transcript`` and ``timeline``: chat and email exports, read back and in time order."""
+"""``import`` and ``transcript``: chat and email exports in, and read back."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -12,7 +11,6 @@ from evidencekit.cli._common import (
     Command,
     argument,
     case_option,
-    echo,
     emit,
     incident_options,
     json_option,
@@ -26,9 +24,6 @@ from evidencekit.cli._progress import progress
 from evidencekit.cli.items import item_lines
 from evidencekit.i18n import t
 from evidencekit.models import IncidentFacts
-
-if TYPE_CHECKING:
-    from evidencekit.imports import Moment
 
 
 @click.command("import", cls=Command, help="cli.import_help")
@@ -94,29 +89,4 @@ def _conversation(messages: list[dict]) -> Iterator[str]:
                 yield f"    📎 {attachment['name']}"
 
 
-@click.command(cls=Command, help="cli.timeline_help")
-@case_option
-@json_option
-@pass_session
-def timeline(session, case_ref: str | None, as_json: bool) -> None:
-    from evidencekit import imports
-    from evidencekit._internal import deadlines
-
-    locker = session.locker()
-    moments = imports.timeline(locker, case_ref)
-    emit(as_json, [m.to_json() for m in moments], lambda: map(_moment_line, moments))
-    warning = deadlines.of_case(locker, case_ref)
-    if warning:  # said once, after the lines; on stderr when stdout carries JSON
-        echo(warning.sentence(), err=as_json)
-
-
-def _moment_line(m: Moment) -> str:
-    """One line: when, which item, who, the text's first line, then where, the person and witnesses."""
-    who = t("who." + m.sender) if m.sender and m.kind != "message" else m.sender  # an item's is a role
-    line = f"{m.time or '?':<27} {m.item}  {who + ': ' if who else ''}{m.text.splitlines()[0] if m.text else ''}"
-    facts = [m.where, m.person, m.witnesses and t("imports.timeline_witnesses", names=", ".join(m.witnesses))]
-    given = [fact for fact in facts if fact]
-    return f"{line}  [{' · '.join(given)}]" if given else line
-
-
-COMMANDS = [import_command, transcript, timeline]
+COMMANDS = [import_command, transcript]

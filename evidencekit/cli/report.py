@@ -31,7 +31,7 @@ from evidencekit.i18n import LANGUAGES, language, t
 @option("--lang", "report_lang", type=click.Choice(LANGUAGES), help="report.cli_opt_lang")
 @option("--items", metavar="E-001,E-004", help="cli.opt_items")
 @option("--show-sensitive", is_flag=True, help="report.cli_opt_show_sensitive")
-@option("--name", help="report.cli_opt_name")
+@option("--prepared-by", "--name", "name", metavar="NAME", help="report.cli_opt_name")
 @option("--tz", "zone", metavar="ZONE", help="report.cli_opt_tz")
 @option("--for", "receiver", metavar="tribunal|police|employer|union", help="receivers.cli_opt_for")
 @proof_trust_options
