@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,12 +37,17 @@ def import_export(
     tz: str | None = None,
     date_order: str | None = None,
     me: str | None = None,
+    conversations: Sequence[str] = (),
     dns_records: Mapping[str, str] | None = None,
     resolve_dns: bool = False,
     facts: IncidentFacts = IncidentFacts(),
     case: str | None = None,
 ) -> Item:
-    """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``."""
+    """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``.
+
+    With ``conversations`` the transcript shows only those (see :func:`importers.parse`), while the
+    whole export is stored: what was left out stays in the evidence for anyone to check.
+    """
     if not path.exists():
         raise NotFound("items.path_missing", path=str(path))
     target = locker.case(case)
@@ -54,7 +59,8 @@ def import_export(
         _copy(path, snapshot, locker.home)
         with naming_full_disk(locker.home), open(work / TRANSCRIPT, "xb", opener=_private) as out:
             header = importers.write_transcript(snapshot, out, fmt=fmt, tz=tz, date_order=date_order, me=me,
-                                                dns_records=dns_records, resolve_dns=resolve_dns)
+                                                conversations=conversations, dns_records=dns_records,
+                                                resolve_dns=resolve_dns)
         sources = [Source(name, path=file) for name, file in _originals(snapshot)]
         sources.append(Source(TRANSCRIPT, path=work / TRANSCRIPT, media_type="application/json"))
         acquired = {
@@ -67,6 +73,8 @@ def import_export(
             "date_order": header.date_order,
             "date_order_source": header.date_order_source,
             "me": header.me,
+            "me_origin": header.me_origin,
+            "conversations": header.conversations,
             "notices": len(header.notices),
             "derivative": {TRANSCRIPT: "parsed from the export; the export itself is the evidence"},
         }
@@ -74,6 +82,13 @@ def import_export(
         return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id)[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def list_conversations(path: Path, **options: Any) -> list[importers.Conversation]:
+    """The conversations of an export (``import --list``), read in place: nothing is stored."""
+    if not path.exists():
+        raise NotFound("items.path_missing", path=str(path))
+    return importers.conversations(path, **options)
 
 
 def _copy(source: Path, destination: Path, home: Path) -> None:

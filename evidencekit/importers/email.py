@@ -417,8 +417,6 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
                   tz_source=None, text="", offset=offset, length=len(raw), source_file=member)
     addresses = getaddresses([str(sender or "")])
     msg.sender_id = addresses[0][1].lower() if addresses and addresses[0][1] else None
-    if opts.me is not None and sender is not None:
-        msg.from_me = opts.me.lower() in (sender.lower(), (msg.sender_id or ""))
     if date_text:
         try:
             moment = parsedate_to_datetime(date_text)
