@@ -20,12 +20,12 @@ from typing import Any
 from evidencekit import __version__, importers
 from evidencekit._internal import blobstore
 from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
+from evidencekit.importers.model import MAIL_FORMATS
 from evidencekit.locker import Locker, Source
 from evidencekit.models import IncidentFacts, Item
 from evidencekit.notices import notice_of
 
 TRANSCRIPT = "evidencekit-transcript.json"
-EMAIL_FORMATS = ("email",)
 
 
 def import_export(
@@ -62,6 +62,7 @@ def import_export(
                                                 conversations=conversations, dns_records=dns_records,
                                                 resolve_dns=resolve_dns)
         sources = [Source(name, path=file) for name, file in _originals(snapshot)]
+        sources += [Source(name, data=data) for name, data in importers.embedded_files(snapshot, header.format)]
         sources.append(Source(TRANSCRIPT, path=work / TRANSCRIPT, media_type="application/json"))
         acquired = {
             "method": "import",
@@ -78,7 +79,7 @@ def import_export(
             "notices": len(header.notices),
             "derivative": {TRANSCRIPT: "parsed from the export; the export itself is the evidence"},
         }
-        kind = "email" if header.format in EMAIL_FORMATS else "chat"
+        kind = "email" if header.format in MAIL_FORMATS else "chat"
         return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id)[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)

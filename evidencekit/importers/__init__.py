@@ -46,7 +46,7 @@ from evidencekit.importers.model import (Attachment, Message, Notice, SourceInfo
 
 __all__ = [
     "Attachment", "Conversation", "DEFAULT_TZ", "ImportFailed", "Message", "NeedsDateOrder", "Notice",
-    "SourceInfo", "Stream", "Transcript", "UnknownFormat", "conversations", "detect", "dump_json", "formats",
+    "SourceInfo", "Stream", "Transcript", "UnknownFormat", "conversations", "detect", "embedded_files", "dump_json", "formats",
     "parse", "stream", "write_transcript",
 ]
 
@@ -149,6 +149,19 @@ def _guard(messages: Iterator[Message], fmt: str, src: Source) -> Iterator[Messa
     except _SHAPE_ERRORS as exc:
         raise ImportFailed("importers.malformed", format=fmt, name=src.name) from exc
     src.verify_unchanged()
+
+
+def embedded_files(path: str | Path, fmt: str) -> Iterator[tuple[str, bytes]]:
+    """Files held inside the export's files (a .msg's attachments), to store beside it.
+
+    A format that packs files inside its own (rather than beside them in a zip or folder)
+    defines ``embedded_files(source)``; the names are those its messages' attachments give.
+    """
+    module = formats().get(fmt)
+    if module is None or not hasattr(module, "embedded_files"):
+        return
+    with Source(Path(path)) as src:
+        yield from module.embedded_files(src)
 
 
 def _is_me(msg: Message, me: str) -> bool:

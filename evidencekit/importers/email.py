@@ -66,7 +66,7 @@ _EXTENSIONS = (".eml", ".mbox", ".msg")
 
 
 # -- detection ------------------------------------------------------------------------------
-def _looks_mail(head: bytes) -> bool:
+def looks_mail(head: bytes) -> bool:
     head = head.lstrip(b"\xef\xbb\xbf")
     lines = head.split(b"\n", 40)
     if lines and _FROM_LINE.match(lines[0]):
@@ -88,12 +88,12 @@ def _members(src: Source) -> list[str | None]:
     if src.kind == "file":
         return [None]
     return sorted(p for p in src.members if p.lower().endswith(_EXTENSIONS)
-                  and _looks_mail(src.head(p, 8192)))
+                  and looks_mail(src.head(p, 8192)))
 
 
 def sniff(src: Source) -> int:
     if src.kind == "file":
-        return 85 if _looks_mail(src.head(None, 8192)) else 0
+        return 85 if looks_mail(src.head(None, 8192)) else 0
     return 70 if _members(src) else 0
 
 

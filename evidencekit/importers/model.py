@@ -18,6 +18,8 @@ from evidencekit.i18n import t
 
 #: Version of the transcript JSON layout; bump when a field changes meaning.
 SCHEMA = "evidencekit.transcript/1"
+#: Formats whose messages are e-mails (headers, DKIM) rather than chat lines.
+MAIL_FORMATS = ("email", "outlook-msg")
 
 #: Invisible characters apps put around names and media lines (direction marks, embeddings,
 #: byte-order mark, zero-width no-break space). Kept in ``text``/``sender``; removed only in

@@ -12,7 +12,7 @@ from typing import Any
 
 from evidencekit._internal.report.clock import Clock
 from evidencekit.importers.email import describe_dkim
-from evidencekit.importers.model import Notice, describe_gap, describe_tz_source
+from evidencekit.importers.model import MAIL_FORMATS, Notice, describe_gap, describe_tz_source
 
 MESSAGE_LIMIT = 2000  # per exhibit; the rest stay in the transcript file, and the report says so
 COLOURS = 6
@@ -113,7 +113,7 @@ def conversation(data: dict[str, Any], lang: str, clock: Clock, limit: int = MES
                           _text(message.get("text")), attachments, bool(message.get("edited")),
                           bool(message.get("deleted")), tuple(notices_by_message.get(index, ()))))
         extra = message.get("extra") or {}
-        if data.get("format") == "email" and isinstance(extra, dict):
+        if data.get("format") in MAIL_FORMATS and isinstance(extra, dict):
             mails.append(_mail({**extra, "from": sender}, lang, clock))
     zone = next((describe_tz_source(m.get("tz_source"), lang) for m in messages if m.get("tz_source")), None)
     source = data.get("source") or {}
