@@ -129,16 +129,17 @@ def _message(index: int, loc: _json.Located, member: str | None, title: str | No
     msg.deleted = bool(obj.get("is_unsent"))
     for key in _MEDIA_KEYS:
         for item in _json.as_list(obj.get(key) or []):
-            msg.attachments.append(_attachment(_json.as_dict(item), src))
+            msg.attachments.append(attachment(_json.as_dict(item), src))
     if isinstance(obj.get("sticker"), dict):
-        msg.attachments.append(_attachment(obj["sticker"], src))
+        msg.attachments.append(attachment(obj["sticker"], src))
     msg.extra = _json.leftover(obj, _USED)
     if obj.get("type") is not None:
         msg.extra["type"] = obj["type"]
     return msg
 
 
-def _attachment(item: dict[str, Any], src: Source) -> Attachment:
+def attachment(item: dict[str, Any], src: Source) -> Attachment:
+    """A media entry (``{"uri": ...}``): the file in the export, or a link it only names."""
     uri = _json.text_of(item.get("uri"))
     if "://" in uri or not uri:
         return Attachment(PurePosixPath(uri).name or None, None, "missing", ref=uri or None)
