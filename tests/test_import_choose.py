@@ -104,3 +104,20 @@ def test_cli_list_conversation_and_transcript(case_home: Path) -> None:
     assert shown[0] == "Shows only: enrique (the stored export holds every conversation)."
     assert shown[1] == "Your messages: U0BMQB6JE"
     assert any("<U0BMQB6JE>" in line for line in shown)
+
+
+def test_telegram_full_export_names_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"personal_information": {"user_id": 5012345678, "first_name": "Kari"},
+                                "chats": {"list": [{"name": "Ola", "type": "personal_chat", "id": 1, "messages": [
+                                    {"id": 1, "type": "message", "date": "2024-01-02T10:00:00",
+                                     "date_unixtime": "1704186000", "from": "Ola", "from_id": "user42",
+                                     "text": "Du skal få"},
+                                    {"id": 2, "type": "message", "date": "2024-01-02T10:01:00",
+                                     "date_unixtime": "1704186060", "from": "Kari", "from_id": "user5012345678",
+                                     "text": "Stopp"}]}]}}), encoding="utf-8")
+    t = parse(path)
+    assert (t.me, t.me_origin) == ("user5012345678", "export")
+    assert [(m.sender_id, m.from_me) for m in t.messages] == [("user42", False), ("user5012345678", True)]
+    given = parse(path, me="Ola")  # what the worker says wins
+    assert (given.me_origin, [m.from_me for m in given.messages]) == ("given", [True, False])

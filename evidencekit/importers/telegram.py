@@ -178,6 +178,10 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     if not full:
         transcript.details.update({"chat_name": root.get("name"), "chat_type": root.get("type"),
                                    "chat_id": root.get("id")})
+    owner = _json.as_dict(root.get("personal_information") or {}).get("user_id") if full else None
+    if opts.me is None and isinstance(owner, (int, str)) and str(owner).isdigit():
+        # a full export names its owner; her messages carry from_id "user<id>"
+        transcript.me, transcript.me_origin = f"user{owner}", "export"
     reader = _Reader(src, opts, transcript, member)
     seen: dict[tuple[Any, str], int] = {}
     messages = []
