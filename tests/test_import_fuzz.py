@@ -1,11 +1,11 @@
 """Fuzzing every importer with random and mutated input: the only way an import may fail is our
-own one-sentence ImportFailed — never another exception, never a hang."""
+own one-sentence ImportFailed — never another exception, never a hang. The mutation campaign is
+``importer_fuzz.py``; random bytes come from hypothesis."""
 
 from __future__ import annotations
 
 import base64
 import json
-import tempfile
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -76,6 +76,8 @@ FILE_NAMES = {"whatsapp": "WhatsApp Chat.txt", "telegram": "result.json", "disco
               "slack": "export.zip", "messenger": "message_1.json", "sms": "sms.xml",
               "email": "messages.mbox"}
 OPTIONS = {"whatsapp": {"date_order": "dmy"}}
+FUZZ = settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "60")), deadline=None,
+                derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def _seeds(fmt: str) -> list[tuple[str, bytes]]:

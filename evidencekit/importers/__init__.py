@@ -45,9 +45,9 @@ from evidencekit.importers.model import (Attachment, Message, Notice, SourceInfo
                                          dump_json, strip_marks, write_json)
 
 __all__ = [
-    "Attachment", "Conversation", "DEFAULT_TZ", "ImportFailed", "Message", "NeedsDateOrder", "Notice",
-    "SourceInfo", "Stream", "Transcript", "UnknownFormat", "conversations", "detect", "embedded_files", "dump_json", "formats",
-    "parse", "stream", "write_transcript",
+    "Attachment", "Conversation", "DEFAULT_TZ", "ImportFailed", "Message", "NeedsDateOrder",
+    "Notice", "SourceInfo", "Stream", "Transcript", "UnknownFormat", "conversations", "detect",
+    "dump_json", "embedded_files", "formats", "parse", "stream", "write_transcript",
 ]
 
 _NOT_FORMATS = {"model", "errors"}
@@ -185,7 +185,7 @@ def _who_and_which(messages: Iterator[Message], transcript: Transcript,
     their index in the whole export, so a gap in the numbers shows where others were left out.
     """
     me = transcript.me
-    shown: dict[str, int] = {}
+    shown: set[str] = set()
     left_out = 0
     mine = 0
     for msg in messages:
@@ -195,7 +195,7 @@ def _who_and_which(messages: Iterator[Message], transcript: Transcript,
         if me and msg.from_me is None and (msg.sender is not None or msg.sender_id is not None):
             msg.from_me = _is_me(msg, me)
         mine += bool(msg.from_me)
-        shown[msg.conversation or ""] = shown.get(msg.conversation or "", 0) + 1
+        shown.add(msg.conversation or "")
         yield msg
     if wanted:
         if not shown:
