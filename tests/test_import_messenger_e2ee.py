@@ -10,7 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from importer_fuzz import FULL, SAMPLE, campaign
+from conftest import run_cli
+from importer_fuzz import FULL, SAMPLE, campaign, cli_refuses
 
 from evidencekit.importers import conversations, detect, parse
 
@@ -82,3 +83,8 @@ def test_hostile_backups(tmp_path: Path, request: pytest.FixtureRequest) -> None
     count = FULL if request.config.getoption("--slow") else SAMPLE
     failures = campaign("messenger-e2ee", seeds, count)
     assert not failures, "\n".join(map(str, failures[:20])) + f"\n({len(failures)} in all)"
+
+
+def test_cli_refuses_a_cut_backup(case_home: Path, tmp_path: Path) -> None:
+    data = json.dumps(PER, ensure_ascii=False).encode()[:300]
+    assert cli_refuses(run_cli, tmp_path, "thread.json", data, "messenger-e2ee") == []

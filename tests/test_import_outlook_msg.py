@@ -11,7 +11,7 @@ from pathlib import Path
 import olefile
 import pytest
 from conftest import CORPUS, run_cli
-from importer_fuzz import FULL, SAMPLE, campaign
+from importer_fuzz import FULL, SAMPLE, campaign, cli_refuses
 from test_import_email import _record, _signed
 
 from evidencekit.importers import detect, parse
@@ -145,3 +145,10 @@ def test_hostile_msg_files(request: pytest.FixtureRequest) -> None:
     count = FULL if request.config.getoption("--slow") else SAMPLE
     failures = campaign("outlook-msg", seeds, count)
     assert not failures, "\n".join(map(str, failures[:20])) + f"\n({len(failures)} in all)"
+
+
+def test_cli_refuses_a_damaged_msg(case_home: Path, tmp_path: Path) -> None:
+    data = (MSG / "EmailWithReactions.msg").read_bytes()[:8192]  # an OLE header with its streams cut off
+    assert cli_refuses(run_cli, tmp_path, "cut.msg", data, "outlook-msg") == []
+    result = run_cli("import", tmp_path / "cut.msg", "--no-stamp")
+    assert result.err.strip() == "cut.msg cannot be read as an Outlook message: the file is damaged or not a .msg."
