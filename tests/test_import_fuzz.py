@@ -18,6 +18,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from importer_fuzz import FULL, SAMPLE, campaign, cli_refuses, first_refused, try_import  # noqa: E402
 
+from evidencekit.importers import write_transcript  # noqa: E402
+
 from conftest import run_cli  # noqa: E402
 
 EXPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "exports"
@@ -120,3 +122,23 @@ def test_random_bytes(fmt: str, tmp_path: Path) -> None:
             assert outcome in ("ok", "refused"), outcome
 
     run()
+
+
+def test_what_the_campaign_found(tmp_path: Path) -> None:
+    """A key written twice (its notice has a parameter called ``key``) and numbers JSON cannot
+    carry (``NaN`` durations, ``1e999``, 5,000 digits) used to end in TypeError/ValueError while
+    the transcript was written; now the import is clean and says what it saw."""
+    path = tmp_path / "result.json"
+    path.write_text('{"name": "x", "type": "personal_chat", "id": 1, "messages": [{"id": 1, "type": "message", '
+                    '"date_unixtime": "1704186000", "date": "2024-01-02T10:00:00", "from": "Ola", '
+                    '"from_id": "user4", "text": "første", "text": "andre", "duration_seconds": NaN, '
+                    '"width": 1e999, "height": ' + "9" * 5000 + "}]}", encoding="utf-8")
+    out = BytesIO()
+    t = write_transcript(path, out)
+    data = json.loads(out.getvalue())
+    assert data["messages"][0]["text"] == "andre"
+    assert data["messages"][0]["extra"]["duration_seconds"] == "NaN"
+    assert data["messages"][0]["extra"]["width"] == "1e999"
+    assert [n.text("en") for n in t.notices if n.code == "duplicate_json_key"] == [
+        'The key "text" is written twice in one object in result.json; only the last value could be read.']
+    assert any(n.code == "json_number_as_text" and n.params["count"] == 3 for n in t.notices)
