@@ -62,6 +62,13 @@ MAX_HEADER_BYTES = 256 << 10
 _HEADER_END = re.compile(rb"\n\r?\n")
 _FIELD_END = re.compile(rb"\n(?![ \t])")
 _ARC_SEAL = re.compile(rb"^ARC-Seal:", re.M | re.I)
+#: MIME fields (the message's and its parts') are parsed again each time the structure is asked
+#: for, and Python's parameter parser takes some 70 µs a parameter: a Content-Type of 16,000
+#: parameters cost ten seconds. Real ones have a handful (type, charset, boundary, name), long
+#: file names being split into at most a few dozen RFC 2231 pieces. A message with a MIME field
+#: of more parameters is not taken apart: its text is the body as written, and a notice says so.
+MAX_MIME_PARAMETERS = 100
+_MIME_FIELD = re.compile(rb"^content-[a-z-]+:[^\n]*(?:\n[ \t][^\n]*)*", re.M | re.I)
 _EXTENSIONS = (".eml", ".mbox", ".msg")
 
 
@@ -393,6 +400,15 @@ def _attachments(message: EmailMessage, body: Any) -> list[Attachment]:
     return found
 
 
+def _mime_too_complex(raw: bytes) -> int | None:
+    """The parameter count of the first MIME field with more than ``MAX_MIME_PARAMETERS``."""
+    for found in _MIME_FIELD.finditer(raw):
+        count = found.group().count(b";")
+        if count > MAX_MIME_PARAMETERS:
+            return count
+    return None
+
+
 def _decoded(message: EmailMessage, name: str) -> str | None:
     try:
         value = message.get(name)
@@ -409,7 +425,9 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
                           kept=cut["kept"], fields=MAX_HEADER_FIELDS, field_kb=MAX_FIELD_BYTES >> 10,
                           limit_kb=MAX_HEADER_BYTES >> 10)
     headers = _raw_headers(parsed)
-    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(parsed)
+    too_many = _mime_too_complex(parsed)  # before parsing: the parser itself asks for the types
+    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+        parsed, headersonly=too_many is not None)
     date_raw = headers.get("Date")
     date_text = _unfold(date_raw).strip() if date_raw is not None else None
     sender = _decoded(message, "From")
@@ -429,9 +447,14 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
             msg.time_utc, msg.tz_source = format_utc(moment), EXPORT_OFFSET
     msg.id = (headers.get("Message-ID") or "").strip() or None
     msg.reply_to = (headers.get("In-Reply-To") or "").strip() or None
-    text, body = _body(message)
+    if too_many is None:
+        text, body = _body(message)
+        msg.attachments = _attachments(message, body)
+    else:
+        end = _HEADER_END.search(parsed)
+        text = parsed[end.end() if end else len(parsed):].decode("utf-8", "replace")
+        transcript.notice("email_mime_too_complex", index, count=too_many, limit=MAX_MIME_PARAMETERS)
     msg.text = text
-    msg.attachments = _attachments(message, body)
     received = [_unfold(v) for v in headers.get_all("Received") or []]
     hop_times = [_received_time(v) for v in received]
     receipt = next((t for t in hop_times if t is not None), None)
