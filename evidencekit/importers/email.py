@@ -63,11 +63,13 @@ _HEADER_END = re.compile(rb"\n\r?\n")
 _FIELD_END = re.compile(rb"\n(?![ \t])")
 _ARC_SEAL = re.compile(rb"^ARC-Seal:", re.M | re.I)
 #: MIME fields (the message's and its parts') are parsed again each time the structure is asked
-#: for, and Python's parameter parser takes some 70 µs a parameter: a Content-Type of 16,000
-#: parameters cost ten seconds. Real ones have a handful (type, charset, boundary, name), long
-#: file names being split into at most a few dozen RFC 2231 pieces. A message with a MIME field
-#: of more parameters is not taken apart: its text is the body as written, and a notice says so.
+#: for, and Python's parameter parser is slow: some 70 µs a parameter (a Content-Type of 16,000
+#: parameters cost ten seconds) and quadratic in a malformed value (8 kB: 1.4 s). Real ones have
+#: a handful of parameters (type, charset, boundary, name) in well under a kilobyte; a long file
+#: name split into RFC 2231 pieces stays under 4 kB. A message with a MIME field beyond either
+#: limit is not taken apart: its text is the body as written, and a notice says so.
 MAX_MIME_PARAMETERS = 100
+MAX_MIME_FIELD = 4 << 10
 _MIME_FIELD = re.compile(rb"^content-[a-z-]+:[^\n]*(?:\n[ \t][^\n]*)*", re.M | re.I)
 _EXTENSIONS = (".eml", ".mbox", ".msg")
 
@@ -400,12 +402,12 @@ def _attachments(message: EmailMessage, body: Any) -> list[Attachment]:
     return found
 
 
-def _mime_too_complex(raw: bytes) -> int | None:
-    """The parameter count of the first MIME field with more than ``MAX_MIME_PARAMETERS``."""
+def _mime_too_complex(raw: bytes) -> tuple[int, int] | None:
+    """Size and parameter count of the first MIME field beyond the limits above, if any."""
     for found in _MIME_FIELD.finditer(raw):
-        count = found.group().count(b";")
-        if count > MAX_MIME_PARAMETERS:
-            return count
+        size, count = len(found.group()), found.group().count(b";")
+        if count > MAX_MIME_PARAMETERS or size > MAX_MIME_FIELD:
+            return size, count
     return None
 
 
@@ -453,7 +455,8 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
     else:
         end = _HEADER_END.search(parsed)
         text = parsed[end.end() if end else len(parsed):].decode("utf-8", "replace")
-        transcript.notice("email_mime_too_complex", index, count=too_many, limit=MAX_MIME_PARAMETERS)
+        transcript.notice("email_mime_too_complex", index, size=too_many[0], count=too_many[1],
+                          limit=MAX_MIME_PARAMETERS, limit_kb=MAX_MIME_FIELD >> 10)
     msg.text = text
     received = [_unfold(v) for v in headers.get_all("Received") or []]
     hop_times = [_received_time(v) for v in received]
