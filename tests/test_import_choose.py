@@ -121,3 +121,13 @@ def test_telegram_full_export_names_its_owner(tmp_path: Path) -> None:
     assert [(m.sender_id, m.from_me) for m in t.messages] == [("user42", False), ("user5012345678", True)]
     given = parse(path, me="Ola")  # what the worker says wins
     assert (given.me_origin, [m.from_me for m in given.messages]) == ("given", [True, False])
+
+
+def test_a_name_that_is_not_text_is_one_sentence(tmp_path: Path) -> None:
+    """Found by the fuzz campaign: a chat "name" written as a list broke --conversation/--list."""
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": ["x"], "type": "personal_chat", "id": 1, "messages": [
+        {"id": 1, "type": "message", "date_unixtime": "1", "from": "a", "from_id": "user1", "text": "b"}]}))
+    for call in (lambda: parse(path), lambda: conversations(path), lambda: parse(path, conversations=["x"])):
+        with pytest.raises(ImportFailed, match="does not have the structure of a telegram export"):
+            call()

@@ -116,9 +116,9 @@ class Stream:
                 self.transcript.notice(code, None, **params)
             self.transcript.gaps.extend(getattr(module, "GAPS", ()))
             opts = dataclasses.replace(opts, fmt=name)
-            messages = _guard(module.open_messages(self._src, opts, self.transcript), name,
-                              self._src)
-            self._messages = _who_and_which(messages, self.transcript, opts.conversations)
+            messages = module.open_messages(self._src, opts, self.transcript)
+            self._messages = _guard(_who_and_which(messages, self.transcript, opts.conversations),
+                                    name, self._src)
         except ImportFailed:
             self._src.close()
             raise
@@ -189,6 +189,8 @@ def _who_and_which(messages: Iterator[Message], transcript: Transcript,
     left_out = 0
     mine = 0
     for msg in messages:
+        if not all(isinstance(v, (str, type(None))) for v in (msg.conversation, msg.sender, msg.sender_id)):
+            raise TypeError("a name in the export is not text")  # a list where a name belongs
         if wanted and not _chosen(msg.conversation, wanted):
             left_out += 1
             continue
