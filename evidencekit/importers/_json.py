@@ -9,6 +9,7 @@ the way to the message arrays by hand, so it stays fast.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ class JsonDoc:
     located: list[Located] = field(default_factory=list)
     duplicate_keys: list[str] = field(default_factory=list)
     had_bom: bool = False
+    odd_numbers: list[str] = field(default_factory=list)
 
 
 def pointer(path: Path) -> str:
@@ -55,14 +57,39 @@ def _matches(path: Path, pattern: Pattern) -> bool:
     return all(p == "*" or p == q for p, q in zip(pattern, path))
 
 
+def _numbers(odd: list[str]) -> dict[str, Any]:
+    """Number readers for what no export writes and the transcript's JSON cannot carry —
+    ``NaN``/``Infinity``, floats beyond range (``1e999``), integers of thousands of digits: each
+    is kept as the text written (a string), and noted in ``odd``, so one such value neither
+    sinks the import nor breaks writing the transcript."""
+
+    def constant(written: str) -> str:
+        odd.append(written)
+        return written
+
+    def real(written: str) -> float | str:
+        value = float(written)
+        return value if math.isfinite(value) else constant(written)
+
+    def integer(written: str) -> int | str:
+        try:
+            return int(written)
+        except ValueError:  # longer than Python converts (sys.get_int_max_str_digits)
+            return constant(written)
+
+    return {"parse_constant": constant, "parse_float": real, "parse_int": integer}
+
+
 class _Walker:
     def __init__(self, text: str, patterns: list[Pattern]) -> None:
         self.text = text
         self.patterns = patterns
         self.duplicates: list[str] = []
+        self.odd_numbers: list[str] = []
         self.located: list[Located] = []
         self._path: list[str | int] = []
-        self.decoder = json.JSONDecoder(object_pairs_hook=self._pairs)
+        self.decoder = json.JSONDecoder(object_pairs_hook=self._pairs,
+                                       **_numbers(self.odd_numbers))
 
     def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)
@@ -178,7 +205,7 @@ def load(data: bytes, name: str, patterns: list[Pattern]) -> JsonDoc:
         for loc in located:
             loc.start += bom
             loc.end += bom
-    return JsonDoc(value, located, walker.duplicates, bool(bom))
+    return JsonDoc(value, located, walker.duplicates, bool(bom), walker.odd_numbers)
 
 
 def leftover(obj: dict[str, Any], used: set[str] | frozenset[str]) -> dict[str, Any]:
@@ -214,6 +241,10 @@ def read(src: Source, member: str | None, patterns: list[Pattern],
     doc = load(src.read(member), name, patterns)
     for key in sorted(set(doc.duplicate_keys)):
         transcript.notice("duplicate_json_key", None, key=key, file=name)
+    if doc.odd_numbers:
+        shown = [n if len(n) <= 40 else n[:20] + "…" + n[-8:] for n in dict.fromkeys(doc.odd_numbers)]
+        transcript.notice("json_number_as_text", None, file=name, count=len(doc.odd_numbers),
+                          numbers=", ".join(shown[:5]))
     return doc
 
 
