@@ -58,8 +58,12 @@ def domains() -> list[str]:
                   if p.name.endswith(".toml"))
 
 
-def t(key: str, lang: str | None = None, **params: object) -> str:
-    """The sentence for ``key`` in ``lang`` (default: the current language), filled in."""
+def t(key: str, lang: str | None = None, /, **params: object) -> str:
+    """The sentence for ``key`` in ``lang`` (default: the current language), filled in.
+
+    ``key`` and ``lang`` are positional only, so a parameter of the sentence may be called
+    ``key`` or ``lang`` (a notice about a JSON key written twice names it ``key``).
+    """
     domain, _, name = key.partition(".")
     lang = lang or language()
     text = catalog(lang, domain).get(name) or catalog("en", domain).get(name)

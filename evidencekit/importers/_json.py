@@ -9,6 +9,7 @@ the way to the message arrays by hand, so it stays fast.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,14 +56,40 @@ def _matches(path: Path, pattern: Pattern) -> bool:
     return all(p == "*" or p == q for p, q in zip(pattern, path))
 
 
+def _numbers(name: str) -> dict[str, Any]:
+    """Number readers that refuse what no export writes and the transcript cannot carry:
+    ``NaN``/``Infinity``, floats beyond range (``1e999``) and integers of thousands of digits."""
+
+    def refuse(written: str) -> ImportFailed:
+        shown = written if len(written) <= 40 else written[:20] + "…" + written[-8:]
+        return ImportFailed("importers.json_number_out_of_range", name=name, number=shown)
+
+    def constant(written: str) -> Any:
+        raise refuse(written)
+
+    def real(written: str) -> float:
+        value = float(written)
+        if not math.isfinite(value):
+            raise refuse(written)
+        return value
+
+    def integer(written: str) -> int:
+        try:
+            return int(written)
+        except ValueError:  # longer than Python converts (sys.get_int_max_str_digits)
+            raise refuse(written) from None
+
+    return {"parse_constant": constant, "parse_float": real, "parse_int": integer}
+
+
 class _Walker:
-    def __init__(self, text: str, patterns: list[Pattern]) -> None:
+    def __init__(self, text: str, patterns: list[Pattern], name: str = "") -> None:
         self.text = text
         self.patterns = patterns
         self.duplicates: list[str] = []
         self.located: list[Located] = []
         self._path: list[str | int] = []
-        self.decoder = json.JSONDecoder(object_pairs_hook=self._pairs)
+        self.decoder = json.JSONDecoder(object_pairs_hook=self._pairs, **_numbers(name))
 
     def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)
@@ -151,7 +178,7 @@ def load(data: bytes, name: str, patterns: list[Pattern]) -> JsonDoc:
     Byte offsets are exact in the original bytes (a leading byte-order mark counted).
     """
     text, bom = decode_text(data, name)
-    walker = _Walker(text, patterns)
+    walker = _Walker(text, patterns, name)
     try:
         value, end = walker.value(0, ())
         if walker._ws(end) != len(text):
