@@ -19,14 +19,16 @@ def _snowflake(iso: str) -> int:
     return (ms - 1420070400000) << 22
 
 
-def test_package_csv_and_json_channels(tmp_path: Path) -> None:
-    path = tmp_path / "package.zip"
-    first_id = _snowflake("2023-11-20T10:00:00.123+00:00")
+FIRST_ID = _snowflake("2023-11-20T10:00:00.123+00:00")
+
+
+def package(path: Path) -> Path:
+    """A data package with a DM (CSV, one message edited after export) and a server channel (JSON)."""
     csv_rows = ("ID,Timestamp,Contents,Attachments\r\n"
-                f"{first_id},2023-11-20 10:00:00.123000+00:00,\"Slutt, nå\","
+                f"{FIRST_ID},2023-11-20 10:00:00.123000+00:00,\"Slutt, nå\","
                 "https://cdn.discordapp.com/attachments/1/2/bilde.png\r\n"
                 # written time three days off its own id: edited after export
-                f"{first_id + 1},2023-11-23 10:00:00+00:00,hei,\r\n")
+                f"{FIRST_ID + 1},2023-11-23 10:00:00+00:00,hei,\r\n")
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("account/user.json", json.dumps({"id": OWNER, "username": "kari_n"}))
         z.writestr("messages/index.json", json.dumps({"111": "Direct Message with troll#0",
@@ -37,8 +39,13 @@ def test_package_csv_and_json_channels(tmp_path: Path) -> None:
         z.writestr("messages/c222/channel.json", json.dumps(
             {"id": "222", "type": 0, "name": "general", "guild": {"id": "5", "name": "Lager"}}))
         z.writestr("messages/c222/messages.json", json.dumps([
-            {"ID": _snowflake("2023-11-20T10:00:00+00:00"), "Timestamp": "2023-11-20 10:00:00", "Contents": "ok",
-             "Attachments": ""}]))
+            {"ID": _snowflake("2023-11-20T10:00:00+00:00"), "Timestamp": "2023-11-20 10:00:00",
+             "Contents": "ok", "Attachments": ""}]))
+    return path
+
+
+def test_package_csv_and_json_channels(tmp_path: Path) -> None:
+    path = package(tmp_path / "package.zip")
     assert detect(path) == "discord-package"
     t = parse(path)
     assert len(t.messages) == 3
@@ -56,4 +63,4 @@ def test_package_csv_and_json_channels(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         raw = z.read("messages/c111/messages.csv")
     first = t.messages[0]
-    assert raw[first.offset:first.offset + first.length].startswith(f"{first_id},".encode())
+    assert raw[first.offset:first.offset + first.length].startswith(f"{FIRST_ID},".encode())
