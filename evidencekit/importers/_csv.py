@@ -32,7 +32,10 @@ class Row:
 
 def header_of(line: str) -> list[str]:
     """The column names of a header line, upper-cased, for sniffing."""
-    return [c.strip().upper() for c in next(csv.reader([line]), [])]
+    try:
+        return [c.strip().upper() for c in next(csv.reader([line.splitlines()[0] if line else ""]), [])]
+    except csv.Error:  # not CSV at all
+        return []
 
 
 def _lines(data: bytes, start: int, spans: list[tuple[int, int]]) -> Iterator[str]:

@@ -180,6 +180,8 @@ _WORDED = re.compile(
     r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?"
     r"|(?P<number>\d{1,4})|(?P<word>[^\W\d_]+(?:\.(?=\s|$))?)")
 _ZONE_WORD = re.compile(r"\b(?:UTC|GMT)(?:\s*(?P<sign>[+\-\u2212])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?")
+#: No written date is longer; a longer "date" is refused before any pattern looks at it.
+MAX_DATE_TEXT = 200
 _HALF = re.compile(r"(?<![\w.])([ap])\.?m\.?(?!\w)")
 
 
@@ -203,6 +205,8 @@ def parse_worded(text: str) -> tuple[datetime, timedelta | None]:
     Why one reader: Facebook/Instagram HTML and Google Chat write the date in the words of the
     account's language, and the order of day and month differs; the month is always a word.
     """
+    if len(text) > MAX_DATE_TEXT:
+        raise ValueError("too long for a date")
     offset = zone_offset(text)
     text = _ZONE_WORD.sub(" ", text).replace("\u202f", " ").replace("\xa0", " ")
     month = day = year = None
