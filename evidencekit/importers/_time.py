@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable, NamedTuple, TypeVar
@@ -176,9 +177,7 @@ MONTHS = {name: number for number, names in enumerate((
     "may mai", "june jun juni", "july jul juli", "august aug", "september sep sept",
     "october oct okt oktober", "november nov", "december dec des desember"), 1)
     for name in names.split()}
-_WORDED = re.compile(
-    r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?"
-    r"|(?P<number>\d{1,4})|(?P<word>[^\W\d_]+(?:\.(?=\s|$))?)")
+_WORDED = re.compile(r"(?P<number>\d{1,4})|(?P<word>[^\W\d_]+(?:\.(?=\s|$))?)")
 _ZONE_WORD = re.compile(r"\b(?:UTC|GMT)(?:\s*(?P<sign>[+\-\u2212])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?")
 #: No written date is longer; a longer "date" is refused before any pattern looks at it.
 MAX_DATE_TEXT = 200
@@ -198,6 +197,9 @@ def zone_offset(text: str) -> timedelta | None:
     return timedelta(minutes=-minutes if match["sign"] in "-\u2212" else minutes)
 
 
+_CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?")
+
+
 def parse_worded(text: str) -> tuple[datetime, timedelta | None]:
     """A date written in words — "Jan 05, 2021, 9:47 PM", "Monday, 1 March 2024 at 21:47:12
     UTC", "5. januar 2024 kl. 21:47" — as a naive local time and the offset it names (if any).
@@ -207,14 +209,32 @@ def parse_worded(text: str) -> tuple[datetime, timedelta | None]:
     """
     if len(text) > MAX_DATE_TEXT:
         raise ValueError("too long for a date")
-    offset = zone_offset(text)
-    text = _ZONE_WORD.sub(" ", text).replace("\u202f", " ").replace("\xa0", " ")
+    offset = None
+    if "UTC" in text or "GMT" in text:
+        offset = zone_offset(text)
+        text = _ZONE_WORD.sub(" ", text)
+    clock = _CLOCK.search(text)
+    if clock is None:
+        raise ValueError(f"no time of day: {text!r}")
+    year, month, day, half, offset = _date_words(text[:clock.start()] + " " + text[clock.end():],
+                                                 offset)
+    hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+    if half is not None:
+        if not 1 <= hour <= 12:
+            raise ValueError("12-hour clock out of range")
+        hour = hour % 12 + (12 if half == "p" else 0)
+    return datetime(year, month, day, hour, minute, second), offset
+
+
+@lru_cache(maxsize=4096)
+def _date_words(rest: str, offset: timedelta | None) -> tuple[int, int, int, str | None,
+                                                               timedelta | None]:
+    """Year, month, day, "a"/"p" and offset of the words around a time; cached because the
+    messages of one day share them."""
+    rest = rest.replace("\u202f", " ").replace("\xa0", " ").lower()
     month = day = year = None
-    clock: tuple[int, int, int] | None = None
-    for match in _WORDED.finditer(text.lower()):
-        if match["hour"] is not None:
-            clock = (int(match["hour"]), int(match["minute"]), int(match["second"] or 0))
-        elif match["number"] is not None:
+    for match in _WORDED.finditer(rest):
+        if match["number"] is not None:
             number = match["number"]
             if len(number) == 4:
                 year = int(number)
@@ -224,12 +244,7 @@ def parse_worded(text: str) -> tuple[datetime, timedelta | None]:
             word = match["word"].rstrip(".")
             if month is None and word in MONTHS:
                 month = MONTHS[word]
-    half = _HALF.search(text.lower())
-    if None in (month, day, year) or clock is None:
-        raise ValueError(f"not a worded date: {text!r}")
-    hour, minute, second = clock
-    if half is not None:
-        if not 1 <= hour <= 12:
-            raise ValueError("12-hour clock out of range")
-        hour = hour % 12 + (12 if half[1] == "p" else 0)
-    return datetime(year, month, day, hour, minute, second), offset  # type: ignore[arg-type]
+    if month is None or day is None or year is None:
+        raise ValueError(f"not a worded date: {rest!r}")
+    half = _HALF.search(rest)
+    return year, month, day, half[1] if half else None, offset

@@ -18,7 +18,6 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from lxml import etree
-from lxml import html as lxml_html
 
 from evidencekit.importers import _json
 from evidencekit.importers._options import Options
@@ -38,6 +37,21 @@ LAYOUTS = {"2024": ("_a6-g", "_a6-h", "_a6-p", "_a72d"),
 DELETED = {"Facebook User", "Facebook-bruker", "Facebookbruker", "Other user", "Annen bruker",
            "Instagram User", "Instagram-bruker", "Instagrambruker"}
 _CLASS = re.compile(rb"<div\s+class=\"([^\"]*)\"")
+
+
+def _has_class(token: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {token} ')"
+
+
+#: XPath, compiled once and run by libxml2: every layout's message blocks, and the text of a
+#: body outside its reactions list (``ul``).
+_BLOCKS = {name: etree.XPath(f"//div[{_has_class(spec[0])}]") for name, spec in LAYOUTS.items()}
+_WORDS = etree.XPath("descendant-or-self::text()[not(ancestor::ul)]")
+
+
+def _parser() -> etree.HTMLParser:
+    """libxml2's HTML parser as browsers read such pages: forgiving, never fetching anything."""
+    return etree.HTMLParser(encoding="utf-8", recover=True, no_network=True, huge_tree=True)
 _ZONE_TEXT = re.compile(r"(?:UTC|GMT)\s*[+\-\u2212]\d")
 
 
@@ -93,12 +107,12 @@ class _Reader:
         data = self.src.read(member)
         name = member or self.src.name
         _json.decode_text(data, name)  # one sentence for bytes that are not UTF-8
-        parser = lxml_html.HTMLParser(encoding="utf-8", recover=True, no_network=True,
-                                      huge_tree=True)
         try:
-            root = lxml_html.document_fromstring(data, parser=parser)
-        except (etree.ParserError, ValueError) as exc:
+            root = etree.fromstring(data, parser=_parser())
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
             raise ImportFailed("importers.bad_html", name=name) from exc
+        if root is None:
+            raise ImportFailed("importers.bad_html", name=name)
         layout, blocks = self._blocks(root)
         if layout is None:
             raise ImportFailed("importers.facebook_html_unknown_layout", name=name)
@@ -114,19 +128,11 @@ class _Reader:
 
     @staticmethod
     def _blocks(root: etree._Element) -> tuple[str | None, list[etree._Element]]:
-        """The layout of a file and its message blocks, found in one pass over its ``div``s."""
-        tokens = {spec[0]: name for name, spec in LAYOUTS.items()}
-        found: dict[str, list[etree._Element]] = {}
-        for el in root.iter("div"):
-            classes = el.get("class")
-            if classes:
-                for token in classes.split():
-                    if token in tokens:
-                        found.setdefault(tokens[token], []).append(el)
-                        break
-        for name in LAYOUTS:
-            if found.get(name):
-                return name, found[name]
+        """The layout of a file and its message blocks (the first layout that has any)."""
+        for name, find in _BLOCKS.items():
+            blocks = find(root)
+            if blocks:
+                return name, blocks
         return None, []
 
     @staticmethod
@@ -161,11 +167,14 @@ class _Reader:
         sender = written = None
         body: list[etree._Element] = []
         for el in block.iter():
-            classes = (el.get("class") or "").split()
+            classes = el.get("class")
+            if classes is None:
+                continue
+            classes = classes.split()
             if sender is None and sender_cls in classes:
-                sender = el.text_content().strip()
+                sender = "".join(el.itertext()).strip()
             elif written is None and time_cls in classes:
-                written = el.text_content().strip()
+                written = "".join(el.itertext()).strip()
             elif body_cls and body_cls in classes:
                 body.append(el)
         if layout == "2017":
@@ -192,14 +201,13 @@ class _Reader:
         attachments: list[Attachment] = []
         reactions: list[str] = []
         for part in parts:
-            for el in list(part.iter("ul")):
-                reactions.extend(li.text_content().strip() for li in el.iter("li"))
-                el.drop_tree()
+            for el in part.iter("ul"):
+                reactions.extend("".join(li.itertext()).strip() for li in el.iter("li"))
             for el in part.iter("a", "img", "video", "audio", "source"):
                 ref = el.get("href") if el.tag == "a" else el.get("src")
                 if ref and ref.strip() and not ref.startswith(("#", "mailto:")):
                     attachments.append(self._attachment(ref.strip()))
-            lines.extend(s.strip() for s in part.itertext() if s.strip())
+            lines.extend(s.strip() for s in _WORDS(part) if s.strip())
         return "\n".join(lines), attachments, reactions
 
     def _attachment(self, ref: str) -> Attachment:
