@@ -97,3 +97,17 @@ def test_not_javascript_of_the_archive(tmp_path: Path) -> None:
     path.write_text("alert(1) = " + json.dumps(DMS))
     with pytest.raises(ImportFailed, match="not a data file of an X archive"):
         parse(path, fmt="x")
+
+
+def test_cli_import_keeps_ids_and_owner(case_home: Path, tmp_path: Path) -> None:
+    """Through the CLI: the archive is the evidence, the transcript carries ids and the owner."""
+    from conftest import run_cli
+
+    path = _archive(tmp_path)
+    item = run_cli("import", path, "--no-stamp", "--json")
+    assert item.code == 0, item.err
+    assert item.json()["acquired"]["format"] == "x"
+    messages = run_cli("transcript", "E-001", "--json").json()["messages"]
+    assert [(m["sender_id"], m["from_me"]) for m in messages[:3]] == [
+        (OTHER, False), (OTHER, False), (OWNER, True)]
+    assert messages[1]["display"].endswith("https://evil.example/kari")
