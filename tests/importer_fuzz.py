@@ -47,7 +47,7 @@ _NUMBERS = [b"1e999", b"-1e999", b"NaN", b"Infinity", b"-Infinity", b"1e308", b"
 _VALUES = [b"null", b"[]", b"{}", b"0", b"true", b'""', b"[null]", b'{"":null}', b'"\\ud800"',
            b"[[[[[]]]]]", b'"\\u202e\\u0000x"', b"-1", b'"' + b"A" * 100_000 + b'"']
 _JUNK = [b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"\xc3", b"\xed\xa0\x80", b"\r", b"\n\n", b"}", b"]",
-         b",", b'"', b"\\", b"\u202e".decode("unicode_escape").encode(), b"\x1b[2J", b"<", b"&#55357;",
+         b",", b'"', b"\\", "\u202e".encode(), b"\x1b[2J", b"<", b"&#55357;",
          b"=?utf-8?b?", b"\nFrom x\n"]
 
 
@@ -239,6 +239,10 @@ def campaign(fmt: str, seeds: list[tuple[str, bytes]], count: int = SAMPLE, *,
     """
     failures: list[Failure] = []
     with tempfile.TemporaryDirectory() as tmp:
+        warm = Path(tmp) / seeds[0][0]  # the first import pays for loading the parser's modules
+        warm.write_bytes(seeds[0][1])
+        try_import(warm, fmt, **options)
+        warm.unlink()
         for number, name, data, what in mutations(seeds, count):
             path = Path(tmp) / f"{number}" / name
             path.parent.mkdir()

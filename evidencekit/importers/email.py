@@ -66,7 +66,7 @@ _EXTENSIONS = (".eml", ".mbox", ".msg")
 
 
 # -- detection ------------------------------------------------------------------------------
-def _looks_mail(head: bytes) -> bool:
+def looks_mail(head: bytes) -> bool:
     head = head.lstrip(b"\xef\xbb\xbf")
     lines = head.split(b"\n", 40)
     if lines and _FROM_LINE.match(lines[0]):
@@ -88,12 +88,12 @@ def _members(src: Source) -> list[str | None]:
     if src.kind == "file":
         return [None]
     return sorted(p for p in src.members if p.lower().endswith(_EXTENSIONS)
-                  and _looks_mail(src.head(p, 8192)))
+                  and looks_mail(src.head(p, 8192)))
 
 
 def sniff(src: Source) -> int:
     if src.kind == "file":
-        return 85 if _looks_mail(src.head(None, 8192)) else 0
+        return 85 if looks_mail(src.head(None, 8192)) else 0
     return 70 if _members(src) else 0
 
 
@@ -417,8 +417,6 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
                   tz_source=None, text="", offset=offset, length=len(raw), source_file=member)
     addresses = getaddresses([str(sender or "")])
     msg.sender_id = addresses[0][1].lower() if addresses and addresses[0][1] else None
-    if opts.me is not None and sender is not None:
-        msg.from_me = opts.me.lower() in (sender.lower(), (msg.sender_id or ""))
     if date_text:
         try:
             moment = parsedate_to_datetime(date_text)

@@ -158,8 +158,6 @@ class _Reader:
                       pointer=loc.pointer, conversation=chat)
         msg.id = str(obj["id"]) if obj.get("id") is not None else None
         msg.sender_id = str(sender_id) if sender_id is not None else None
-        if self.opts.me is not None and msg.sender is not None:
-            msg.from_me = msg.sender == self.opts.me
         if obj.get("reply_to_message_id") is not None:
             msg.reply_to = str(obj["reply_to_message_id"])
         self.time(msg, obj)
