@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from evidencekit.importers import detect, parse
+from evidencekit.importers.model import describe_gap
 
 OWNER = "80351110224678912"
 
@@ -56,10 +57,10 @@ def test_package_csv_and_json_channels(tmp_path: Path) -> None:
         "2023-11-20T10:00:00.123000Z", "2023-11-23T10:00:00.000000Z", "2023-11-20T10:00:00.000000Z"]
     assert t.messages[0].text == "Slutt, nå"
     assert t.messages[0].attachments[0].name == "bilde.png"
-    codes = [(n.code, n.message_index) for n in t.notices]
-    assert codes == [("discord_package_own_only", None), ("snowflake_mismatch", 1)]
-    assert "holds only your own messages" in t.notices[0].text("en")
-    assert "bare dine egne meldinger" in t.notices[0].text("nb")
+    assert [(n.code, n.message_index) for n in t.notices] == [("snowflake_mismatch", 1)]
+    assert t.gaps == ["discord_package_own_only"] and t.me == OWNER
+    assert "holds only your own messages" in describe_gap(t.gaps[0], "en")
+    assert "bare dine egne meldinger" in describe_gap(t.gaps[0], "nb")
     with zipfile.ZipFile(path) as z:
         raw = z.read("messages/c111/messages.csv")
     first = t.messages[0]

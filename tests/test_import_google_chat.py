@@ -69,3 +69,17 @@ def test_one_messages_json_alone(tmp_path: Path) -> None:
     assert t.messages[0].time_utc == "2024-01-05T10:00:00.000000Z" and t.messages[0].from_me
     assert t.messages[1].time_utc is None
     assert [n.code for n in t.notices] == ["unreadable_time"]
+
+
+def test_list_and_choose_conversations(tmp_path: Path) -> None:
+    """Each space or DM is a conversation that --list counts and --conversation chooses."""
+    from evidencekit.importers import conversations
+
+    path = _takeout(tmp_path)
+    found = [(c.name, c.messages, c.first_utc, c.last_utc) for c in conversations(path)]
+    assert found == [
+        ("Lager Oslo", 2, "2024-07-03T08:00:00.000000Z", "2024-07-03T08:01:00.000000Z"),
+        ("Per Hansen, Kari Nordmann", 2, "2024-03-01T21:47:12.000000Z", "2024-03-02T09:05:00.000000Z")]
+    chosen = parse(path, conversations=["lager"])
+    assert [m.index for m in chosen.messages] == [2, 3]
+    assert chosen.details["conversations_shown"] == ["Lager Oslo"]

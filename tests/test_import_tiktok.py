@@ -41,7 +41,8 @@ def test_user_data_with_deleted_account(tmp_path: Path) -> None:
         "2024-02-03T19:20:21.000000Z", "2024-02-03T19:25:00.000000Z", "2023-12-24T23:59:59.000000Z"]
     assert t.messages[0].text == "Du er stygg &#128545;"  # kept exactly as TikTok wrote it
     codes = [n.code for n in t.notices]
-    assert codes == ["tiktok_utc_assumed", "tiktok_no_videos", "deleted_account"]
+    assert codes == ["tiktok_utc_assumed", "deleted_account"]
+    assert t.gaps == ["tiktok_no_videos"] and (t.me, t.me_origin) == ("kari.tt", "export")
     assert t.details["owner"] == "kari.tt"
     raw = path.read_bytes()
     assert json.loads(raw[t.messages[1].offset:t.messages[1].offset + t.messages[1].length])["from"] == "kari.tt"

@@ -111,3 +111,17 @@ def test_cli_import_keeps_ids_and_owner(case_home: Path, tmp_path: Path) -> None
     assert [(m["sender_id"], m["from_me"]) for m in messages[:3]] == [
         (OTHER, False), (OTHER, False), (OWNER, True)]
     assert messages[1]["display"].endswith("https://evil.example/kari")
+
+
+def test_cli_list_and_one_conversation(case_home: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    path = _archive(tmp_path)
+    listed = run_cli("import", path, "--list", "--json")
+    assert listed.code == 0, listed.err
+    assert [(c["name"], c["messages"]) for c in listed.json()] == [
+        (f"{OWNER}-{OTHER}", 3), ("1690000000000000000", 3)]
+    done = run_cli("import", path, "--conversation", "1690000000000000000", "--no-stamp")
+    assert done.code == 0, done.err
+    messages = run_cli("transcript", "E-001", "--json").json()["messages"]
+    assert [m["sender_id"] for m in messages] == [THIRD] * 3

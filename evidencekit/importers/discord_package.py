@@ -23,6 +23,7 @@ from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
 NAMES = ("discord-package",)
+GAPS = ("discord_package_own_only",)
 _FILE = re.compile(r"(?:^|.*/)messages/c?(\d+)/messages\.(csv|json)$")
 PATTERNS: list[_json.Pattern] = [("*",)]
 _USED = {"ID", "TIMESTAMP", "CONTENTS", "ATTACHMENTS"}
@@ -53,7 +54,8 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     owner = {"id": str(user["id"]) if isinstance(user.get("id"), (str, int)) else None,
              "username": user.get("username") if isinstance(user.get("username"), str) else None}
     transcript.details.update({"owner": owner, "channels": len(channels)})
-    transcript.notice("discord_package_own_only", None)
+    if owner["id"]:
+        transcript.me, transcript.me_origin = owner["id"], "export"
     return _messages(src, channels, _json.as_dict(index), owner, opts, transcript)
 
 

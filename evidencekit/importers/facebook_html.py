@@ -25,9 +25,11 @@ from evidencekit.importers._source import Source
 from evidencekit.importers._time import (EXPORT_OFFSET, LocalClock, format_utc, parse_worded,
                                          readable, zone_offset)
 from evidencekit.importers.errors import ImportFailed
+from evidencekit.importers.messenger import E2EE_SINCE
 from evidencekit.importers.model import Attachment, Message, Transcript
 
 NAMES = ("facebook-html", "instagram-html")
+GAPS = ("names_only",)
 _FILE = re.compile(r"message_(\d+)\.html?")
 #: block, sender, body, time class of each layout ("" = the 2017 layout's own rules).
 LAYOUTS = {"2024": ("_a6-g", "_a6-h", "_a6-p", "_a72d"),
@@ -190,8 +192,6 @@ class _Reader:
             self.deleted += 1
         else:
             msg.sender_id = sender or None
-        if self.opts.me is not None and sender:
-            msg.from_me = sender == self.opts.me
         if reactions:
             msg.extra["reactions"] = reactions
         return msg
@@ -286,6 +286,9 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
         transcript.notice("deleted_account", None, count=reader.deleted, name="Facebook User")
     instagram = opts.fmt == "instagram-html" or "instagram" in src.name.lower() or any(
         "instagram" in (m or "").lower() for _, files in threads for m in files)
+    times = [m.time_utc for m in reader.messages if m.time_utc]
+    if not instagram and times and max(times) >= E2EE_SINCE:
+        transcript.gaps.append("messenger_e2ee")
     transcript.details.update({
         "app": "instagram" if instagram else "facebook",
         "files": [m or src.name for _, files in threads for m in files],

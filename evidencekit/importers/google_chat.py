@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timezone
 from pathlib import PurePosixPath
-from typing import Any, Iterator
+from typing import Iterator
 
 from evidencekit.importers import _json
 from evidencekit.importers._options import Options
@@ -71,8 +71,9 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     if not members:
         raise ImportFailed("importers.google_chat_no_file", name=src.name)
     owner = None if src.kind == "file" else _owner(src, transcript)
-    me = owner or (opts.me.lower() if opts.me else None)
     transcript.details.update({"owner": owner, "files": [m or src.name for m in members]})
+    if owner is not None:
+        transcript.me, transcript.me_origin = owner, "export"
     messages: list[Message] = []
     for member in members:
         title = src.name if member is None else \
@@ -80,13 +81,13 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
         doc = _json.read(src, member, PATTERNS, transcript)
         _json.as_dict(doc.value)
         for loc in doc.located:
-            messages.append(_message(len(messages), loc, member, title, me, src, opts,
+            messages.append(_message(len(messages), loc, member, title, owner, src,
                                      transcript))
     return iter(messages)
 
 
-def _message(index: int, loc: _json.Located, member: str | None, title: str, me: str | None,
-             src: Source, opts: Options, transcript: Transcript) -> Message:
+def _message(index: int, loc: _json.Located, member: str | None, title: str,
+             owner: str | None, src: Source, transcript: Transcript) -> Message:
     obj = _json.as_dict(loc.value)
     creator = _json.as_dict(obj.get("creator") or {})
     email = _json.text_of(creator.get("email")) or None
@@ -103,8 +104,8 @@ def _message(index: int, loc: _json.Located, member: str | None, title: str, me:
                   tz_source=EXPORT_OFFSET if utc else None, text=_json.text_of(obj.get("text")),
                   offset=loc.start, length=loc.end - loc.start, source_file=member,
                   pointer=loc.pointer, conversation=title, sender_id=email)
-    if me is not None and (email or name):
-        msg.from_me = me in ((email or "").lower(), name)
+    if owner is not None:
+        msg.from_me = (email or "").lower() == owner
     msg.id = _json.text_of(obj.get("message_id")) or None
     folder = PurePosixPath(member).parent if member else None
     for item in _json.as_list(obj.get("attached_files") or []):

@@ -67,20 +67,21 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     if not all(c in header for c in _NEEDED):
         raise ImportFailed("importers.linkedin_no_header", name=member or src.name)
     transcript.details.update({"file": member or src.name, "columns": header})
-    return _messages(rows, len(header), member, opts, transcript)
+    if "SENDER PROFILE URL" not in header:  # the 2020 layout
+        transcript.gaps.append("names_only")
+    return _messages(rows, len(header), member, transcript)
 
 
-def _messages(rows: Iterator[_csv.Row], width: int, member: str | None, opts: Options,
+def _messages(rows: Iterator[_csv.Row], width: int, member: str | None,
               transcript: Transcript) -> Iterator[Message]:
     for index, row in enumerate(rows):
         if row.width != width:
             transcript.notice("csv_columns_differ", index, line=row.line, found=row.width,
                               expected=width)
-        yield _message(index, row, member, opts, transcript)
+        yield _message(index, row, member, transcript)
 
 
-def _message(index: int, row: _csv.Row, member: str | None, opts: Options,
-             transcript: Transcript) -> Message:
+def _message(index: int, row: _csv.Row, member: str | None, transcript: Transcript) -> Message:
     cells = row.cells
     written = cells.get("DATE", "").strip() or None
     moment = readable(parse_utc_text, written) if written else None
@@ -96,7 +97,5 @@ def _message(index: int, row: _csv.Row, member: str | None, opts: Options,
                   tz_source=EXPORT_UTC if moment else None, text=text, offset=row.start,
                   length=row.end - row.start, source_file=member, conversation=conversation,
                   sender_id=url, display=html_text(text))
-    if opts.me is not None:
-        msg.from_me = opts.me in (sender, url)
     msg.extra = {k.lower(): v for k, v in cells.items() if k not in _USED and v}
     return msg

@@ -2,7 +2,7 @@
 
 Why care: the export holds only the chats that were *saved* in the chat (or were still on the
 server when the data was asked for); a worker must not take it for the whole conversation, so
-every transcript says so. Two layouts exist: the older one splits "Received Saved Chat History"
+every transcript says so (``GAPS``). Two layouts exist: the older one splits "Received Saved Chat History"
 and "Sent Saved Chat History"; the newer one groups by conversation and says ``IsSender``. The
 ``From`` username is the stable identity (display names can be changed and copied).
 """
@@ -19,6 +19,7 @@ from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
 NAMES = ("snapchat",)
+GAPS = ("snapchat_saved_only",)
 FILE = "chat_history.json"
 PATTERNS: list[_json.Pattern] = [("*", "*")]
 RECEIVED, SENT = "Received Saved Chat History", "Sent Saved Chat History"
@@ -50,12 +51,11 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     older = RECEIVED in root or SENT in root
     transcript.details.update({"file": member or src.name,
                                "layout": "older" if older else "by-conversation"})
-    transcript.notice("snapchat_saved_only", None)
     messages = []
     for loc in doc.located:
         group = str(loc.path[0])
         obj = _json.as_dict(loc.value)
-        messages.append(_message(len(messages), loc, group, older, member, opts, transcript, obj))
+        messages.append(_message(len(messages), loc, group, older, member, transcript, obj))
     if older:  # received and sent lists apart: put them in time order, keeping each one's place
         messages.sort(key=lambda m: (m.time_utc is None, m.time_utc or "", m.index))
         for index, msg in enumerate(messages):
@@ -64,7 +64,7 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
 
 
 def _message(index: int, loc: _json.Located, group: str, older: bool, member: str | None,
-             opts: Options, transcript: Transcript, obj: dict[str, Any]) -> Message:
+             transcript: Transcript, obj: dict[str, Any]) -> Message:
     written = _json.text_of(obj.get("Created")) or None
     moment = readable(parse_utc_text, written) if written else None
     if written and moment is None:
@@ -80,15 +80,12 @@ def _message(index: int, loc: _json.Located, group: str, older: bool, member: st
         mine = flag if isinstance(flag, bool) else None
         title = obj.get("Conversation Title")
         conversation = title if isinstance(title, str) and title else group
-    if mine and sender is None:
-        sender = opts.me
     msg = Message(index=index, sender=sender, time_written=written,
                   time_utc=format_utc(moment) if moment else None,
                   tz_source=EXPORT_UTC if moment else None, text=text, offset=loc.start,
                   length=loc.end - loc.start, source_file=member, pointer=loc.pointer,
                   conversation=conversation, sender_id=_json.text_of(obj.get("From")) or None)
-    msg.from_me = mine if mine is not None else (
-        None if opts.me is None or sender is None else sender == opts.me)
+    msg.from_me = mine
     kind = _json.text_of(obj.get("Media Type")).upper()
     if kind not in _WORDS:
         msg.attachments.append(Attachment(None, None, "omitted"))

@@ -20,6 +20,7 @@ from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Message, Transcript
 
 NAMES = ("tiktok",)
+GAPS = ("tiktok_no_videos",)
 _FILE = re.compile(r"(?:^|/)user_data(?:_tiktok)?\.json$", re.IGNORECASE)
 _SECTIONS = ("Direct Message", "Direct Messages")
 PATTERNS: list[_json.Pattern] = [(section, "Direct Messages", "ChatHistory", "*", "*")
@@ -73,15 +74,16 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     root = _json.as_dict(doc.value)
     owner = _owner(root)
     transcript.details.update({"file": member or src.name, "owner": owner})
+    if owner is not None:
+        transcript.me, transcript.me_origin = owner, "export"
     transcript.notice("tiktok_utc_assumed", None)
-    transcript.notice("tiktok_no_videos", None)
     messages: list[Message] = []
     deleted = 0
     for loc in doc.located:
         key = str(loc.path[3])
         match = _PARTNER.fullmatch(key)
         partner = match[1].strip() if match else key
-        msg = _message(len(messages), loc, member, partner or key, owner, opts, transcript)
+        msg = _message(len(messages), loc, member, partner or key, owner, transcript)
         deleted += msg.sender is None and not msg.from_me
         messages.append(msg)
     if deleted:
@@ -90,20 +92,19 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
 
 
 def _message(index: int, loc: _json.Located, member: str | None, conversation: str,
-             owner: str | None, opts: Options, transcript: Transcript) -> Message:
+             owner: str | None, transcript: Transcript) -> Message:
     obj = _json.as_dict(loc.value)
     written = _json.text_of(_field(obj, "date")) or None
     moment = readable(parse_utc_text, written) if written else None
     if written and moment is None:
         transcript.notice("unreadable_time", index, written=written)
     sender = _json.text_of(_field(obj, "from")) or None
-    me = owner or opts.me
     msg = Message(index=index, sender=sender, time_written=written,
                   time_utc=format_utc(moment) if moment else None,
                   tz_source=EXPORT_UTC if moment else None,
                   text=_json.text_of(_field(obj, "content")), offset=loc.start,
                   length=loc.end - loc.start, source_file=member, pointer=loc.pointer,
                   conversation=conversation, sender_id=sender,
-                  from_me=None if me is None or sender is None else sender == me)
+                  from_me=None if owner is None or sender is None else sender == owner)
     msg.extra = {k: v for k, v in obj.items() if k.lower() not in _USED}
     return msg

@@ -92,6 +92,8 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
         raise ImportFailed("importers.x_no_file", name=src.name)
     owner = _owner(src, transcript)
     transcript.details.update({"files": [m or src.name for m in members], "owner": owner or None})
+    if owner.get("id"):
+        transcript.me, transcript.me_origin = owner["id"], "export"
     messages: list[Message] = []
     unordered = False
     for member in members:
@@ -105,7 +107,7 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
             ident = _json.text_of(conversation.get("conversationId")) or None
             first = len(messages)
             for loc in reversed(located):  # the archive lists the newest message first
-                msg = _message(len(messages), loc, member, ident, owner, src, opts, transcript)
+                msg = _message(len(messages), loc, member, ident, owner, src, transcript)
                 if msg.extra.get("event") == "conversationNameUpdate":
                     transcript.details.setdefault("group_names", {})[ident] = msg.text
                 messages.append(msg)
@@ -127,16 +129,13 @@ def display(text: str, urls: list[Any]) -> str | None:
 
 
 def _message(index: int, loc: _json.Located, member: str | None, conversation: str | None,
-             owner: dict[str, str], src: Source, opts: Options,
-             transcript: Transcript) -> Message:
+             owner: dict[str, str], src: Source, transcript: Transcript) -> Message:
     wrapper = _json.as_dict(loc.value)
     kind, body = next(iter(wrapper.items())) if len(wrapper) == 1 else ("", {})
     obj = _json.as_dict(body)
     sender_id = obj.get("senderId", obj.get("initiatingUserId"))
     sender_id = str(sender_id) if isinstance(sender_id, (str, int)) else None
     mine = None if not owner.get("id") or sender_id is None else sender_id == owner["id"]
-    if mine is None and opts.me is not None and sender_id is not None:
-        mine = opts.me.lstrip("@") in (sender_id, owner.get("username"))
     sender = sender_id
     if mine and owner.get("username"):
         sender = "@" + owner["username"]
