@@ -99,21 +99,9 @@ def test_not_javascript_of_the_archive(tmp_path: Path) -> None:
         parse(path, fmt="x")
 
 
-def test_cli_import_keeps_ids_and_owner(case_home: Path, tmp_path: Path) -> None:
-    """Through the CLI: the archive is the evidence, the transcript carries ids and the owner."""
-    from conftest import run_cli
-
-    path = _archive(tmp_path)
-    item = run_cli("import", path, "--no-stamp", "--json")
-    assert item.code == 0, item.err
-    assert item.json()["acquired"]["format"] == "x"
-    messages = run_cli("transcript", "E-001", "--json").json()["messages"]
-    assert [(m["sender_id"], m["from_me"]) for m in messages[:3]] == [
-        (OTHER, False), (OTHER, False), (OWNER, True)]
-    assert messages[1]["display"].endswith("https://evil.example/kari")
-
-
-def test_cli_list_and_one_conversation(case_home: Path, tmp_path: Path) -> None:
+def test_cli_list_import_and_one_conversation(case_home: Path, tmp_path: Path) -> None:
+    """Through the CLI: --list counts the conversations and stores nothing; the archive is the
+    evidence, its transcript carries ids and the owner; --conversation keeps one."""
     from conftest import run_cli
 
     path = _archive(tmp_path)
@@ -121,7 +109,15 @@ def test_cli_list_and_one_conversation(case_home: Path, tmp_path: Path) -> None:
     assert listed.code == 0, listed.err
     assert [(c["name"], c["messages"]) for c in listed.json()] == [
         (f"{OWNER}-{OTHER}", 3), ("1690000000000000000", 3)]
+    assert run_cli("list", "--json").json() == []
+    item = run_cli("import", path, "--no-stamp", "--json")
+    assert item.code == 0, item.err
+    assert item.json()["acquired"]["format"] == "x"
+    messages = run_cli("transcript", "E-001", "--json").json()["messages"]
+    assert [(m["sender_id"], m["from_me"]) for m in messages[:3]] == [
+        (OTHER, False), (OTHER, False), (OWNER, True)]
+    assert messages[1]["display"].endswith("https://evil.example/kari")
     done = run_cli("import", path, "--conversation", "1690000000000000000", "--no-stamp")
     assert done.code == 0, done.err
-    messages = run_cli("transcript", "E-001", "--json").json()["messages"]
-    assert [m["sender_id"] for m in messages] == [THIRD] * 3
+    group = run_cli("transcript", "E-002", "--json").json()["messages"]
+    assert [m["sender_id"] for m in group] == [THIRD] * 3
