@@ -51,6 +51,9 @@ def _archive(tmp_path: Path) -> Path:
         z.writestr("data/manifest.js", "window.__THAR_CONFIG = " + json.dumps(
             {"userInfo": {"accountId": OWNER, "userName": "kari_n", "displayName": "Kari"}}))
         z.writestr("data/direct-messages.js", _js("direct_messages", DMS))
+        z.writestr("data/direct-messages-part1.js", _js("direct_messages", [{"dmConversation": {
+            "conversationId": f"{OWNER}-{THIRD}", "messages": [
+                _dm("1700000000000000009", THIRD, OWNER, "Del to", "2023-11-20T08:00:00.000Z")]}}]))
         z.writestr("data/direct-messages-group.js", _js("direct_messages_group", GROUP))
         z.writestr("data/direct_messages_media/1700000000000000002-pic.jpg", b"jpeg bytes")
         z.writestr("data/tweets.js", _js("tweets", []))
@@ -62,9 +65,10 @@ def test_archive_with_owner_and_groups(tmp_path: Path) -> None:
     assert detect(path) == "x"
     t = parse(path)
     assert t.details["owner"]["id"] == OWNER
-    assert len(t.messages) == 6
-    assert [m.sender_id for m in t.messages] == [OTHER, OTHER, OWNER, THIRD, THIRD, THIRD]
-    assert [m.from_me for m in t.messages] == [False, False, True, False, False, False]
+    assert len(t.messages) == 7
+    assert [m.sender_id for m in t.messages] == [OTHER, OTHER, OWNER, THIRD, THIRD, THIRD, THIRD]
+    assert [m.from_me for m in t.messages] == [False, False, True, False, False, False, False]
+    assert t.messages[3].source_file == "data/direct-messages-part1.js"
     assert t.messages[2].sender == "@kari_n" and t.messages[0].sender == OTHER
     assert [m.time_utc for m in t.messages[:3]] == [
         "2023-11-14T22:10:00.000000Z", "2023-11-14T22:13:20.123000Z", "2023-11-14T22:15:00.000000Z"]
@@ -74,8 +78,9 @@ def test_archive_with_owner_and_groups(tmp_path: Path) -> None:
     assert t.messages[0].display == "Hei & hallo"
     assert threat.attachments[0].status == "present"
     assert threat.attachments[0].member == "data/direct_messages_media/1700000000000000002-pic.jpg"
-    assert [m.conversation for m in t.messages] == [f"{OWNER}-{OTHER}"] * 3 + ["1690000000000000000"] * 3
-    assert [m.system for m in t.messages[3:]] == [True, True, False]
+    assert [m.conversation for m in t.messages] == [f"{OWNER}-{OTHER}"] * 3 + [f"{OWNER}-{THIRD}"] + [
+        "1690000000000000000"] * 3
+    assert [m.system for m in t.messages[4:]] == [True, True, False]
     assert t.details["group_names"] == {"1690000000000000000": "Kari-gruppa"}
     with zipfile.ZipFile(path) as z:
         raw = z.read("data/direct-messages.js")
@@ -108,7 +113,7 @@ def test_cli_list_import_and_one_conversation(case_home: Path, tmp_path: Path) -
     listed = run_cli("import", path, "--list", "--json")
     assert listed.code == 0, listed.err
     assert [(c["name"], c["messages"]) for c in listed.json()] == [
-        (f"{OWNER}-{OTHER}", 3), ("1690000000000000000", 3)]
+        (f"{OWNER}-{OTHER}", 3), (f"{OWNER}-{THIRD}", 1), ("1690000000000000000", 3)]
     assert run_cli("list", "--json").json() == []
     item = run_cli("import", path, "--no-stamp", "--json")
     assert item.code == 0, item.err

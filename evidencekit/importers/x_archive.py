@@ -22,7 +22,8 @@ from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
 NAMES = ("x", "twitter")
-FILES = ("direct-messages.js", "direct-messages-group.js")
+#: The DM files; a large archive splits each into ``-part1.js``, ``-part2.js`` …
+_FILE = re.compile(r"direct-messages(?:-group)?(?:-part(\d+))?\.js")
 PATTERNS: list[_json.Pattern] = [("*", "dmConversation", "messages", "*")]
 _ASSIGN = re.compile(rb"\s*window\.(?:YTD\.[A-Za-z_]+\.part\d+|__THAR_CONFIG)\s*=\s*")
 #: Message kinds that are events (someone joined, left, renamed the group), not words.
@@ -33,7 +34,9 @@ _USED = frozenset({"id", "senderId", "initiatingUserId", "text", "createdAt", "m
 def _members(src: Source) -> list[str | None]:
     if src.kind == "file":
         return [None]
-    return [m for m in (src.find(f) for f in FILES) if m is not None]
+    found = [p for p in src.members if _FILE.fullmatch(PurePosixPath(p).name)]
+    return sorted(found, key=lambda p: ("group" in p, int(_FILE.fullmatch(
+        PurePosixPath(p).name)[1] or 0), p))
 
 
 def sniff(src: Source) -> int:
