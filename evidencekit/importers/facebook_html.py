@@ -39,6 +39,7 @@ LAYOUTS = {"2024": ("_a6-g", "_a6-h", "_a6-p", "_a72d"),
 DELETED = {"Facebook User", "Facebook-bruker", "Facebookbruker", "Other user", "Annen bruker",
            "Instagram User", "Instagram-bruker", "Instagrambruker"}
 _CLASS = re.compile(rb"<div\s+class=\"([^\"]*)\"")
+_ZONE_TEXT = re.compile(r"(?:UTC|GMT)\s*[+\-\u2212]\d")
 
 
 def _has_class(token: str) -> str:
@@ -54,11 +55,14 @@ _WORDS = etree.XPath("descendant-or-self::text()[not(ancestor::ul)]")
 def _parser() -> etree.HTMLParser:
     """libxml2's HTML parser as browsers read such pages: forgiving, never fetching anything."""
     return etree.HTMLParser(encoding="utf-8", recover=True, no_network=True, huge_tree=True)
-_ZONE_TEXT = re.compile(r"(?:UTC|GMT)\s*[+\-\u2212]\d")
 
 
 def _files(src: Source) -> list[str]:
     return [p for p in src.members if _FILE.fullmatch(PurePosixPath(p).name)]
+
+
+def _number(path: str) -> int:
+    return int(_FILE.fullmatch(PurePosixPath(path).name)[1])  # type: ignore[index]
 
 
 def _layout(head: str) -> str | None:
@@ -90,8 +94,7 @@ def _threads(src: Source) -> list[tuple[str, list[str | None]]]:
     folders: dict[str, list[str]] = {}
     for path in _files(src):
         folders.setdefault(str(PurePosixPath(path).parent), []).append(path)
-    number = lambda p: int(_FILE.fullmatch(PurePosixPath(p).name)[1])  # noqa: E731
-    return [(folder, sorted(paths, key=number, reverse=True))
+    return [(folder, sorted(paths, key=_number, reverse=True))
             for folder, paths in sorted(folders.items())]
 
 
@@ -103,7 +106,7 @@ class _Reader:
         self.messages: list[Message] = []
         self.naive: list[tuple[Message, datetime]] = []  # local times still to convert
         self.zones: set[timedelta] = set()
-        self.deleted = 0
+        self.deleted: dict[str, int] = {}  # how deleted accounts are shown, and how often
 
     def read_file(self, member: str | None, folder: str) -> None:
         data = self.src.read(member)
@@ -189,7 +192,7 @@ class _Reader:
                       time_utc=None, tz_source=None, text=text, attachments=attachments,
                       offset=start, source_file=member, conversation=title)
         if sender in DELETED:
-            self.deleted += 1
+            self.deleted[sender] = self.deleted.get(sender, 0) + 1
         else:
             msg.sender_id = sender or None
         if reactions:
@@ -283,7 +286,8 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
             reader.read_file(member, folder)
     reader.finish()
     if reader.deleted:
-        transcript.notice("deleted_account", None, count=reader.deleted, name="Facebook User")
+        transcript.notice("deleted_account", None, count=sum(reader.deleted.values()),
+                          name=", ".join(sorted(reader.deleted)))
     instagram = opts.fmt == "instagram-html" or "instagram" in src.name.lower() or any(
         "instagram" in (m or "").lower() for _, files in threads for m in files)
     times = [m.time_utc for m in reader.messages if m.time_utc]
