@@ -26,8 +26,6 @@ NAMES = ("x", "twitter")
 _FILE = re.compile(r"direct-messages(?:-group)?(?:-part(\d+))?\.js")
 PATTERNS: list[_json.Pattern] = [("*", "dmConversation", "messages", "*")]
 _ASSIGN = re.compile(rb"\s*window\.(?:YTD\.[A-Za-z_]+\.part\d+|__THAR_CONFIG)\s*=\s*")
-#: Message kinds that are events (someone joined, left, renamed the group), not words.
-_EVENTS = ("joinConversation", "participantsJoin", "participantsLeave", "conversationNameUpdate")
 _USED = frozenset({"id", "senderId", "initiatingUserId", "text", "createdAt", "mediaUrls"})
 
 
@@ -162,6 +160,6 @@ def _message(index: int, loc: _json.Located, member: str | None, conversation: s
         msg.attachments.append(src.attachment(base, local) if local
                                else Attachment(base or None, None, "missing", ref=url or None))
     msg.extra = _json.leftover(obj, _USED)
-    if kind != "messageCreate":
+    if kind != "messageCreate":  # someone joined, left, renamed the group: an event, not words
         msg.extra["event"] = kind
     return msg
