@@ -31,6 +31,8 @@ from evidencekit.importers.model import Attachment, Message, Transcript
 NAMES = ("facebook-html", "instagram-html")
 GAPS = ("names_only",)
 _FILE = re.compile(r"message_(\d+)\.html?")
+#: Before 2018: every thread in one ``html/messages.htm``, or one ``messages/<number>.html`` each.
+_OLD_FILE = re.compile(r"\d+\.html")
 #: block, sender, body, time class of each layout ("" = the 2017 layout's own rules).
 LAYOUTS = {"2024": ("_a6-g", "_a6-h", "_a6-p", "_a72d"),
            "2020": ("_2lej", "_2lel", "_2let", "_2lem"),
@@ -61,6 +63,16 @@ def _files(src: Source) -> list[str]:
     return [p for p in src.members if _FILE.fullmatch(PurePosixPath(p).name)]
 
 
+def _old_files(src: Source) -> list[str]:
+    found = []
+    for member in src.members:
+        path = PurePosixPath(member)
+        if path.name == "messages.htm" or (path.parent.name == "messages"
+                                           and _OLD_FILE.fullmatch(path.name)):
+            found.append(member)
+    return sorted(found)
+
+
 def _number(path: str) -> int:
     return int(_FILE.fullmatch(PurePosixPath(path).name)[1])  # type: ignore[index]
 
@@ -76,7 +88,8 @@ def _layout(head: str) -> str | None:
 
 
 def sniff(src: Source) -> int:
-    members: list[str | None] = [None] if src.kind == "file" else _files(src)[:1]
+    members: list[str | None] = [None] if src.kind == "file" else \
+        (_files(src) or _old_files(src))[:1]
     for member in members:
         head = _json.sniff_text(src, member, 65536).lower()
         if "<html" in head or "<!doctype" in head:
@@ -91,11 +104,12 @@ def _threads(src: Source) -> list[tuple[str, list[str | None]]]:
     """(folder, files highest number first) for every conversation, by folder."""
     if src.kind == "file":
         return [("", [None])]
-    folders: dict[str, list[str]] = {}
+    folders: dict[str, list[str | None]] = {}
     for path in _files(src):
         folders.setdefault(str(PurePosixPath(path).parent), []).append(path)
-    return [(folder, sorted(paths, key=_number, reverse=True))
-            for folder, paths in sorted(folders.items())]
+    chunked = [(folder, sorted(paths, key=_number, reverse=True))  # type: ignore[arg-type]
+               for folder, paths in sorted(folders.items())]
+    return chunked + [(path, [path]) for path in _old_files(src)]
 
 
 class _Reader:
@@ -126,10 +140,11 @@ class _Reader:
         self._zone_line(root, layout)
         found = [self._message(block, layout, title, member, start)
                  for block, start in zip(blocks, starts)]
-        for msg in reversed(found):  # each file lists the newest message first
-            msg.index = len(self.messages)
-            self.messages.append(msg)
-            self._time(msg)
+        for run in _runs(found, newest_first=layout != "2017"):
+            for msg in run:
+                msg.index = len(self.messages)
+                self.messages.append(msg)
+                self._time(msg)
 
     @staticmethod
     def _blocks(root: etree._Element) -> tuple[str | None, list[etree._Element]]:
@@ -182,11 +197,15 @@ class _Reader:
                 written = "".join(el.itertext()).strip()
             elif body_cls and body_cls in classes:
                 body.append(el)
-        if layout == "2017":
+        if layout == "2017":  # the text follows the block; the thread names its people
             sibling = block.getnext()
             while sibling is not None and sibling.tag == "p":
                 body.append(sibling)
                 sibling = sibling.getnext()
+            thread = next((a for a in block.iterancestors("div") if a.get("class") == "thread"),
+                          None)
+            if thread is not None and (thread.text or "").strip():
+                title = thread.text.strip()
         text, attachments, reactions = self._body(body)
         msg = Message(index=0, sender=sender or None, time_written=written or None,
                       time_utc=None, tz_source=None, text=text, attachments=attachments,
@@ -268,6 +287,34 @@ class _Reader:
         for msg, local in self.naive:
             msg.time_utc = format_utc((local - header).replace(tzinfo=timezone.utc))
             msg.tz_source = EXPORT_OFFSET
+
+
+def _runs(found: list[Message], newest_first: bool) -> Iterator[list[Message]]:
+    """Each conversation's messages of one file, oldest first.
+
+    Since 2018 every file lists the newest message first. The older pages do not say which
+    way they run, but every time there names its own offset, so the first and last readable
+    times decide.
+    """
+    runs: list[list[Message]] = []
+    for msg in found:
+        if runs and runs[-1][0].conversation == msg.conversation:
+            runs[-1].append(msg)
+        else:
+            runs.append([msg])
+    for run in runs:
+        backwards = newest_first
+        if not newest_first:
+            known = [t for t in (_moment(m.time_written) for m in run) if t is not None]
+            backwards = len(known) > 1 and known[0] > known[-1]
+        yield run[::-1] if backwards else run
+
+
+def _moment(written: str | None) -> datetime | None:
+    parsed = readable(parse_worded, written) if written else None
+    if parsed is None or parsed[1] is None:
+        return None
+    return parsed[0] - parsed[1]
 
 
 def _offset_text(offset: timedelta) -> str:
