@@ -9,6 +9,8 @@ and "Sent Saved Chat History"; the newer one groups by conversation and says ``I
 
 from __future__ import annotations
 
+import html
+from pathlib import PurePosixPath
 from typing import Any, Iterator
 
 from evidencekit.importers import _json
@@ -23,7 +25,7 @@ GAPS = ("snapchat_saved_only",)
 FILE = "chat_history.json"
 PATTERNS: list[_json.Pattern] = [("*", "*")]
 RECEIVED, SENT = "Received Saved Chat History", "Sent Saved Chat History"
-_USED = frozenset({"From", "To", "Created", "Text", "Content", "IsSender"})
+_USED = frozenset({"From", "To", "Created", "Text", "Content", "IsSender", "Media IDs"})
 #: Media types that are words; any other type is a snap, picture, video or voice note the
 #: chat history names but does not hold.
 _WORDS = {"TEXT", ""}
@@ -51,24 +53,34 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     older = RECEIVED in root or SENT in root
     transcript.details.update({"file": member or src.name,
                                "layout": "older" if older else "by-conversation"})
-    messages = []
-    for loc in doc.located:
-        group = str(loc.path[0])
-        obj = _json.as_dict(loc.value)
-        messages.append(_message(len(messages), loc, group, older, member, transcript, obj))
+    media = _media(src)
+    messages = [_message(index, loc, older, member, src, media, _json.as_dict(loc.value))
+                for index, loc in enumerate(doc.located)]
     if older:  # received and sent lists apart: put them in time order, keeping each one's place
         messages.sort(key=lambda m: (m.time_utc is None, m.time_utc or "", m.index))
         for index, msg in enumerate(messages):
             msg.index = index
+    for msg in messages:
+        if msg.time_written and msg.time_utc is None:
+            transcript.notice("unreadable_time", msg.index, written=msg.time_written)
     return iter(messages)
 
 
-def _message(index: int, loc: _json.Located, group: str, older: bool, member: str | None,
-             transcript: Transcript, obj: dict[str, Any]) -> Message:
+def _media(src: Source) -> dict[str, str]:
+    """The files of ``chat_media/`` by the media id in their names (``2019-02-12_<id>.jpg``)."""
+    found: dict[str, str] = {}
+    for path in src.members:
+        name = PurePosixPath(path)
+        if name.parent.name == "chat_media" and "_" in name.stem:
+            found.setdefault(name.stem.split("_", 1)[1], path)
+    return found
+
+
+def _message(index: int, loc: _json.Located, older: bool, member: str | None, src: Source,
+             media: dict[str, str], obj: dict[str, Any]) -> Message:
+    group = str(loc.path[0])
     written = _json.text_of(obj.get("Created")) or None
     moment = readable(parse_utc_text, written) if written else None
-    if written and moment is None:
-        transcript.notice("unreadable_time", index, written=written)
     text = _json.text_of(obj.get("Text" if "Text" in obj else "Content"))
     sender = _json.text_of(obj.get("From")) or None
     if older:
@@ -86,8 +98,15 @@ def _message(index: int, loc: _json.Located, group: str, older: bool, member: st
                   length=loc.end - loc.start, source_file=member, pointer=loc.pointer,
                   conversation=conversation, sender_id=_json.text_of(obj.get("From")) or None)
     msg.from_me = mine
+    shown = html.unescape(text)  # the older layout escapes some characters (&#39;)
+    msg.display = shown if shown != text else None
+    ids = [i.strip() for i in _json.text_of(obj.get("Media IDs")).split("|") if i.strip()]
+    for ident in ids:
+        found = media.get(ident)
+        msg.attachments.append(Attachment(ident, None, "missing") if found is None
+                               else src.attachment(PurePosixPath(found).name, found))
     kind = _json.text_of(obj.get("Media Type")).upper()
-    if kind not in _WORDS:
+    if kind not in _WORDS and not ids:
         msg.attachments.append(Attachment(None, None, "omitted"))
     msg.extra = _json.leftover(obj, _USED)
     return msg
