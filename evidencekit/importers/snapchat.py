@@ -2,9 +2,10 @@
 
 Why care: the export holds only the chats that were *saved* in the chat (or were still on the
 server when the data was asked for); a worker must not take it for the whole conversation, so
-every transcript says so (``GAPS``). Two layouts exist: the older one splits "Received Saved Chat History"
-and "Sent Saved Chat History"; the newer one groups by conversation and says ``IsSender``. The
-``From`` username is the stable identity (display names can be changed and copied).
+every transcript says so (``GAPS``). Two layouts exist: the older one splits "Received Saved
+Chat History" and "Sent Saved Chat History"; the newer one groups by conversation and says
+``IsSender``. The ``From`` username is the stable identity (display names can be changed and
+copied).
 """
 
 from __future__ import annotations
