@@ -13,7 +13,7 @@ from importer_fuzz import FULL, SAMPLE, campaign, cli_refuses, first_refused, tr
 
 from conftest import run_cli
 from test_import_discord_package import package
-from test_import_facebook_html import _b2020, _b2024, _page
+from test_import_facebook_html import _b2020, _b2024, _page, old_page
 from test_import_google_chat import _takeout
 from test_import_linkedin import _csv
 from test_import_snapchat import NEWER, OLDER
@@ -41,7 +41,8 @@ def _seeds(fmt: str, folder: Path) -> list[tuple[str, bytes]]:
                                              _b2024("Facebook User", "x", "Jul 01, 2024 9:40 pm")],
                                      footer).encode()),
             ("message_1.html", _page("Ola", [_b2020("Ola", "Hei", "Jan 05, 2021, 9:47 PM")],
-                                     footer).encode())]
+                                     footer).encode()),
+            ("messages.htm", old_page().encode())]
 
 
 FORMATS = ["discord-package", "facebook-html", "google-chat", "linkedin", "snapchat", "tiktok", "x"]

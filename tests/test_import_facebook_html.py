@@ -143,21 +143,27 @@ def test_whole_download_has_one_conversation_per_folder(tmp_path: Path) -> None:
     assert [m.text for m in chosen.messages] == ["a"] and chosen.messages[0].index == 2
 
 
+def _old_message(user: str, meta: str, text: str) -> str:
+    return (f'<div class="message"><div class="message_header"><span class="user">{user}</span>'
+            f'<span class="meta">{meta}</span></div></div><p>{text}</p>')
+
+
+def old_page() -> str:
+    """A messages.htm from before 2018: two threads, oldest first, an offset in every time."""
+    return ('<html><head><title>Kari - Messages</title></head><body><div class="contents"><h1>Kari</h1>'
+            '<div><div class="thread">Kari, Per'
+            + _old_message("Per", "Wednesday, November 12, 2008 at 8:53pm UTC+01", "Hei")
+            + _old_message("Kari", "Wednesday, November 12, 2008 at 8:55pm UTC+01", "Hvem er du?")
+            + '</div><div class="thread">Kari, Ola'
+            + _old_message("Ola", "Thursday, November 13, 2008 at 9:00am UTC+01", "Jeg ser deg")
+            + '</div></div></div></body></html>')
+
+
 def test_old_messages_htm_with_several_threads_oldest_first(tmp_path: Path) -> None:
     """Before 2018 one html/messages.htm held every thread, named by its people, oldest first."""
-    def message(user: str, meta: str, text: str) -> str:
-        return (f'<div class="message"><div class="message_header"><span class="user">{user}</span>'
-                f'<span class="meta">{meta}</span></div></div><p>{text}</p>')
-    page = ('<html><head><title>Kari - Messages</title></head><body><div class="contents"><h1>Kari</h1>'
-            '<div><div class="thread">Kari, Per'
-            + message("Per", "Wednesday, November 12, 2008 at 8:53pm UTC+01", "Hei")
-            + message("Kari", "Wednesday, November 12, 2008 at 8:55pm UTC+01", "Hvem er du?")
-            + '</div><div class="thread">Kari, Ola'
-            + message("Ola", "Thursday, November 13, 2008 at 9:00am UTC+01", "Jeg ser deg")
-            + '</div></div></div></body></html>')
     root = tmp_path / "facebook-kari"
     (root / "html").mkdir(parents=True)
-    (root / "html" / "messages.htm").write_text(page, encoding="utf-8")
+    (root / "html" / "messages.htm").write_text(old_page(), encoding="utf-8")
     assert detect(root) == "facebook-html"
     t = parse(root)
     assert [(m.conversation, m.sender, m.text, m.time_utc) for m in t.messages] == [
