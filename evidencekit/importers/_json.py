@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Transcript
 
 Path = tuple[str | int, ...]
+_WS = re.compile(r"[ \t\r\n]*")
 Pattern = tuple[str | int, ...]  # "*" matches any key or index
 
 
@@ -102,10 +104,7 @@ class _Walker:
         return result
 
     def _ws(self, i: int) -> int:
-        text = self.text
-        while i < len(text) and text[i] in " \t\r\n":
-            i += 1
-        return i
+        return _WS.match(self.text, i).end()  # type: ignore[union-attr]  # matches empty
 
     def _deeper(self, path: Path) -> bool:
         n = len(path)
@@ -113,6 +112,36 @@ class _Walker:
 
     def _target(self, path: Path) -> bool:
         return any(len(p) == len(path) and _matches(path, p) for p in self.patterns)
+
+    def _leaf_items(self, path: Path) -> bool:
+        """Whether every item of the array at ``path`` is a wanted value with nothing wanted
+        inside it (the message arrays): those are read in one tight loop."""
+        n = len(path)
+        if any(len(p) > n and p[n] != "*" for p in self.patterns):
+            return False
+        child = path + (0,)
+        return self._target(child) and not self._deeper(child)
+
+    def _leaf_array(self, i: int, path: Path) -> tuple[list[Any], int]:
+        """The items of the array whose first item starts at or after ``i``, each located."""
+        text, scan, located, ws = self.text, self.decoder.scan_once, self.located, _WS.match
+        base = pointer(path) + "/"
+        items: list[Any] = []
+        while True:
+            start = ws(text, i).end()  # type: ignore[union-attr]
+            try:
+                item, i = scan(text, start)
+            except StopIteration as err:
+                raise json.JSONDecodeError("Expecting value", text, err.value) from None
+            located.append(Located(base + str(len(items)), path + (len(items),), start, i, item))
+            items.append(item)
+            i = ws(text, i).end()  # type: ignore[union-attr]
+            if i < len(text) and text[i] == ",":
+                i += 1
+                continue
+            if i < len(text) and text[i] == "]":
+                return items, i + 1
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
 
     def value(self, i: int, path: Path) -> tuple[Any, int]:
         i = self._ws(i)
@@ -152,6 +181,8 @@ class _Walker:
                 i = self._ws(i + 1)
                 if i < len(text) and text[i] == "]":
                     i += 1
+                elif self._leaf_items(path):
+                    items, i = self._leaf_array(i, path)
                 else:
                     while True:
                         item, i = self.value(i, path + (len(items),))
