@@ -82,7 +82,8 @@ def test_whatsapp_sender_id_is_the_number_of_an_unsaved_contact(tmp_path: Path) 
 def test_cli_list_conversation_and_transcript(case_home: Path) -> None:
     listed = run_cli("import", SLACK, "--list")
     assert listed.code == 0, listed.err
-    assert listed.out.splitlines()[0].startswith("enrique  102 messages  2016-01-")
+    assert listed.out.splitlines()[0] == "Times in Europe/Oslo:"
+    assert listed.out.splitlines()[1].startswith("enrique  102 messages  2016-01-")
     assert [c["name"] for c in run_cli("import", SLACK, "--list", "--json").json()] == [
         "enrique", "traveling-sailor"]
     assert run_cli("list", "--json").json() == []  # --list stores nothing
