@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from evidencekit._internal import notice_record
 from evidencekit._internal.report import contents
 from evidencekit._internal.report.clock import Clock
 from evidencekit.i18n import t
@@ -25,7 +26,7 @@ from evidencekit.models import Item
 
 WARN_AFTER_MONTHS = 30
 LIMIT_YEARS = 3
-NOT_INCIDENTS = ("notice",)
+NOT_INCIDENTS = (notice_record.KIND,)
 
 
 @dataclass(frozen=True)

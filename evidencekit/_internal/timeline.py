@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from evidencekit._internal.report.clock import Clock
+from evidencekit.importers.model import MAIL_FORMATS
 from evidencekit.models import Item
-from evidencekit.notices import notice_of
+from evidencekit._internal.notice_record import notice_of
 
 EXCERPT = 280
 OWN = ("incident", "note", "notice")  # the worker's own statements; everything else was recorded
@@ -123,12 +124,12 @@ def build(entries: Iterable[Entry], clock: Clock, per_item: int | None = None, l
                                 excerpt(f"{title} ({url})" if title and url else title or url, limit)))
         dated = _messages(entry.transcript)
         shown = dated if per_item is None else dated[:per_item]
-        mail = (entry.transcript or {}).get("format") == "email"
+        mail = (entry.transcript or {}).get("format") in MAIL_FORMATS
         for message in shown:
             extra = message.get("extra") if isinstance(message.get("extra"), dict) else {}
-            text = str(extra.get("subject") or "") if mail else str(message.get("text") or "")
+            text = str(extra.get("subject") or "") if mail else str(message.get("display") or message.get("text") or "")
             events.append(Event(str(message["time_utc"]), item.label, "mail" if mail else "message",
-                                str(message.get("sender") or message.get("display") or "") or None, path,
+                                str(message.get("sender") or "") or None, path,
                                 excerpt(text, limit)))
         if len(shown) < len(dated):
             cut.append((item.label, len(dated) - len(shown)))

@@ -112,7 +112,8 @@ def _conversation(data: dict) -> Iterator[str]:
     for gap in data.get("gaps") or []:
         yield t("imports.gap_line", gap=describe_gap(gap))
     for m in data["messages"]:
-        text = f"({m.get('text') or ''})" if m.get("system") else m.get("text") or ""
+        said = m.get("display") or m.get("text") or ""  # the readable form where the export encodes its text
+        text = f"({said})" if m.get("system") else said
         first, *more = text.replace("\r\n", "\n").split("\n")  # its own lines indented: none passes for a message
         if m.get("system"):
             yield f"[{m.get('time_written')}] {first}"

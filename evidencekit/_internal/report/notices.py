@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from evidencekit._internal.report.clock import Clock
 from evidencekit._internal.report.exhibits import Exhibit
-from evidencekit.notices import Notice, notice_of
+from evidencekit._internal.notice_record import Notice, notice_of
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from evidencekit._internal.timeline import brand
 from evidencekit._internal.visible import visible
 from evidencekit.i18n import t
 from evidencekit.models import DIARY_FILE, TRANSCRIPT_FILE
-from evidencekit.notices import notice_of
+from evidencekit._internal.notice_record import notice_of
 
 TEMPLATE = "report.html.j2"
 OWN_NAMES = {**ROLES, DIARY_FILE: "diary_note", TRANSCRIPT_FILE: "transcript"}  # file names evidencekit gives

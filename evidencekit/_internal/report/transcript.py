@@ -101,7 +101,7 @@ def conversation(data: dict[str, Any], lang: str, clock: Clock, limit: int = MES
     colours: dict[str, int] = {}
     lines, mails = [], []
     for message in messages[:limit]:
-        sender = _text(message.get("sender") or message.get("display"))
+        sender = _text(message.get("sender"))
         system = bool(message.get("system"))
         colour = colours.setdefault(sender, len(colours) % COLOURS)
         side = "system" if system else "me" if message.get("from_me") else "them"
@@ -110,7 +110,7 @@ def conversation(data: dict[str, Any], lang: str, clock: Clock, limit: int = MES
         index = int(message.get("index") or 0)
         sender_id = _text(message.get("sender_id")) or None
         lines.append(Line(index, sender, sender_id if sender_id != sender else None, side, colour, message.get("time_written"), message.get("time_utc"),
-                          _text(message.get("text")), attachments, bool(message.get("edited")),
+                          _text(message.get("display") or message.get("text")), attachments, bool(message.get("edited")),
                           bool(message.get("deleted")), tuple(notices_by_message.get(index, ()))))
         extra = message.get("extra") or {}
         if data.get("format") in MAIL_FORMATS and isinstance(extra, dict):
