@@ -52,7 +52,7 @@ def run(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
                 items.append(web.capture(locker, site.url(page), PASSPHRASE, facts=facts, session=session))
         items.append(locker.add_note(t("demo.diary"), PASSPHRASE))
         for item in items:
-            say(t("demo.step_item", item=item.label, kind=t("kinds." + item.kind), files=len(item.files)))
+            say(t("demo.step_item", item=item.label, kind=t("kinds." + item.kind), count=len(item.files)))
         report = locker.check()
         say(t("check.all_holds", title=case.title, items=report.items, files=report.files, entries=report.entries)
             if report.ok else t("check.problems_found", title=case.title, count=len(report.problems)))

@@ -238,7 +238,7 @@ def _locker_contents(locker, online: bool) -> Iterator[Check]:  # noqa: ANN001 -
         yield Check("locker", "fail", "doctor.locker_damaged",
                     {"path": str(locker.home), "problems": problems, "cases": ", ".join(failed)}, "evidencekit check --all")
     else:
-        yield Check("locker", "ok", "doctor.locker_ok", {"path": str(locker.home), "cases": len(reports)})
+        yield Check("locker", "ok", "doctor.locker_ok", {"path": str(locker.home), "count": len(reports)})
     try:
         info = locker.identity()
         yield Check("keys", "ok", "doctor.keys_ok", {"fingerprint": info.fingerprint})
