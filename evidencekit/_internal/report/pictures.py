@@ -62,8 +62,9 @@ class Picture:
 
     @property
     def cut_across(self) -> bool:
-        """Whether the page was also cut top to bottom (too wide to read in one column)."""
-        return len({piece.left for piece in self.slices}) > 1
+        """Whether a slice leaves out part of the page's width (cut into columns, or margins and a
+        bar's ends left out), so its caption must say which part across it shows."""
+        return any(piece.left > 0 or piece.right < self.width for piece in self.slices)
 
 
 def open_image(locker: Any, file: ItemFile) -> Image.Image | None:
