@@ -29,7 +29,10 @@ process's memory until ``lock`` or the port closes)::
     add {files: [{name, size, sha256}], facts?, together?} then chunk…, end -> stored {items} then stamped
     import {files: [one], facts?, dateOrder?} then chunk…, end -> stored {item, format, messages}
                                                      or question {ask: "dateOrder", candidates, example}
-    import_answer {dateOrder}                     -> stored … (the same upload, read again)
+                                                     or question {ask: "conversations", candidates:
+                                                        [{name, messages, first, last}]}
+    import_answer {dateOrder? conversations?}     -> stored … or the next question (the same upload,
+                                                     read again; no conversations named = all)
     report {lang, items?}                         -> written {name, folder}  (a PDF in Downloads)
     recipients / recipient_add {name, key}        -> recipients {recipients} / recipient {name, fingerprint}
     seal {items, recipients, plain?}              -> written {name, folder, encrypted, recipients}
@@ -70,6 +73,7 @@ METHOD = "web-capture-extension"
 ORIGINS = (f"chrome-extension://{EXTENSION_ID}/", f"moz-extension:{GECKO_ID}")
 REPLY_BUDGET = 700_000  # characters of a list reply; the browser takes at most 1 MiB
 TRANSCRIPT = "evidencekit-transcript.json"
+CONVERSATIONS_ASKED = 500  # the choice the page shows; an export with more is imported whole or by name
 
 
 class _Stop(Exception):
@@ -369,10 +373,10 @@ class NativeHost:
         self._send(reply)
 
     def _on_timeline(self, message: dict[str, Any]) -> None:
-        from evidencekit import imports
+        from evidencekit import timeline  # the same lines as the report's and ``evidencekit timeline``
 
-        moments = imports.timeline(self.locker(), self._case(message).id)
-        shown, more = _within_budget([{**m.to_json(), "text": m.text[:500]} for m in moments])
+        line = timeline.build(self.locker(), self._case(message).id, limit=500)
+        shown, more = _within_budget([timeline.to_json(event, line.clock) for event in line.events])
         self._send({"type": "timeline", "id": message["id"], "moments": shown, "more": more})
 
     def _on_note(self, message: dict[str, Any]) -> None:
@@ -413,7 +417,10 @@ class NativeHost:
         pending = self._pending
         if pending is None or pending.transfer.request_id != message["id"] or pending.paths is None:
             raise UserError("extension.no_transfer")
-        pending.options["dateOrder"] = message["dateOrder"]
+        if "dateOrder" in message:
+            pending.options["dateOrder"] = message["dateOrder"]
+        if "conversations" in message:
+            pending.options["conversations"] = message["conversations"]
         self._import(message["id"], pending)
 
     def _import(self, request: str, pending: _Pending) -> None:
@@ -422,9 +429,18 @@ class NativeHost:
         from evidencekit.importers.errors import NeedsDateOrder
 
         assert pending.paths is not None
+        order = pending.options.get("dateOrder")
         try:
-            item = imports.import_export(self.locker(), pending.paths[0], pending.passphrase,
-                                         date_order=pending.options.get("dateOrder"), facts=pending.facts,
+            if "conversations" not in pending.options:  # asked once, after the dates are settled
+                found = [c for c in imports.list_conversations(pending.paths[0], date_order=order) if c.name]
+                if len(found) > 1:
+                    self._send({"type": "question", "id": request, "ask": "conversations", "candidates": [
+                        {"name": c.name, "messages": c.messages, "first": c.first_utc, "last": c.last_utc}
+                        for c in found[:CONVERSATIONS_ASKED]]})
+                    return
+                pending.options["conversations"] = []
+            item = imports.import_export(self.locker(), pending.paths[0], pending.passphrase, date_order=order,
+                                         conversations=pending.options["conversations"], facts=pending.facts,
                                          case=pending.case.id)
         except NeedsDateOrder as question:
             self._send({"type": "question", "id": request, "ask": "dateOrder", "candidates": question.candidates,

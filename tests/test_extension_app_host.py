@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import PASSPHRASE, run_cli
+from conftest import CORPUS, PASSPHRASE, run_cli
 from host_support import AMBIGUOUS_CHAT, PINNED_ORIGIN, frame, refused, talk, work_folders
 from evidencekit.locker import Locker
 
@@ -175,3 +175,31 @@ def test_another_extension_is_refused_every_request(env: dict[str, str]) -> None
     replies, code, _ = talk(frame({"type": "cases", "id": "c"}), frame({"type": "key", "id": "k"}),
                             env=env, args=("chrome-extension://abcdefghijklmnopabcdefghijklmnop/",))
     assert code == 0 and [r["code"] for r in replies] == ["extension.wrong_origin"] * 2
+
+
+@pytest.mark.skipif(not (CORPUS / "exports" / "slack" / "testarchive.zip").is_file(),
+                    reason="corpus slack/testarchive.zip is absent")
+def test_an_export_of_several_conversations_asks_which_to_show(env: dict[str, str]) -> None:
+    archive = (CORPUS / "exports" / "slack" / "testarchive.zip").read_bytes()
+    replies, code, err = talk(
+        frame({"type": "unlock", "id": "u", "passphrase": PASSPHRASE}),
+        *upload("import", "one", {"testarchive.zip": archive}),
+        frame({"type": "import_answer", "id": "one", "conversations": ["traveling-sailor"]}),
+        *upload("import", "all", {"testarchive.zip": archive}),
+        frame({"type": "import_answer", "id": "all", "conversations": []}),
+        *upload("import", "none", {"testarchive.zip": archive}),
+        frame({"type": "import_answer", "id": "none", "conversations": ["nobody-here"]}),
+        env=env, args=(PINNED_ORIGIN,))
+    assert code == 0, err
+    question = reply(replies, "one", "question")
+    assert question["ask"] == "conversations"
+    assert [(c["name"], c["messages"]) for c in question["candidates"]] == [("enrique", 102), ("traveling-sailor", 56)]
+    assert question["candidates"][0]["first"] == "2016-01-15T05:55:18.000002Z"
+    assert reply(replies, "one", "stored")["summary"]["messages"] == 56
+    assert reply(replies, "all", "stored")["summary"]["messages"] == 158
+    refused([r for r in replies if r["id"] == "none"], "importers.no_such_conversation")
+    chosen = run_cli("show", "E-001", "--json", env=env).json()
+    assert chosen["acquired"]["conversations"] == ["traveling-sailor"]
+    assert not run_cli("show", "E-002", "--json", env=env).json()["acquired"].get("conversations")  # all
+    assert [i["id"] for i in run_cli("list", "--json", env=env).json()] == ["E-001", "E-002"]
+    assert not work_folders(Path(env["EVIDENCEKIT_HOME"]))

@@ -314,8 +314,8 @@ async function loadTimeline() {
   const list = $("timelineList");
   const fragment = document.createDocumentFragment();
   for (const m of reply.moments) {
-    const entry = element("li", m.kind === "message" ? "moment chatline" : "moment");
-    const who = m.kind === "message" ? m.sender : whoName(m.sender);
+    const entry = element("li", ["message", "mail"].includes(m.kind) ? "moment chatline" : "moment");
+    const who = m.own ? whoName(m.who) : m.who;
     entry.append(element("time", "", when(m.time)), element("span", "label", m.item));
     if (who) entry.append(element("strong", "", who));
     entry.append(element("span", "what", (m.text || "").split("\n")[0]));
@@ -408,6 +408,7 @@ async function importExport(event) {
   const file = $("importFile").files[0];
   if (!file) return;
   $("dateOrderForm").hidden = true;
+  $("conversationForm").hidden = true;
   await withBusy(event.target.querySelector("button[type=submit]"), "appImporting", async () => {
     const secret = await passphrase();
     const fields = {};
@@ -424,8 +425,14 @@ async function importExport(event) {
 }
 
 function imported(reply) {
+  if (reply.type === "question" && reply.ask === "conversations") {
+    state.question = reply;
+    askConversations(reply.candidates);
+    return;
+  }
   if (reply.type === "question") {
     state.question = reply;
+    $("conversationForm").hidden = true;
     $("dateOrderQuestion").textContent = text("appDateOrderQuestion", [reply.example]);
     const choices = $("dateOrderChoices");
     choices.replaceChildren();
@@ -444,22 +451,72 @@ function imported(reply) {
   }
   state.question = null;
   $("dateOrderForm").hidden = true;
+  $("conversationForm").hidden = true;
   $("importForm").reset();
   const s = reply.summary || {};
   say("ok", text("appImported", [reply.item, String(reply.format), String(s.messages ?? "?"), day(s.from), day(s.to)]));
 }
 
-async function answerDateOrder(event) {
+/** Which conversations of the export to show: all of them unless she narrows it (the whole export is
+    stored either way). */
+function askConversations(candidates) {
+  $("dateOrderForm").hidden = true;
+  const list = $("conversationChoices");
+  list.replaceChildren();
+  for (const c of candidates) {
+    const entry = element("li");
+    const box = element("label", "check");
+    const input = element("input");
+    input.type = "checkbox";
+    input.value = c.name;
+    input.checked = true;
+    input.disabled = true;
+    input.addEventListener("change", () => {
+      $("conversationAll").checked = Array.from(list.querySelectorAll("input")).every((i) => i.checked);
+    });
+    box.append(input, element("span", "", text("appChatSummary", [c.name, String(c.messages), day(c.first), day(c.last)])));
+    entry.append(box);
+    list.append(entry);
+  }
+  $("conversationAll").checked = true;
+  $("conversationForm").hidden = false;
+  say("question", text("appImportQuestion"));
+}
+
+function allConversations() {
+  const all = $("conversationAll").checked;
+  for (const input of $("conversationChoices").querySelectorAll("input")) {
+    input.disabled = all;
+    if (all) input.checked = true;
+  }
+}
+
+async function answerQuestion(event, answer) {
   event.preventDefault();
-  const chosen = event.target.querySelector("input[name=dateOrder]:checked");
-  if (!chosen || !state.question) return;
+  if (!state.question) return;
   await withBusy(event.target.querySelector("button[type=submit]"), "appImporting", async () => {
     const secret = await passphrase();
-    const fields = {dateOrder: chosen.value};
+    const fields = {...answer};
     if (state.caseId) fields.caseId = state.caseId;
     if (secret) fields.passphrase = secret;
     imported(await EK.host.answer(state.question.requestId, fields));
   });
+}
+
+function answerDateOrder(event) {
+  const chosen = event.target.querySelector("input[name=dateOrder]:checked");
+  if (chosen) answerQuestion(event, {dateOrder: chosen.value});
+  else event.preventDefault();
+}
+
+function answerConversations(event) {
+  const names = $("conversationAll").checked ? [] : checked("conversationChoices");
+  if (!$("conversationAll").checked && !names.length) {
+    event.preventDefault();
+    say("error", text("appNoConversationChosen"));
+    return;
+  }
+  answerQuestion(event, {conversations: names}); // none named: all of them
 }
 
 /* ---------------------------------------------------------------- report, hand-over, stamps, key */
@@ -631,6 +688,8 @@ function wire() {
   });
   $("importForm").addEventListener("submit", importExport);
   $("dateOrderForm").addEventListener("submit", answerDateOrder);
+  $("conversationForm").addEventListener("submit", answerConversations);
+  $("conversationAll").addEventListener("change", allConversations);
   $("reportForm").addEventListener("submit", makeReport);
   const reportLang = document.querySelector(`input[name=reportLang][value=${LANG === "nb" ? "nb" : "en"}]`);
   reportLang.checked = true;

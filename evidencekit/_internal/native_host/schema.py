@@ -178,7 +178,7 @@ MESSAGES: dict[str, Check] = {
     "add": request({"facts": FACTS, "together": boolean, "files": array(UPLOAD, 100, 1)}, ("files",)),
     "import": request({"facts": FACTS, "dateOrder": choice(*DATE_ORDERS), "files": array(UPLOAD, 1, 1)},
                       ("files",)),
-    "import_answer": request({"dateOrder": choice(*DATE_ORDERS)}, ("dateOrder",)),
+    "import_answer": request({"dateOrder": choice(*DATE_ORDERS), "conversations": array(text(500, 1), 500)}),
     "report": request({"lang": choice("nb", "en"), "items": ITEM_REFS}, ("lang",)),
     "recipients": request(),
     "recipient_add": request({"name": text(200, 1), "key": text(2000, 1)}, ("name", "key")),
