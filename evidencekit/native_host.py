@@ -33,6 +33,7 @@ process's memory until ``lock`` or the port closes)::
                                                         [{name, messages, first, last}]}
     import_answer {dateOrder? conversations?}     -> stored … or the next question (the same upload,
                                                      read again; no conversations named = all)
+    capture {url, facts?}                         -> stored {item, title, url} then stamped (as ``capture URL``)
     report {lang, items?}                         -> written {name, folder}  (a PDF in Downloads)
     recipients / recipient_add {name, key}        -> recipients {recipients} / recipient {name, fingerprint}
     seal {items, recipients, plain?}              -> written {name, folder, encrypted, recipients}
@@ -450,6 +451,23 @@ class NativeHost:
         self._send({"type": "stored", "id": request, "item": item.label, "items": [item.label],
                     "format": item.acquired.get("format"), "summary": _summary(self.locker(), item)})
         self._stamp(request)
+
+    def _on_capture(self, message: dict[str, Any]) -> None:
+        """Capture an address in the capture browser, as ``evidencekit capture URL`` does.
+
+        Only pages anyone may see: a page behind her login is captured with the toolbar button on
+        that page, since the extension does not ask for the ``tabs`` permission to reach it.
+        """
+        from evidencekit import capture as web
+        from evidencekit._internal.capture import check_url
+
+        url = check_url(message["url"])  # http(s) only, before any browser starts
+        facts = _facts(message.get("facts"))
+        case = self._case(message)
+        item = web.capture(self.locker(), url, self._passphrase(message.get("passphrase")), facts=facts, case=case.id)
+        self._send({"type": "stored", "id": message["id"], "item": item.label, "items": [item.label],
+                    "title": item.acquired.get("title") or "", "url": item.acquired.get("final_url") or url})
+        self._stamp(message["id"])
 
     def _on_report(self, message: dict[str, Any]) -> None:
         from evidencekit import report

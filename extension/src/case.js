@@ -141,7 +141,7 @@ async function withBusy(button, busyKey, work) {
 
 const LOADERS = {
   cases: loadCases, items: loadItems, timeline: loadTimeline, handover: loadHandover, stamps: loadStamps,
-  key: loadKey, report: () => {}, diary: () => {}, add: openUploadPort, import: openUploadPort, unlock: () => {},
+  key: loadKey, report: () => {}, diary: () => {}, capture: () => {}, add: openUploadPort, import: openUploadPort, unlock: () => {},
   item: () => {},
 };
 
@@ -519,6 +519,25 @@ function answerConversations(event) {
   answerQuestion(event, {conversations: names}); // none named: all of them
 }
 
+/** A page anyone may see, captured by evidencekit's own browser as ``evidencekit capture URL`` does;
+    the host checks the address again (http or https only). */
+async function captureAddress(event) {
+  event.preventDefault();
+  const form = event.target;
+  const url = $("captureUrl").value.trim();
+  if (!/^https?:\/\/\S+$/i.test(url) || url.length > 8192) {
+    say("error", text("appCaptureBadUrl"));
+    return;
+  }
+  $("captureProgress").hidden = false; // no value: it shows that work goes on
+  await withBusy(form.querySelector("button[type=submit]"), "appCapturing", async () => {
+    const reply = await call("capture", {url, facts: factsOf(form)}, "stored");
+    form.reset();
+    say("ok", text("appCaptured", [reply.item, reply.title || reply.url]));
+  });
+  $("captureProgress").hidden = true;
+}
+
 /* ---------------------------------------------------------------- report, hand-over, stamps, key */
 
 async function makeReport(event) {
@@ -530,7 +549,9 @@ async function makeReport(event) {
   });
 }
 
-function pick(list, value, label, detail, checked) {
+/** A checkbox line. ``hidden`` words (a sensitive item's description) stay blurred until she clicks
+    them, as in the items list; that click shows them and does not change the choice. */
+function pick(list, value, label, detail, checked, hidden) {
   const entry = element("li");
   const box = element("label", "check");
   const input = element("input");
@@ -539,6 +560,15 @@ function pick(list, value, label, detail, checked) {
   input.checked = checked;
   input.addEventListener("change", sealLine);
   box.append(input, element("span", "", label));
+  if (hidden) {
+    const words = element("span", "blurred", hidden);
+    words.addEventListener("click", (event) => {
+      if (!words.classList.contains("blurred")) return;
+      event.preventDefault();
+      words.classList.remove("blurred");
+    });
+    box.append(words, element("span", "badge", text("appSensitive")));
+  }
   if (detail) box.append(element("code", "detail", detail));
   entry.append(box);
   list.append(entry);
@@ -553,7 +583,11 @@ async function loadHandover() {
   if (!book.recipients.length) recipients.append(element("li", "hint", text("appNoRecipients")));
   const list = $("sealItems");
   list.replaceChildren();
-  for (const item of items.items) pick(list, item.id, `${item.id} · ${kindName(item.kind)} · ${summaryLine(item).slice(0, 80)}`, "", true);
+  for (const item of items.items) {
+    const words = summaryLine(item).slice(0, 80);
+    if (item.sensitive) pick(list, item.id, `${item.id} · ${kindName(item.kind)} ·`, "", true, words);
+    else pick(list, item.id, `${item.id} · ${kindName(item.kind)} · ${words}`, "", true);
+  }
   sealLine();
 }
 
@@ -690,6 +724,7 @@ function wire() {
   $("dateOrderForm").addEventListener("submit", answerDateOrder);
   $("conversationForm").addEventListener("submit", answerConversations);
   $("conversationAll").addEventListener("change", allConversations);
+  $("captureForm").addEventListener("submit", captureAddress);
   $("reportForm").addEventListener("submit", makeReport);
   const reportLang = document.querySelector(`input[name=reportLang][value=${LANG === "nb" ? "nb" : "en"}]`);
   reportLang.checked = true;
