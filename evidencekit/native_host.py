@@ -57,18 +57,20 @@ import traceback
 from collections import OrderedDict
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from evidencekit import __version__
 from evidencekit._internal import keys
-from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, downloads, framing, record, schema, thumbnail
+from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, downloads, framing, schema
 from evidencekit._internal.native_host.install import EXTENSION_ID, GECKO_ID
-from evidencekit._internal.native_host.transfer import Transfer, check_files
 from evidencekit.errors import EvidencekitError, LockerError, UserError
 from evidencekit.i18n import LANGUAGES, detect_language
 from evidencekit.locker import Locker, normalise_date
 from evidencekit.models import Case, IncidentFacts, Item
 from evidencekit.notices import notice_of
+
+if TYPE_CHECKING:
+    from evidencekit._internal.native_host.transfer import Transfer
 
 METHOD = "web-capture-extension"
 ORIGINS = (f"chrome-extension://{EXTENSION_ID}/", f"moz-extension:{GECKO_ID}")
@@ -243,6 +245,10 @@ class NativeHost:
         self._send({"type": "unlocked", "id": message["id"], "case": {"id": case.id, "title": case.title}})
 
     def _on_begin(self, message: dict[str, Any]) -> None:
+        # The capture machinery loads with the first transfer, so the page's lists start quickly.
+        from evidencekit._internal.native_host import record
+        from evidencekit._internal.native_host.transfer import Transfer, check_files
+
         self._drop_pending()  # one capture at a time; an unfinished earlier one cannot complete now
         self._failed.pop(message["id"], None)
         check_files(message["files"])
@@ -281,6 +287,7 @@ class NativeHost:
             self._add(request, pending)
             return
         from evidencekit import capture as web  # the capture machinery loads for captures only
+        from evidencekit._internal.native_host import record
 
         files = pending.transfer.finish()
         assert pending.page is not None
@@ -339,6 +346,8 @@ class NativeHost:
         self._send({"type": "items", "id": message["id"], "case": _case_json(case), "items": listed})
 
     def _on_thumbs(self, message: dict[str, Any]) -> None:
+        from evidencekit._internal.native_host import thumbnail  # Pillow loads after the list is drawn
+
         locker = self.locker()
         case = self._case(message)
         found: dict[str, str] = {}
@@ -388,6 +397,8 @@ class NativeHost:
 
     def _begin_upload(self, message: dict[str, Any], kind: str, options: dict[str, Any]) -> None:
         """Like ``begin``, for files the worker picked: any name, kept in numbered folders."""
+        from evidencekit._internal.native_host.transfer import Transfer, check_files
+
         self._drop_pending()
         self._failed.pop(message["id"], None)
         check_files(message["files"], uploads=True)
