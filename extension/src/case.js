@@ -12,6 +12,9 @@ const DATE_ORDERS = {dmy: "appDateOrderDmy", mdy: "appDateOrderMdy", ymd: "appDa
 const WHO_KEYS = {customer: "whoCustomer", colleague: "whoColleague", leader: "whoLeader", other: "whoOther",
   unknown: "whoUnknown"};
 const THUMB_BATCH = 20;
+// Made once: toLocaleString with options builds a new formatter on every call (1,000 rows, 1,000 formatters).
+const DAY = new Intl.DateTimeFormat(LANG, {dateStyle: "medium"});
+const MOMENT = new Intl.DateTimeFormat(LANG, {dateStyle: "medium", timeStyle: "short"});
 
 const state = {caseId: null, cases: [], items: [], recipients: [], view: null, question: null, cancel: false};
 
@@ -35,18 +38,18 @@ function when(value) {
   if (value.includes("..")) return value.split("..").map(when).join(" – ");
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
     const [y, m, d] = value.split("-").map(Number);
-    return new Date(y, m - 1, d).toLocaleDateString(LANG, {dateStyle: "medium"});
+    return DAY.format(new Date(y, m - 1, d));
   }
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(value);
   const date = new Date(zoned ? value : value.replace(/\.\d+$/, ""));
   if (Number.isNaN(date.getTime())) return value;
-  return date.toLocaleString(LANG, {dateStyle: "medium", timeStyle: "short"});
+  return MOMENT.format(date);
 }
 
 function day(value) {
   if (!value) return "";
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleDateString(LANG, {dateStyle: "medium"});
+  return Number.isNaN(date.getTime()) ? value : DAY.format(date);
 }
 
 function size(bytes) {
