@@ -565,7 +565,8 @@ def _summary(locker: Locker, item: Item) -> dict[str, Any]:
         data = imports.transcript(locker, item.label, item.case_id)
         times = [m["time_utc"] for m in data.get("messages", []) if m.get("time_utc")]
         details = data.get("details") or {}
-        name = details.get("chat_name") or details.get("subject") or (data.get("source") or {}).get("name")
+        name = details.get("chat_name") or details.get("subject") or ", ".join(details.get("conversations_shown") or []) \
+            or (data.get("source") or {}).get("name")
         return {"chat": name, "messages": data.get("message_count", len(data.get("messages", []))),
                 "from": min(times, default=None), "to": max(times, default=None)}
     if item.acquired.get("final_url"):

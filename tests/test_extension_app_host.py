@@ -195,7 +195,8 @@ def test_an_export_of_several_conversations_asks_which_to_show(env: dict[str, st
     assert question["ask"] == "conversations"
     assert [(c["name"], c["messages"]) for c in question["candidates"]] == [("enrique", 102), ("traveling-sailor", 56)]
     assert question["candidates"][0]["first"] == "2016-01-15T05:55:18.000002Z"
-    assert reply(replies, "one", "stored")["summary"]["messages"] == 56
+    assert reply(replies, "one", "stored")["summary"] | {"from": None, "to": None} == {
+        "chat": "traveling-sailor", "messages": 56, "from": None, "to": None}  # the list names what was chosen
     assert reply(replies, "all", "stored")["summary"]["messages"] == 158
     refused([r for r in replies if r["id"] == "none"], "importers.no_such_conversation")
     chosen = run_cli("show", "E-001", "--json", env=env).json()
