@@ -178,7 +178,7 @@ MESSAGES: dict[str, Check] = {
     "add": request({"facts": FACTS, "together": boolean, "files": array(UPLOAD, 100, 1)}, ("files",)),
     "import": request({"facts": FACTS, "dateOrder": choice(*DATE_ORDERS), "files": array(UPLOAD, 1, 1)},
                       ("files",)),
-    "import_answer": request({"dateOrder": choice(*DATE_ORDERS), "conversations": array(text(500, 1), 500)}),
+    "import_answer": request({"dateOrder": choice(*DATE_ORDERS), "conversations": array(text(2000, 1), 500)}),
     "capture": request({"url": text(8192, 1), "facts": FACTS}, ("url",)),
     "report": request({"lang": choice("nb", "en"), "items": ITEM_REFS}, ("lang",)),
     "recipients": request(),
