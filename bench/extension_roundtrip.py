@@ -72,13 +72,15 @@ def add_through_page(context, video: Path) -> float:
 
 def add_with_cli(video: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "evidencekit", "add", str(video), "--no-stamp", "--json"],
+    subprocess.run([sys.executable, "-m", "evidencekit", "add", str(video), "--again", "--no-stamp", "--json"],
                    env={**env, "EVIDENCEKIT_PASSPHRASE": PASSPHRASE}, stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start
 
 
-def first_paints(context, home: Path, count: int, times: int = 5) -> list[float]:
-    """Open the page on a case of ``count`` diary notes: seconds until the whole list is drawn."""
+def first_paints(context, home: Path, count: int, times: int = 5) -> tuple[list[float], list[float]]:
+    """Open the page on a case of ``count`` diary notes: seconds until the whole list is drawn, and
+    of those, seconds until the page's own files were loaded (DOMContentLoaded); the rest is
+    asking the host (cases, then items) and drawing the rows."""
     with Locker.open(home) as locker:
         case = locker.create_case("A thousand items", PASSPHRASE)
         notes = [("diary", [Source("diary.txt", data=f"Entry {n}: he said it again.".encode())],
@@ -87,7 +89,7 @@ def first_paints(context, home: Path, count: int, times: int = 5) -> list[float]
         locker.add_items(notes, PASSPHRASE, case.id)
         locker.use_case(case.id)
     page = context.new_page()
-    paints = []
+    paints, loaded = [], []
     try:
         for _ in range(times):
             start = time.perf_counter()
@@ -95,10 +97,11 @@ def first_paints(context, home: Path, count: int, times: int = 5) -> list[float]
             page.wait_for_selector(f"#itemRows tr:nth-child({count})", state="attached", timeout=60_000)
             page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
             paints.append(time.perf_counter() - start)
+            loaded.append(page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd") / 1000)
             page.goto("about:blank")
     finally:
         page.close()
-    return paints
+    return paints, loaded
 
 
 def main() -> None:
@@ -153,7 +156,7 @@ def main() -> None:
             video = random_file(root / "clip.mp4", args.video_mb)
             via_page = add_through_page(context, video)
             via_cli = add_with_cli(video, env)
-            paints = first_paints(context, home, args.items)
+            paints, loaded = first_paints(context, home, args.items)
         finally:
             context.close()
     a = statistics.median(ours)
@@ -178,6 +181,8 @@ def main() -> None:
     paint = statistics.median(paints)
     print(f"case page first paint, {args.items} items: median {paint:.2f}s (min {min(paints):.2f}s, "
           f"max {max(paints):.2f}s, {len(paints)} loads)   target ≤ 1.00 s — {'met' if paint <= 1.0 else 'NOT met'}")
+    print(f"  of which the page's own files loaded (DOMContentLoaded): median {statistics.median(loaded):.2f}s; "
+          "the rest is the host's answers (cases, items) and drawing the rows")
     print("  each load: " + ", ".join(f"{x:.2f}s" for x in paints)
           + "  (the first may include starting the host; later loads reuse the worker's running host)")
 

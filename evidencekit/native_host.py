@@ -29,7 +29,11 @@ process's memory until ``lock`` or the port closes)::
     add {files: [{name, size, sha256}], facts?, together?} then chunk…, end -> stored {items} then stamped
     import {files: [one], facts?, dateOrder?} then chunk…, end -> stored {item, format, messages}
                                                      or question {ask: "dateOrder", candidates, example}
-    import_answer {dateOrder}                     -> stored … (the same upload, read again)
+                                                     or question {ask: "conversations", candidates:
+                                                        [{name, messages, first, last}]}
+    import_answer {dateOrder? conversations?}     -> stored … or the next question (the same upload,
+                                                     read again; no conversations named = all)
+    capture {url, facts?}                         -> stored {item, title, url} then stamped (as ``capture URL``)
     report {lang, items?}                         -> written {name, folder}  (a PDF in Downloads)
     recipients / recipient_add {name, key}        -> recipients {recipients} / recipient {name, fingerprint}
     seal {items, recipients, plain?}              -> written {name, folder, encrypted, recipients}
@@ -53,23 +57,26 @@ import traceback
 from collections import OrderedDict
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from evidencekit import __version__
 from evidencekit._internal import keys
-from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, downloads, framing, record, schema, thumbnail
+from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, downloads, framing, schema
 from evidencekit._internal.native_host.install import EXTENSION_ID, GECKO_ID
-from evidencekit._internal.native_host.transfer import Transfer, check_files
 from evidencekit.errors import EvidencekitError, LockerError, UserError
 from evidencekit.i18n import LANGUAGES, detect_language
 from evidencekit.locker import Locker, normalise_date
 from evidencekit.models import Case, IncidentFacts, Item
 from evidencekit.notices import notice_of
 
+if TYPE_CHECKING:
+    from evidencekit._internal.native_host.transfer import Transfer
+
 METHOD = "web-capture-extension"
 ORIGINS = (f"chrome-extension://{EXTENSION_ID}/", f"moz-extension:{GECKO_ID}")
 REPLY_BUDGET = 700_000  # characters of a list reply; the browser takes at most 1 MiB
 TRANSCRIPT = "evidencekit-transcript.json"
+CONVERSATIONS_ASKED = 500  # the choice the page shows; an export with more is imported whole or by name
 
 
 class _Stop(Exception):
@@ -238,6 +245,10 @@ class NativeHost:
         self._send({"type": "unlocked", "id": message["id"], "case": {"id": case.id, "title": case.title}})
 
     def _on_begin(self, message: dict[str, Any]) -> None:
+        # The capture machinery loads with the first transfer, so the page's lists start quickly.
+        from evidencekit._internal.native_host import record
+        from evidencekit._internal.native_host.transfer import Transfer, check_files
+
         self._drop_pending()  # one capture at a time; an unfinished earlier one cannot complete now
         self._failed.pop(message["id"], None)
         check_files(message["files"])
@@ -276,6 +287,7 @@ class NativeHost:
             self._add(request, pending)
             return
         from evidencekit import capture as web  # the capture machinery loads for captures only
+        from evidencekit._internal.native_host import record
 
         files = pending.transfer.finish()
         assert pending.page is not None
@@ -334,6 +346,8 @@ class NativeHost:
         self._send({"type": "items", "id": message["id"], "case": _case_json(case), "items": listed})
 
     def _on_thumbs(self, message: dict[str, Any]) -> None:
+        from evidencekit._internal.native_host import thumbnail  # Pillow loads after the list is drawn
+
         locker = self.locker()
         case = self._case(message)
         found: dict[str, str] = {}
@@ -369,10 +383,10 @@ class NativeHost:
         self._send(reply)
 
     def _on_timeline(self, message: dict[str, Any]) -> None:
-        from evidencekit import imports
+        from evidencekit import timeline  # the same lines as the report's and ``evidencekit timeline``
 
-        moments = imports.timeline(self.locker(), self._case(message).id)
-        shown, more = _within_budget([{**m.to_json(), "text": m.text[:500]} for m in moments])
+        line = timeline.build(self.locker(), self._case(message).id, limit=500)
+        shown, more = _within_budget([timeline.to_json(event, line.clock) for event in line.events])
         self._send({"type": "timeline", "id": message["id"], "moments": shown, "more": more})
 
     def _on_note(self, message: dict[str, Any]) -> None:
@@ -383,6 +397,8 @@ class NativeHost:
 
     def _begin_upload(self, message: dict[str, Any], kind: str, options: dict[str, Any]) -> None:
         """Like ``begin``, for files the worker picked: any name, kept in numbered folders."""
+        from evidencekit._internal.native_host.transfer import Transfer, check_files
+
         self._drop_pending()
         self._failed.pop(message["id"], None)
         check_files(message["files"], uploads=True)
@@ -413,7 +429,10 @@ class NativeHost:
         pending = self._pending
         if pending is None or pending.transfer.request_id != message["id"] or pending.paths is None:
             raise UserError("extension.no_transfer")
-        pending.options["dateOrder"] = message["dateOrder"]
+        if "dateOrder" in message:
+            pending.options["dateOrder"] = message["dateOrder"]
+        if "conversations" in message:
+            pending.options["conversations"] = message["conversations"]
         self._import(message["id"], pending)
 
     def _import(self, request: str, pending: _Pending) -> None:
@@ -422,9 +441,18 @@ class NativeHost:
         from evidencekit.importers.errors import NeedsDateOrder
 
         assert pending.paths is not None
+        order = pending.options.get("dateOrder")
         try:
-            item = imports.import_export(self.locker(), pending.paths[0], pending.passphrase,
-                                         date_order=pending.options.get("dateOrder"), facts=pending.facts,
+            if "conversations" not in pending.options:  # asked once, after the dates are settled
+                found = [c for c in imports.list_conversations(pending.paths[0], date_order=order) if c.name]
+                if len(found) > 1:
+                    self._send({"type": "question", "id": request, "ask": "conversations", "candidates": [
+                        {"name": c.name, "messages": c.messages, "first": c.first_utc, "last": c.last_utc}
+                        for c in found[:CONVERSATIONS_ASKED]]})
+                    return
+                pending.options["conversations"] = []
+            item = imports.import_export(self.locker(), pending.paths[0], pending.passphrase, date_order=order,
+                                         conversations=pending.options["conversations"], facts=pending.facts,
                                          case=pending.case.id)
         except NeedsDateOrder as question:
             self._send({"type": "question", "id": request, "ask": "dateOrder", "candidates": question.candidates,
@@ -434,6 +462,23 @@ class NativeHost:
         self._send({"type": "stored", "id": request, "item": item.label, "items": [item.label],
                     "format": item.acquired.get("format"), "summary": _summary(self.locker(), item)})
         self._stamp(request)
+
+    def _on_capture(self, message: dict[str, Any]) -> None:
+        """Capture an address in the capture browser, as ``evidencekit capture URL`` does.
+
+        Only pages anyone may see: a page behind her login is captured with the toolbar button on
+        that page, since the extension does not ask for the ``tabs`` permission to reach it.
+        """
+        from evidencekit import capture as web
+        from evidencekit._internal.capture import check_url
+
+        url = check_url(message["url"])  # http(s) only, before any browser starts
+        facts = _facts(message.get("facts"))
+        case = self._case(message)
+        item = web.capture(self.locker(), url, self._passphrase(message.get("passphrase")), facts=facts, case=case.id)
+        self._send({"type": "stored", "id": message["id"], "item": item.label, "items": [item.label],
+                    "title": item.acquired.get("title") or "", "url": item.acquired.get("final_url") or url})
+        self._stamp(message["id"])
 
     def _on_report(self, message: dict[str, Any]) -> None:
         from evidencekit import report
@@ -520,7 +565,8 @@ def _summary(locker: Locker, item: Item) -> dict[str, Any]:
         data = imports.transcript(locker, item.label, item.case_id)
         times = [m["time_utc"] for m in data.get("messages", []) if m.get("time_utc")]
         details = data.get("details") or {}
-        name = details.get("chat_name") or details.get("subject") or (data.get("source") or {}).get("name")
+        name = details.get("chat_name") or details.get("subject") or ", ".join(details.get("conversations_shown") or []) \
+            or (data.get("source") or {}).get("name")
         return {"chat": name, "messages": data.get("message_count", len(data.get("messages", []))),
                 "from": min(times, default=None), "to": max(times, default=None)}
     if item.acquired.get("final_url"):

@@ -1,7 +1,8 @@
 """The worker's case page in a real Chromium, with the unpacked extension and the real host.
 
 Through the page alone: unlock, create a case, add a picture, write a diary entry with witnesses,
-import the WhatsApp export from the corpus and a generated one whose dates need her answer, see
+import the WhatsApp export from the corpus and a generated one whose dates need her answer, the
+Slack export of two channels (she chooses one), see
 the items and the timeline in order, open a transcript, make the PDF, add a recipient, seal to
 it (the bundle verifies as that recipient), send the stamps to a loopback calendar; afterwards
 ``evidencekit check`` holds. Each view is photographed in English and in bokmål into
@@ -30,15 +31,16 @@ from evidencekit.locker import Locker
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 WHATSAPP = CORPUS / "exports" / "whatsapp" / "WhatsApp Chat with Dmitry S EN+Media Android.txt"
-VIEWS = ("items", "timeline", "diary", "add", "import", "report", "handover", "stamps", "key", "cases")
+SLACK = CORPUS / "exports" / "slack" / "testarchive.zip"
+VIEWS = ("items", "timeline", "diary", "add", "import", "capture", "report", "handover", "stamps", "key", "cases")
 CASE_PAGE = f"chrome-extension://{install.EXTENSION_ID}/case.html"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A locker with an identity only, a recipient's own locker, and a loopback calendar."""
-    if not WHATSAPP.is_file():
-        pytest.skip("shared test corpus not found (exports/whatsapp); it lives beside the repository")
+    if not WHATSAPP.is_file() or not SLACK.is_file():
+        pytest.skip("shared test corpus not found (exports/whatsapp, exports/slack); it lives beside the repository")
     root = tmp_path_factory.mktemp("app")
     calendar = LoopbackCalendar(SyntheticChain())
     env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
@@ -160,6 +162,20 @@ def test_the_worker_does_her_whole_case_in_the_page(world: dict[str, Any]) -> No
         assert "evidencekit-transcript.json" in page.inner_text("#itemFiles")
         shoot(page, "en", "item")
 
+        go(page, "import")  # an export of two channels: she chooses one
+        page.set_input_files("#importFile", str(SLACK))
+        page.click("#importForm button[type=submit]")
+        said(page, "question")
+        assert page.is_checked("#conversationAll") and page.is_disabled("#conversationChoices input >> nth=0")
+        assert "traveling-sailor: 56 messages" in page.inner_text("#conversationChoices")
+        page.uncheck("#conversationAll")
+        page.uncheck("#conversationChoices input[value=enrique]")
+        shoot(page, "en", "import-conversations")
+        page.click("#conversationForm button[type=submit]")
+        assert "Imported as E-005: slack, 56 messages" in said(page)
+        go(page, "items")
+        assert "traveling-sailor: 56 messages" in page.inner_text("tr[data-item=E-005] td.what")
+
         go(page, "report")
         page.check("input[name=reportLang][value=en]")
         page.click("#reportForm button[type=submit]")
@@ -190,7 +206,7 @@ def test_the_worker_does_her_whole_case_in_the_page(world: dict[str, Any]) -> No
         said(page)
         assert world["calendar"].submissions >= 1
         shoot(page, "en", "stamps")
-        for view in ("diary", "add", "report", "key", "cases"):
+        for view in ("diary", "add", "capture", "report", "key", "cases"):
             go(page, view)
             shoot(page, "en", view)
         assert len(page.inner_text("#fingerprint").split()) == 6
@@ -225,6 +241,8 @@ def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
         assert page.get_attribute("tr[data-item=E-001]", "class") == "" and page.is_visible("#view-items")
         for view in VIEWS:
             go(page, view)
+            if view == "items":
+                page.wait_for_selector("tr[data-item=E-001] td.thumb img")  # blurred, as the row is
             shoot(page, "nb", view)
         go(page, "timeline")
         assert "18. mars 2022" in page.inner_text("#timelineList")  # dates as a Norwegian writes them
@@ -233,6 +251,9 @@ def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
         page.fill("#recipientKey", "Offentlig nøkkel: ikke-en-nøkkel")
         page.click("#recipientForm button[type=submit]")
         assert nb_catalog("keys", "bad_public_key") == said(page, "error")  # the host answers in bokmål too
+        assert page.locator("#sealItems .blurred").count() == 1  # E-001, as in the list
+        page.click("#sealItems .blurred")
+        assert page.locator("#sealItems .blurred").count() == 0 and page.is_checked("#sealItems input[value=E-001]")
         go(page, "items")
         page.click("tr[data-item=E-003]")
         page.wait_for_selector("body[data-shown=item]")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from conftest import PASSPHRASE, run_cli
+from conftest import CORPUS, PASSPHRASE, run_cli
 from host_support import AMBIGUOUS_CHAT, PINNED_ORIGIN, frame, refused, talk, work_folders
 from evidencekit.locker import Locker
 
@@ -175,3 +175,64 @@ def test_another_extension_is_refused_every_request(env: dict[str, str]) -> None
     replies, code, _ = talk(frame({"type": "cases", "id": "c"}), frame({"type": "key", "id": "k"}),
                             env=env, args=("chrome-extension://abcdefghijklmnopabcdefghijklmnop/",))
     assert code == 0 and [r["code"] for r in replies] == ["extension.wrong_origin"] * 2
+
+
+@pytest.mark.skipif(not (CORPUS / "exports" / "slack" / "testarchive.zip").is_file(),
+                    reason="corpus slack/testarchive.zip is absent")
+def test_an_export_of_several_conversations_asks_which_to_show(env: dict[str, str]) -> None:
+    archive = (CORPUS / "exports" / "slack" / "testarchive.zip").read_bytes()
+    replies, code, err = talk(
+        frame({"type": "unlock", "id": "u", "passphrase": PASSPHRASE}),
+        *upload("import", "one", {"testarchive.zip": archive}),
+        frame({"type": "import_answer", "id": "one", "conversations": ["traveling-sailor"]}),
+        *upload("import", "all", {"testarchive.zip": archive}),
+        frame({"type": "import_answer", "id": "all", "conversations": []}),
+        *upload("import", "none", {"testarchive.zip": archive}),
+        frame({"type": "import_answer", "id": "none", "conversations": ["nobody-here"]}),
+        env=env, args=(PINNED_ORIGIN,))
+    assert code == 0, err
+    question = reply(replies, "one", "question")
+    assert question["ask"] == "conversations"
+    assert [(c["name"], c["messages"]) for c in question["candidates"]] == [("enrique", 102), ("traveling-sailor", 56)]
+    assert question["candidates"][0]["first"] == "2016-01-15T05:55:18.000002Z"
+    assert reply(replies, "one", "stored")["summary"] | {"from": None, "to": None} == {
+        "chat": "traveling-sailor", "messages": 56, "from": None, "to": None}  # the list names what was chosen
+    assert reply(replies, "all", "stored")["summary"]["messages"] == 158
+    refused([r for r in replies if r["id"] == "none"], "importers.no_such_conversation")
+    chosen = run_cli("show", "E-001", "--json", env=env).json()
+    assert chosen["acquired"]["conversations"] == ["traveling-sailor"]
+    assert not run_cli("show", "E-002", "--json", env=env).json()["acquired"].get("conversations")  # all
+    assert [i["id"] for i in run_cli("list", "--json", env=env).json()] == ["E-001", "E-002"]
+    assert not work_folders(Path(env["EVIDENCEKIT_HOME"]))
+
+
+def test_the_page_captures_an_address_as_the_command_line_does(env: dict[str, str]) -> None:
+    from evidencekit._internal.browser import BrowserNotFound, find_browser
+    from evidencekit._internal.demo_site import serve_demo
+
+    try:
+        find_browser()
+    except BrowserNotFound as error:
+        pytest.skip(f"no browser to capture with: {error.message('en')}")
+    with serve_demo() as site:
+        replies, code, err = talk(
+            frame({"type": "unlock", "id": "u", "passphrase": PASSPHRASE}),
+            frame({"type": "capture", "id": "file", "url": "file:///etc/passwd"}),
+            frame({"type": "capture", "id": "js", "url": "javascript:alert(1)"}),
+            frame({"type": "capture", "id": "long", "url": "https://example.org/" + "a" * 8192}),
+            frame({"type": "capture", "id": "c", "url": f"  {site.url('post')} ",
+                   "facts": {"who": "customer", "channel": "Bygdeprat"}}),
+            env=env, args=(PINNED_ORIGIN,))
+    assert code == 0, err
+    refused([r for r in replies if r["id"] == "file"], "capture.bad_scheme")
+    refused([r for r in replies if r["id"] == "js"], "capture.bad_scheme")
+    refused([r for r in replies if r["id"] == "long"], "extension.bad_field")
+    stored = reply(replies, "c", "stored")
+    assert stored["item"] == "E-001" and stored["url"] == site.url("post") and stored["title"]
+    assert reply(replies, "c", "stamped")
+    shown = run_cli("show", "E-001", "--json", env=env).json()
+    assert shown["kind"] == "web" and shown["acquired"]["method"] == "web-capture"  # as `capture URL` stores it
+    assert {"page-full.png", "page.mhtml", "traffic.har", "page.wacz"} <= {f["name"] for f in shown["files"]}
+    assert shown["incident"]["channel"] == "Bygdeprat"
+    assert run_cli("check", env=env).code == 0
+    assert not work_folders(Path(env["EVIDENCEKIT_HOME"]))

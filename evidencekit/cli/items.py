@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import click
 
 from evidencekit._internal.progress import running
-from evidencekit.capture import export_wacz
 from evidencekit.cli._common import (
     Command,
     argument,
@@ -135,6 +134,8 @@ def _when(clock: Clock, value: str) -> str:
 @pass_session
 def export(session, ref: str, target: Path, wacz: bool, case_ref: str | None, as_json: bool) -> None:
     if wacz:
+        from evidencekit.capture import export_wacz  # the capture machinery loads for captures only
+
         written = [export_wacz(session.locker(), ref, target, case_ref)]
     else:
         written = session.locker().export_item(ref, target, case_ref)

@@ -12,6 +12,9 @@ const DATE_ORDERS = {dmy: "appDateOrderDmy", mdy: "appDateOrderMdy", ymd: "appDa
 const WHO_KEYS = {customer: "whoCustomer", colleague: "whoColleague", leader: "whoLeader", other: "whoOther",
   unknown: "whoUnknown"};
 const THUMB_BATCH = 20;
+// Made once: toLocaleString with options builds a new formatter on every call (1,000 rows, 1,000 formatters).
+const DAY = new Intl.DateTimeFormat(LANG, {dateStyle: "medium"});
+const MOMENT = new Intl.DateTimeFormat(LANG, {dateStyle: "medium", timeStyle: "short"});
 
 const state = {caseId: null, cases: [], items: [], recipients: [], view: null, question: null, cancel: false};
 
@@ -35,18 +38,18 @@ function when(value) {
   if (value.includes("..")) return value.split("..").map(when).join(" – ");
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
     const [y, m, d] = value.split("-").map(Number);
-    return new Date(y, m - 1, d).toLocaleDateString(LANG, {dateStyle: "medium"});
+    return DAY.format(new Date(y, m - 1, d));
   }
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(value);
   const date = new Date(zoned ? value : value.replace(/\.\d+$/, ""));
   if (Number.isNaN(date.getTime())) return value;
-  return date.toLocaleString(LANG, {dateStyle: "medium", timeStyle: "short"});
+  return MOMENT.format(date);
 }
 
 function day(value) {
   if (!value) return "";
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleDateString(LANG, {dateStyle: "medium"});
+  return Number.isNaN(date.getTime()) ? value : DAY.format(date);
 }
 
 function size(bytes) {
@@ -141,7 +144,7 @@ async function withBusy(button, busyKey, work) {
 
 const LOADERS = {
   cases: loadCases, items: loadItems, timeline: loadTimeline, handover: loadHandover, stamps: loadStamps,
-  key: loadKey, report: () => {}, diary: () => {}, add: openUploadPort, import: openUploadPort, unlock: () => {},
+  key: loadKey, report: () => {}, diary: () => {}, capture: () => {}, add: openUploadPort, import: openUploadPort, unlock: () => {},
   item: () => {},
 };
 
@@ -314,8 +317,8 @@ async function loadTimeline() {
   const list = $("timelineList");
   const fragment = document.createDocumentFragment();
   for (const m of reply.moments) {
-    const entry = element("li", m.kind === "message" ? "moment chatline" : "moment");
-    const who = m.kind === "message" ? m.sender : whoName(m.sender);
+    const entry = element("li", ["message", "mail"].includes(m.kind) ? "moment chatline" : "moment");
+    const who = m.own ? whoName(m.who) : m.who;
     entry.append(element("time", "", when(m.time)), element("span", "label", m.item));
     if (who) entry.append(element("strong", "", who));
     entry.append(element("span", "what", (m.text || "").split("\n")[0]));
@@ -408,6 +411,7 @@ async function importExport(event) {
   const file = $("importFile").files[0];
   if (!file) return;
   $("dateOrderForm").hidden = true;
+  $("conversationForm").hidden = true;
   await withBusy(event.target.querySelector("button[type=submit]"), "appImporting", async () => {
     const secret = await passphrase();
     const fields = {};
@@ -424,8 +428,14 @@ async function importExport(event) {
 }
 
 function imported(reply) {
+  if (reply.type === "question" && reply.ask === "conversations") {
+    state.question = reply;
+    askConversations(reply.candidates);
+    return;
+  }
   if (reply.type === "question") {
     state.question = reply;
+    $("conversationForm").hidden = true;
     $("dateOrderQuestion").textContent = text("appDateOrderQuestion", [reply.example]);
     const choices = $("dateOrderChoices");
     choices.replaceChildren();
@@ -444,22 +454,91 @@ function imported(reply) {
   }
   state.question = null;
   $("dateOrderForm").hidden = true;
+  $("conversationForm").hidden = true;
   $("importForm").reset();
   const s = reply.summary || {};
   say("ok", text("appImported", [reply.item, String(reply.format), String(s.messages ?? "?"), day(s.from), day(s.to)]));
 }
 
-async function answerDateOrder(event) {
+/** Which conversations of the export to show: all of them unless she narrows it (the whole export is
+    stored either way). */
+function askConversations(candidates) {
+  $("dateOrderForm").hidden = true;
+  const list = $("conversationChoices");
+  list.replaceChildren();
+  for (const c of candidates) {
+    const entry = element("li");
+    const box = element("label", "check");
+    const input = element("input");
+    input.type = "checkbox";
+    input.value = c.name;
+    input.checked = true;
+    input.disabled = true;
+    input.addEventListener("change", () => {
+      $("conversationAll").checked = Array.from(list.querySelectorAll("input")).every((i) => i.checked);
+    });
+    box.append(input, element("span", "", text("appChatSummary", [c.name, String(c.messages), day(c.first), day(c.last)])));
+    entry.append(box);
+    list.append(entry);
+  }
+  $("conversationAll").checked = true;
+  $("conversationForm").hidden = false;
+  say("question", text("appImportQuestion"));
+}
+
+function allConversations() {
+  const all = $("conversationAll").checked;
+  for (const input of $("conversationChoices").querySelectorAll("input")) {
+    input.disabled = all;
+    if (all) input.checked = true;
+  }
+}
+
+async function answerQuestion(event, answer) {
   event.preventDefault();
-  const chosen = event.target.querySelector("input[name=dateOrder]:checked");
-  if (!chosen || !state.question) return;
+  if (!state.question) return;
   await withBusy(event.target.querySelector("button[type=submit]"), "appImporting", async () => {
     const secret = await passphrase();
-    const fields = {dateOrder: chosen.value};
+    const fields = {...answer};
     if (state.caseId) fields.caseId = state.caseId;
     if (secret) fields.passphrase = secret;
     imported(await EK.host.answer(state.question.requestId, fields));
   });
+}
+
+function answerDateOrder(event) {
+  const chosen = event.target.querySelector("input[name=dateOrder]:checked");
+  if (chosen) answerQuestion(event, {dateOrder: chosen.value});
+  else event.preventDefault();
+}
+
+function answerConversations(event) {
+  const names = $("conversationAll").checked ? [] : checked("conversationChoices");
+  if (!$("conversationAll").checked && !names.length) {
+    event.preventDefault();
+    say("error", text("appNoConversationChosen"));
+    return;
+  }
+  answerQuestion(event, {conversations: names}); // none named: all of them
+}
+
+/** A page anyone may see, captured by evidencekit's own browser as ``evidencekit capture URL`` does;
+    the host checks the address again (http or https only). */
+async function captureAddress(event) {
+  event.preventDefault();
+  const form = event.target;
+  const url = $("captureUrl").value.trim();
+  if (!/^https?:\/\/\S+$/i.test(url) || url.length > 8192) {
+    say("error", text("appCaptureBadUrl"));
+    return;
+  }
+  $("captureProgress").hidden = false; // no value: it shows that work goes on
+  await withBusy(form.querySelector("button[type=submit]"), "appCapturing", async () => {
+    const reply = await call("capture", {url, facts: factsOf(form)}, "stored");
+    form.reset();
+    say("ok", text("appCaptured", [reply.item, reply.title || reply.url]));
+  });
+  $("captureProgress").hidden = true;
 }
 
 /* ---------------------------------------------------------------- report, hand-over, stamps, key */
@@ -473,7 +552,9 @@ async function makeReport(event) {
   });
 }
 
-function pick(list, value, label, detail, checked) {
+/** A checkbox line. ``hidden`` words (a sensitive item's description) stay blurred until she clicks
+    them, as in the items list; that click shows them and does not change the choice. */
+function pick(list, value, label, detail, checked, hidden) {
   const entry = element("li");
   const box = element("label", "check");
   const input = element("input");
@@ -482,6 +563,15 @@ function pick(list, value, label, detail, checked) {
   input.checked = checked;
   input.addEventListener("change", sealLine);
   box.append(input, element("span", "", label));
+  if (hidden) {
+    const words = element("span", "blurred", hidden);
+    words.addEventListener("click", (event) => {
+      if (!words.classList.contains("blurred")) return;
+      event.preventDefault();
+      words.classList.remove("blurred");
+    });
+    box.append(words, element("span", "badge", text("appSensitive")));
+  }
   if (detail) box.append(element("code", "detail", detail));
   entry.append(box);
   list.append(entry);
@@ -496,7 +586,11 @@ async function loadHandover() {
   if (!book.recipients.length) recipients.append(element("li", "hint", text("appNoRecipients")));
   const list = $("sealItems");
   list.replaceChildren();
-  for (const item of items.items) pick(list, item.id, `${item.id} · ${kindName(item.kind)} · ${summaryLine(item).slice(0, 80)}`, "", true);
+  for (const item of items.items) {
+    const words = summaryLine(item).slice(0, 80);
+    if (item.sensitive) pick(list, item.id, `${item.id} · ${kindName(item.kind)} ·`, "", true, words);
+    else pick(list, item.id, `${item.id} · ${kindName(item.kind)} · ${words}`, "", true);
+  }
   sealLine();
 }
 
@@ -631,6 +725,9 @@ function wire() {
   });
   $("importForm").addEventListener("submit", importExport);
   $("dateOrderForm").addEventListener("submit", answerDateOrder);
+  $("conversationForm").addEventListener("submit", answerConversations);
+  $("conversationAll").addEventListener("change", allConversations);
+  $("captureForm").addEventListener("submit", captureAddress);
   $("reportForm").addEventListener("submit", makeReport);
   const reportLang = document.querySelector(`input[name=reportLang][value=${LANG === "nb" ? "nb" : "en"}]`);
   reportLang.checked = true;

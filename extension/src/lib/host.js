@@ -10,7 +10,8 @@ self.EK = self.EK || {};
 EK.host = (() => {
   const NAME = "org.evidencekit.native_host";
   const IDLE_MS = 60_000;
-  const CHUNK_CHARS = 1024 * 1024; // base64 characters per chunk message (768 KiB of bytes)
+  const CHUNK_CHARS = 4 * 1024 * 1024; // base64 characters per chunk message (3 MiB of bytes; the host takes 8)
+  const KEEP_READ = 256 * 1024 * 1024; // files read to be hashed are sent from memory up to this total
 
   let port = null;
   let idleTimer = null;
@@ -171,9 +172,11 @@ EK.host = (() => {
   async function upload(type, files, fields, {onProgress, cancelled, onStamped} = {}) {
     const id = newId(type);
     const declared = [];
+    const keep = files.reduce((sum, f) => sum + f.size, 0) <= KEEP_READ; // else read again, chunk by chunk
     for (const file of files) {
       const bytes = new Uint8Array(await file.arrayBuffer());
-      declared.push({name: file.name, size: bytes.length, sha256: await EK.encoding.sha256(bytes), file});
+      declared.push({name: file.name, size: bytes.length, sha256: await EK.encoding.sha256(bytes), file,
+        bytes: keep ? bytes : null});
     }
     const total = declared.reduce((sum, f) => sum + f.size, 0);
     await request({type, id, ...fields, files: declared.map(({name, size, sha256}) => ({name, size, sha256}))}, "ready");
@@ -188,7 +191,8 @@ EK.host = (() => {
           post({type: "abort", id});
           return answer;
         }
-        const bytes = new Uint8Array(await entry.file.slice(at, at + step).arrayBuffer());
+        const bytes = entry.bytes ? entry.bytes.subarray(at, at + step)
+          : new Uint8Array(await entry.file.slice(at, at + step).arrayBuffer());
         post({type: "chunk", id, file: entry.name, seq, data: EK.encoding.toBase64(bytes)});
         seq += 1;
         sent += bytes.length;
