@@ -432,7 +432,7 @@ class NativeHost:
         if "dateOrder" in message:
             pending.options["dateOrder"] = message["dateOrder"]
         if "conversations" in message:
-            pending.options["conversations"] = message["conversations"]
+            pending.options["conversations"] = [f"={name}" for name in message["conversations"]]  # exact names
         self._import(message["id"], pending)
 
     def _import(self, request: str, pending: _Pending) -> None:

@@ -104,3 +104,15 @@ def test_zip_without_chat_history_is_one_sentence(tmp_path: Path) -> None:
         z.writestr("json/account.json", "{}")
     with pytest.raises(ImportFailed, match="No Snapchat chat_history.json"):
         parse(path, fmt="snapchat")
+
+
+def test_a_name_written_with_equals_chooses_that_conversation_only(tmp_path: Path) -> None:
+    """Choosing "ali" by its exact name must not also take "alice" (the case page asks this way)."""
+    message = {"Media Type": "TEXT", "Created": "2024-06-01 08:00:01 UTC", "Content": "hei",
+               "Conversation Title": None, "IsSender": False, "IsSaved": True}
+    path = tmp_path / "chat_history.json"
+    path.write_text(json.dumps({"ali": [{**message, "From": "ali"}], "alice": [{**message, "From": "alice"}]}),
+                    encoding="utf-8")
+    assert {m.conversation for m in parse(path, conversations=["ali"]).messages} == {"ali", "alice"}  # contains
+    assert {m.conversation for m in parse(path, conversations=["=ali"]).messages} == {"ali"}
+    assert {m.conversation for m in parse(path, conversations=["=ALI", "=alice"]).messages} == {"ali", "alice"}

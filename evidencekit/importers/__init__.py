@@ -171,8 +171,14 @@ def _is_me(msg: Message, me: str) -> bool:
 
 
 def _chosen(conversation: str | None, wanted: Sequence[str]) -> bool:
+    """A conversation is chosen when its name contains a wanted text, or, for a text written
+    ``=NAME``, when it is that name exactly (so choosing "Ali" need not take "Alice" too)."""
     name = strip_marks(conversation or "").casefold()
-    return any(strip_marks(w).strip().casefold() in name for w in wanted)
+    for text in wanted:
+        want = strip_marks(text).strip().casefold()
+        if name == want[1:] if want.startswith("=") else want in name:
+            return True
+    return False
 
 
 def _who_and_which(messages: Iterator[Message], transcript: Transcript,
