@@ -571,6 +571,10 @@ class Locker:
     def setting(self, name: str) -> tuple[str, str]:
         return settings.get(self.db, name)
 
+    def setting_value(self, name: str) -> list[str] | float | int | str:
+        """A setting parsed into its kind (seconds as a number, URLs as a list)."""
+        return settings.value(self.db, name)
+
     def set_setting(self, name: str, value: str | None) -> None:
         with database.transaction(self.db):
             settings.set_value(self.db, name, value)

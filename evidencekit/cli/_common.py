@@ -90,11 +90,20 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
-def passphrase(confirm: bool = False) -> str:
-    """From ``EVIDENCEKIT_PASSPHRASE``, else asked (twice when new) on a terminal."""
+def passphrase(confirm: bool = False, unlocked: bool = True) -> str:
+    """From ``EVIDENCEKIT_PASSPHRASE``, else from this login session's ``unlock`` (unless
+    ``unlocked`` is false or the passphrase is new), else asked (twice when new) on a terminal."""
     given = os.environ.get("EVIDENCEKIT_PASSPHRASE")
     if given is not None:
         return given
+    if unlocked and not confirm:
+        from evidencekit import unlocking
+
+        session = click.get_current_context(silent=True)
+        home = session.find_object(Session).home if session and session.find_object(Session) else None
+        remembered = unlocking.passphrase(home)
+        if remembered is not None:
+            return remembered
     if not sys.stdin.isatty():
         raise UserError("keys.passphrase_needed")
     return str(
