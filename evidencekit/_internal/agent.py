@@ -83,29 +83,40 @@ def _session_alive(session: str) -> bool:
     return False
 
 
-def runtime_folder() -> Path:
-    """The user's private folder for sockets, made if missing and refused if anyone else could enter."""
+def runtime_folder(create: bool = True) -> Path | None:
+    """The user's private folder for sockets, made if missing (with ``create``); one that anyone
+    else owns or may enter is refused when creating and ignored when only looking (None)."""
     base = os.environ.get("XDG_RUNTIME_DIR")
     folder = Path(base) / "evidencekit" if base and Path(base).is_dir() else (
         Path(tempfile.gettempdir()) / f"evidencekit-{os.getuid()}")
     try:
-        folder.mkdir(mode=0o700, exist_ok=True)
+        if create:
+            folder.mkdir(mode=0o700, exist_ok=True)
         info = folder.lstat()
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise LockerError("agent.unsafe_folder", path=str(folder)) from exc
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise LockerError("agent.unsafe_folder", path=str(folder))
+        if create:
+            raise LockerError("agent.unsafe_folder", path=str(folder))
+        return None
     return folder
 
 
-def socket_path(home: Path, session: str | None = None) -> Path:
-    """One agent per locker and login session."""
+def socket_path(home: Path, session: str | None = None, create: bool = False) -> Path | None:
+    """Where the agent of this locker and login session listens (None: nowhere safe to look)."""
+    folder = runtime_folder(create)
+    if folder is None:
+        return None
     tag = hashlib.sha256(f"{home.resolve()}\0{session or login_session()}".encode()).hexdigest()[:24]
-    return runtime_folder() / f"agent-{tag}.sock"
+    return folder / f"agent-{tag}.sock"
 
 
-def _request(path: Path, request: dict[str, str], timeout: float = 5.0) -> dict[str, object] | None:
+def _request(path: Path | None, request: dict[str, str], timeout: float = 5.0) -> dict[str, object] | None:
     """Ask the agent at ``path``; None when no agent answers there."""
+    if path is None:
+        return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
@@ -140,7 +151,8 @@ def start(home: Path, secret: str, idle: float) -> None:
     """Start an agent holding ``secret`` for this login session, replacing an earlier one."""
     lock(home)
     session = login_session()
-    path = socket_path(home, session)
+    path = socket_path(home, session, create=True)
+    assert path is not None  # made, or refused with a reason
     agent = subprocess.Popen(
         [sys.executable, "-m", _AGENT_MODULE, str(path), session, repr(float(idle))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
