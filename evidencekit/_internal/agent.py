@@ -173,6 +173,7 @@ def start(home: Path, secret: str, idle: float) -> None:
 def _serve(path: Path, session: str, idle: float, secret: str) -> None:
     """Answer requests until locked, idle for ``idle`` seconds, or the login session ends."""
     _not_dumpable()
+    os.chdir("/")  # hold no folder of hers busy (an unmount, a removed USB stick)
     path.unlink(missing_ok=True)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
