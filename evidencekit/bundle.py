@@ -3,12 +3,14 @@
 A plain bundle (``*.zip``) is a ZIP anyone can open; a sealed one (``*.evidencekit``) is that
 ZIP encrypted to chosen recipients and signed by the sender. Verification needs nothing but the
 file (and, when sealed, the recipient's key), works offline, and ends in one verdict: valid,
-valid with warnings, or invalid. ``open`` verifies first and unpacks only what holds.
+valid with warnings, or invalid. ``open`` verifies first and unpacks only what holds. ``match``
+tells a recipient of a hash-only hand-over whether a file they hold is one of its items.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -18,14 +20,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import nacl.signing
 from cryptography import x509
 
-from evidencekit._internal import keys, workdir
+from evidencekit._internal import keys, media, workdir
 from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.report.pdf import print_file
-from evidencekit._internal.bundle import build, check, envelope
+from evidencekit._internal.bundle import build, check, envelope, layout
+from evidencekit._internal.bundle import match as match_files
+from evidencekit._internal.progress import Counting, Progress
 from evidencekit._internal.timestamps.bitcoin_headers import HeaderSource
 from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import UserError, VerificationFailed, is_no_room, naming_full_disk
@@ -46,9 +51,11 @@ class Sealed:
     withheld: int
     recipients: tuple[str, ...]
     entry: LogEntry
+    held_back: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {"path": str(self.path), "items": list(self.items), "withheld": self.withheld,
+        return {"path": str(self.path), "items": list(self.items), "held_back": list(self.held_back),
+                "withheld": self.withheld,
                 "encrypted": bool(self.recipients), "recipients": list(self.recipients), "log_entry": self.entry.seq}
 
 
@@ -80,16 +87,26 @@ def seal(
     plain: bool = False,
     name: str | None = None,
     session: BrowserSession | None = None,
+    hash_only: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> Sealed:
     """Write the bundle; once its file is in place, log the seal. A failure leaves neither.
 
     When the locker has recipients, an unencrypted bundle must be asked for (``plain``): a
     hand-over cannot go out readable by mistake. The bundle carries the report (HTML and PDF,
     in the current language) on exactly the items it holds, with ``name`` as who prepared it;
-    the PDF prints while the items are copied.
+    the PDF prints while the items are copied. ``progress`` hears of the steps ``report`` and
+    ``write`` (bytes of evidence written so far).
+
+    Items in ``hash_only`` (included even when ``items`` does not name them) go in as their
+    record and their files' hashes only, never their bytes: for intimate pictures, which the
+    recipient can then match by hash (:func:`match`) without anyone being sent them.
     """
     target = locker.case(case)
+    held_back = frozenset(locker.item(ref, target.id).label for ref in hash_only)
     chosen = [locker.item(ref, target.id) for ref in items] if items else locker.items(target.id)
+    chosen += [i for i in locker.items(target.id) if i.label in held_back and i.label not in {c.label for c in chosen}]
+    chosen.sort(key=lambda i: i.number)
     if not chosen:
         raise UserError("bundle.nothing_to_seal")
     if not recipients and not plain and locker.recipients():
@@ -113,17 +130,22 @@ def seal(
         if printing is not None:
             from evidencekit import report  # the report's templates and pictures load only to seal with one
 
-            printing.print(report.bundle_html(locker, target.id, chosen, work, name=name))
+            if progress:
+                progress("report", 0, 0)
+            printing.print(report.bundle_html(locker, target.id, chosen, work, name=name, held_back=held_back))
         unfinished = _Unfinished(folder, output.name)
         raw = unfinished.file
+        size = sum(f.size for item in chosen if item.label not in held_back for f in item.files)
         with naming_full_disk(folder):
             if recipient_keys:
                 with envelope.SealWriter(raw, recipient_keys) as writer:
-                    written = build.write(locker, target.id, chosen, signer, writer,  # type: ignore[arg-type]
-                                          printing.files if printing else tuple)
+                    written = build.write(locker, target.id, chosen, signer,
+                                          _counted(writer, "write", size, progress),  # type: ignore[arg-type]
+                                          printing.files if printing else tuple, held_back)
                     writer.sign_and_close(signer, written.container_digest)
             else:
-                written = build.write(locker, target.id, chosen, signer, raw, printing.files if printing else tuple)
+                written = build.write(locker, target.id, chosen, signer, _counted(raw, "write", size, progress),
+                                      printing.files if printing else tuple, held_back)
             raw.flush()
             os.fsync(raw.fileno())
             unfinished.name_it(output)
@@ -140,7 +162,8 @@ def seal(
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
     withheld = len(locker.items(target.id)) - len(chosen)
-    return Sealed(output, tuple(i.label for i in chosen), withheld, tuple(recipients), entry)
+    return Sealed(output, tuple(i.label for i in chosen), withheld, tuple(recipients), entry,
+                  tuple(sorted(held_back)))
 
 
 class _Printing:
@@ -270,13 +293,16 @@ def verify(
     header_sources: Sequence[HeaderSource] = (),
     extra_roots: Sequence[x509.Certificate] = (),
     network: str = "mainnet",
+    progress: Progress | None = None,
 ) -> BundleReport:
-    """Check a bundle file, or a folder it was unpacked into; damage is a finding, not an error."""
+    """Check a bundle file, or a folder it was unpacked into; damage is a finding, not an error.
+
+    ``progress`` hears of the step ``read`` (bytes of the bundle file read so far)."""
     path = Path(path)
     if path.is_dir():
         contents = check.read_folder(path)
         return _judge(contents, header_sources, extra_roots, network, None).report
-    return _read_and_judge(path, None, identity, header_sources, extra_roots, network)
+    return _read_and_judge(path, None, identity, header_sources, extra_roots, network, progress)
 
 
 def _judge(contents: check.Contents, header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
@@ -297,20 +323,28 @@ def _judge(contents: check.Contents, header_sources: Sequence[HeaderSource], ext
 
 def _read_and_judge(path: Path, unpack_into: Path | None, identity: nacl.signing.SigningKey | None,
                     header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
-                    network: str) -> BundleReport:
+                    network: str, progress: Progress | None) -> BundleReport:
+    return _read(path, unpack_into, identity, header_sources, extra_roots, network, progress)[1]
+
+
+def _read(path: Path, unpack_into: Path | None, identity: nacl.signing.SigningKey | None,
+          header_sources: Sequence[HeaderSource], extra_roots: Sequence[x509.Certificate],
+          network: str, progress: Progress | None = None) -> tuple[check.Contents | None, BundleReport]:
+    """What a bundle file holds (None where the envelope failed) and the verdict on it."""
     sealed = is_sealed(path)
     if sealed and identity is None:
         raise UserError("bundle.sealed_needs_key")
     try:
-        with open(path, "rb") as raw:
+        with open(path, "rb") as opened:
+            raw = _counted(opened, "read", os.fstat(opened.fileno()).st_size, progress)
             if not sealed:
                 contents = check.read_zip(raw, unpack_into)
-                return _judge(contents, header_sources, extra_roots, network, None).report
+                return contents, _judge(contents, header_sources, extra_roots, network, None).report
             with envelope.OpenedStream(raw, identity) as stream:  # type: ignore[arg-type]
                 contents = check.read_zip(stream, unpack_into)
-                return _judge(contents, header_sources, extra_roots, network, stream.sender).report
+                return contents, _judge(contents, header_sources, extra_roots, network, stream.sender).report
     except envelope.Damaged as damage:
-        return BundleReport(None, None, None, (BundleCheck("envelope", "failed", damage.key, damage.params),))
+        return None, BundleReport(None, None, None, (BundleCheck("envelope", "failed", damage.key, damage.params),))
     except OSError as exc:
         if is_no_room(exc):  # unpacking ran out of room: the caller names where
             raise
@@ -326,6 +360,7 @@ def open_bundle(
     header_sources: Sequence[HeaderSource] = (),
     extra_roots: Sequence[x509.Certificate] = (),
     network: str = "mainnet",
+    progress: Progress | None = None,
 ) -> Opened:
     """Verify while unpacking into a hidden folder beside ``target`` (one a killed ``open`` left is
     removed by the next, see ``workdir``); only a bundle that holds
@@ -342,7 +377,7 @@ def open_bundle(
     try:
         staging.mkdir()
         with naming_full_disk(target.parent):
-            result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network)
+            result = _read_and_judge(path, staging, identity, header_sources, extra_roots, network, progress)
         holds = result.verdict != "invalid"
         if not holds and not unverified:
             raise Refused(result)
@@ -359,6 +394,58 @@ def open_bundle(
     finally:
         owned.remove()
     return Opened(target, tuple(target / p.relative_to(staging) for p in written), result, holds)
+
+
+MATCH_THRESHOLD = match_files.PDQ_THRESHOLD  # PDQ bits of 256 that may differ for a perceptual match
+
+
+@dataclass(frozen=True)
+class Matched:
+    """Whether a held file is an item of a bundle, and the verdict on the bundle it was read from."""
+
+    file: Path
+    sha256: str
+    pdq: str | None
+    found: tuple[match_files.Found, ...]
+    report: BundleReport
+
+    def to_json(self) -> dict[str, object]:
+        return {"file": str(self.file), "sha256": self.sha256, "pdq": self.pdq, "verdict": self.report.verdict,
+                "matches": [f.to_json() for f in self.found], "pdq_threshold": MATCH_THRESHOLD}
+
+
+def match(file: Path, bundle_path: Path, *, identity: nacl.signing.SigningKey | None = None) -> Matched:
+    """Is ``file`` one of the bundle's items: the same bytes, or (for a picture) the same picture
+    by PDQ? The bundle (a file, sealed or plain, or an unpacked folder) is verified as ``verify``
+    does; only a bundle that holds is matched against, since an invalid one's hashes prove nothing."""
+    file, bundle_path = Path(file), Path(bundle_path)
+    try:
+        with open(file, "rb") as f:
+            sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as exc:
+        raise UserError("bundle.match_file_unreadable", path=str(file), reason=exc.strerror or str(exc)) from exc
+    pdq = media.describe(file, file.name).pdq
+    if bundle_path.is_dir():
+        contents: check.Contents | None = check.read_folder(bundle_path)
+        report = _judge(contents, (), (), "mainnet", None).report  # type: ignore[arg-type]
+    else:
+        contents, report = _read(bundle_path, None, identity, (), (), "mainnet")
+    if report.verdict == "invalid" or contents is None:
+        raise NotMatched(report)
+    manifest = layout.Manifest.from_bytes(contents.kept[layout.MANIFEST])
+    return Matched(file, sha256, pdq, tuple(match_files.find(manifest, contents.kept, sha256, pdq)), report)
+
+
+class NotMatched(VerificationFailed):
+    """The bundle did not verify, so nothing is matched against it. Carries the verification report."""
+
+    def __init__(self, report: BundleReport) -> None:
+        super().__init__("bundle.match_invalid")
+        self.report = report
+
+
+def _counted(file: BinaryIO, step: str, total: int, progress: Progress | None) -> BinaryIO:
+    return Counting(file, step, total, progress) if progress else file  # type: ignore[return-value]
 
 
 def _default_name(title: str, suffix: str) -> str:

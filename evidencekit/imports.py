@@ -1,5 +1,5 @@
 """Chat and email exports into the locker: the export itself is the evidence, the transcript a
-derivative stored beside it, and the case's timeline merges both kinds of time.
+derivative stored beside it (the case's timeline, in ``evidencekit.timeline``, reads it).
 
 The export is first copied into the locker's work area and everything — hashing, parsing,
 storing — reads that copy, so what is stored is exactly what was parsed even if the original
@@ -13,18 +13,17 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__, importers
 from evidencekit._internal import blobstore
+from evidencekit._internal.progress import Progress, running
 from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
 from evidencekit.locker import Locker, Source
-from evidencekit.models import IncidentFacts, Item
-from evidencekit.notices import notice_of
+from evidencekit.models import TRANSCRIPT_FILE, IncidentFacts, Item
 
-TRANSCRIPT = "evidencekit-transcript.json"
+TRANSCRIPT = TRANSCRIPT_FILE
 EMAIL_FORMATS = ("email",)
 
 
@@ -41,8 +40,11 @@ def import_export(
     resolve_dns: bool = False,
     facts: IncidentFacts = IncidentFacts(),
     case: str | None = None,
+    progress: Progress | None = None,
 ) -> Item:
-    """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``."""
+    """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``.
+
+    ``progress`` hears of the steps ``copy``, ``parse`` and ``store`` (bytes stored so far)."""
     if not path.exists():
         raise NotFound("items.path_missing", path=str(path))
     target = locker.case(case)
@@ -51,7 +53,11 @@ def import_export(
     try:
         snapshot = work / "export" / path.name
         snapshot.parent.mkdir()
+        if progress:
+            progress("copy", 0, 0)
         _copy(path, snapshot, locker.home)
+        if progress:
+            progress("parse", 0, 0)
         with naming_full_disk(locker.home), open(work / TRANSCRIPT, "xb", opener=_private) as out:
             header = importers.write_transcript(snapshot, out, fmt=fmt, tz=tz, date_order=date_order, me=me,
                                                 dns_records=dns_records, resolve_dns=resolve_dns)
@@ -71,7 +77,9 @@ def import_export(
             "derivative": {TRANSCRIPT: "parsed from the export; the export itself is the evidence"},
         }
         kind = "email" if header.format in EMAIL_FORMATS else "chat"
-        return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id)[0]
+        size = sum(source.path.stat().st_size for source in sources if source.path)
+        return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id,
+                                running(progress, "store", size))[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -135,39 +143,3 @@ def select(messages: list[dict[str, Any]], since: str | None, until: str | None,
             continue
         picked.append(message)
     return picked
-
-
-@dataclass(frozen=True)
-class Moment:
-    """One line of a case's timeline: an item, or one message inside an imported item."""
-
-    time: str | None
-    item: str
-    kind: str
-    sender: str | None
-    text: str
-    where: str | None = None  # the worker's facts of an item, not of a message
-    person: str | None = None
-    witnesses: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"time": self.time, "item": self.item, "kind": self.kind, "sender": self.sender, "text": self.text,
-                "where": self.where, "person": self.person, "witnesses": list(self.witnesses)}
-
-
-def timeline(locker: Locker, case: str | None = None) -> list[Moment]:
-    """Everything of the case in time order: incidents as the worker dated them, messages by UTC."""
-    moments: list[Moment] = []
-    for item in locker.items(case):
-        if any(f.name == TRANSCRIPT for f in item.files):
-            for message in transcript(locker, item.label, case).get("messages", []):
-                moments.append(Moment(message.get("time_utc"), item.label, "message", message.get("sender"),
-                                      message.get("text") or ""))
-        elif (notice := notice_of(item)) is not None:  # when and to whom she reported, as she dated it
-            moments.append(Moment(notice.date, item.label, item.kind, None, notice.headline()))
-        else:
-            facts = item.incident
-            summary = facts.description or locker.note_text(item) or ", ".join(f.name for f in item.files)
-            moments.append(Moment(facts.date or item.created, item.label, item.kind, facts.who, summary,
-                                  facts.where, facts.person, facts.witnesses))
-    return sorted(moments, key=lambda m: (m.time is None, m.time or "", m.item))

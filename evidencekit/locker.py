@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -35,6 +35,7 @@ from evidencekit._internal import (
     canonical,
     custody_log,
     database,
+    dates,
     keys,
     safe_zip,
     settings,
@@ -42,7 +43,7 @@ from evidencekit._internal import (
 )
 from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
-    PERIOD,
+    DIARY_FILE,
     WHO,
     Case,
     CaseDescription,
@@ -252,6 +253,8 @@ class Locker:
         if ref is None:
             chosen = [c for c in cases if c.current] or (cases if len(cases) == 1 else [])
             if not cases:
+                if self._identity_row() is None:
+                    raise LockerError("keys.no_identity")  # init comes before the first case
                 raise NotFound("cases.none_yet")
             if not chosen:
                 raise UserError("cases.none_chosen")
@@ -291,27 +294,32 @@ class Locker:
         case: str | None = None,
         together: bool = False,
         progress: Callable[[int], None] | None = None,
+        again: bool = False,
     ) -> list[Item]:
-        """Each file becomes an item (or all one item with ``together``); all or nothing."""
+        """Each file becomes an item (or all one item with ``together``); all or nothing.
+
+        A file whose bytes are already in the case is refused unless ``again``: the same
+        screenshot added twice would look like two incidents."""
         if not paths:
             raise UserError("items.no_files")
         sources = [file_source(Path(p)) for p in paths]
         acquired = {"method": "file", "tool": f"evidencekit {__version__}"}
         groups = [sources] if together else [[s] for s in sources]
-        return self.add_items([("file", group, acquired, facts) for group in groups], passphrase, case, progress)
+        return self.add_items([("file", group, acquired, facts) for group in groups], passphrase, case, progress,
+                              again=again)
 
     def add_note(self, text: str, passphrase: str, facts: IncidentFacts = IncidentFacts(),
                  case: str | None = None) -> Item:
         """A diary entry: the text is the item's file, the facts (date, where, who …) its record."""
         if not text.strip():
             raise UserError("items.empty_note")
-        source = Source("diary.txt", data=text.encode("utf-8"), modified=canonical.utc_now())
+        source = Source(DIARY_FILE, data=text.encode("utf-8"), modified=canonical.utc_now())
         acquired = {"method": "diary", "tool": f"evidencekit {__version__}"}
         return self.add_items([("diary", [source], acquired, facts)], passphrase, case)[0]
 
     def note_text(self, item: Item) -> str:
         """A diary entry's own words, as stored (empty for any other kind of item)."""
-        stored = next((f for f in item.files if item.kind == "diary" and f.name == "diary.txt"), None)
+        stored = next((f for f in item.files if item.kind == "diary" and f.name == DIARY_FILE), None)
         if stored is None:
             return ""
         with self.blobs.open(stored.sha256) as handle:
@@ -323,8 +331,11 @@ class Locker:
         passphrase: str,
         case: str | None = None,
         progress: Callable[[int], None] | None = None,
+        again: bool = True,
     ) -> list[Item]:
-        """The one way evidence enters a case: (kind, sources, how acquired, incident facts) each."""
+        """The one way evidence enters a case: (kind, sources, how acquired, incident facts) each.
+
+        With ``again`` false, bytes already in the case are refused and nothing is added."""
         target = self.case(case)
         signer = self.case_signer(target.id, passphrase)
         anonymous = target.anonymous  # what a record holds travels in every bundle: her disk's times never go in
@@ -335,9 +346,20 @@ class Locker:
                 _Draft(kind, tuple(self._store(source, progress) for source in sources), acquired, facts)
                 for kind, sources, acquired, facts in drafts
             ]
+            if not again:
+                self._refuse_known(target.id, stored)
             numbers = self._record(target.id, signer, stored)
         self.blobs.recorded(f.sha256 for draft in stored for f in draft.files)
         return [self.item(str(n), target.id) for n in numbers]
+
+    def _refuse_known(self, case_id: str, stored: Sequence[_Draft]) -> None:
+        """One clear error if a file's bytes are in the case already (or twice in this one call)."""
+        known = {f.sha256: item.label for item in self.items(case_id) for f in item.files}
+        for draft in stored:
+            for file in draft.files:
+                if file.sha256 in known:
+                    raise UserError("items.already_in_case", name=file.name, item=known[file.sha256])
+                known[file.sha256] = file.name
 
     def _record(self, case_id: str, signer: nacl.signing.SigningKey, stored: Sequence[_Draft]) -> list[int]:
         """One transaction: the items' records, their signed log entries, the stamping request."""
@@ -379,8 +401,9 @@ class Locker:
             blob = self.blobs.put_stream(stream, progress)
         from evidencekit._internal import media
 
-        media_type, phash = media.describe(self.blobs.path(blob.sha256), source.name)
-        return ItemFile(source.name, source.media_type or media_type, blob.size, blob.sha256, source.modified, phash)
+        looks = media.describe(self.blobs.path(blob.sha256), source.name)
+        return ItemFile(source.name, source.media_type or looks.media_type, blob.size, blob.sha256, source.modified,
+                        looks.phash, looks.pdq)
 
     def items(self, case: str | None = None) -> list[Item]:
         target = self.case(case)
@@ -676,25 +699,9 @@ def parse_item_ref(ref: str) -> int:
 
 
 def normalise_date(text: str) -> str:
-    """A date (``2026-03-01``), date-time, or period ``FROM..TO`` of either the worker gave, checked
-    and kept in ISO form: readable as written, and sorted by its start."""
-    if PERIOD in text:
-        start, _, end = text.partition(PERIOD)
-        first, last = _one_date(start, text), _one_date(end, text)
-        if last[: len(first)] < first[: len(last)]:
-            raise UserError("items.bad_period", value=text)
-        return f"{first}{PERIOD}{last}"
-    return _one_date(text, text)
-
-
-def _one_date(text: str, given: str) -> str:
-    value = text.strip()
-    try:
-        if len(value) <= 10:
-            return date.fromisoformat(value).isoformat()
-        return datetime.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise UserError("items.bad_date", value=given) from exc
+    """A date, time or period ``FROM..TO`` as the worker writes it (``03.03.2024``, ``i går 22:10``),
+    checked and kept in one form: a date as ISO, a time in UTC. See ``_internal/dates.py``."""
+    return dates.read(text).value
 
 
 def _checked_facts(facts: IncidentFacts) -> IncidentFacts:

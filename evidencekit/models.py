@@ -13,6 +13,8 @@ from typing import Any
 from evidencekit.i18n import t
 
 WHO = ("customer", "client", "colleague", "leader", "other", "unknown")
+DIARY_FILE = "diary.txt"  # the file a diary note's words are kept in
+TRANSCRIPT_FILE = "evidencekit-transcript.json"  # an import's transcript, beside the export itself
 PERIOD = ".."  # an incident date FROM..TO: readable, and sorted by its start
 
 
@@ -88,6 +90,7 @@ class ItemFile:
     sha256: str
     modified: str | None = None
     phash: str | None = None
+    pdq: str | None = None  # pictures added before PDQ was computed have none
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -201,6 +204,7 @@ class BundleReport:
     included: tuple[str, ...] = ()
     withheld: tuple[dict[str, Any], ...] = ()
     timestamps: tuple[dict[str, Any], ...] = ()
+    held_back: tuple[str, ...] = ()  # included as hashes only: their content was not checked, it is not there
 
     @property
     def verdict(self) -> str:
@@ -216,6 +220,7 @@ class BundleReport:
             "case": self.case_title,
             "items": list(self.included),
             "withheld": list(self.withheld),
+            "held_back": list(self.held_back),
             "timestamps": list(self.timestamps),
             "checks": [c.to_json() for c in self.checks],
         }

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
+from evidencekit._internal.dates import shown
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker, file_source, normalise_date
@@ -58,7 +59,7 @@ class Notice:
 
     def lines(self, lang: str | None = None) -> list[tuple[str, str]]:
         """The facts given, as (label, value) in the reader's language, for ``show`` and the like."""
-        facts = (("to", self.receiver(lang)), ("date", self.date), ("name", self.name),
+        facts = (("to", self.receiver(lang)), ("date", shown(self.date, lang=lang)), ("name", self.name),
                  ("reference", self.reference), ("note", self.note))
         return [(t(f"notices.{key}", lang), value) for key, value in facts if value]
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from evidencekit._internal.browser import BrowserSession
 from evidencekit._internal.report.assemble import Options, ReportData, assemble
 from evidencekit._internal.report import render as rendering
+from evidencekit._internal.progress import Progress
 from evidencekit._internal.report.pdf import print_file
 from evidencekit._internal.redact import Box, Link, link
 from evidencekit.errors import UserError
@@ -46,8 +47,10 @@ def render_html(locker: Locker, case: str | None = None, options: Options = Opti
 
 
 def write(locker: Locker, output: Path, case: str | None = None, options: Options = Options(), *,
-          session: BrowserSession | None = None) -> Path:
-    """Write the report as HTML or PDF, chosen by the file name; an existing file is never replaced."""
+          session: BrowserSession | None = None, progress: Progress | None = None) -> Path:
+    """Write the report as HTML or PDF, chosen by the file name; an existing file is never replaced.
+
+    ``progress`` hears of the steps ``report`` (gathering the case) and ``print`` (the PDF)."""
     output = Path(output)
     kind = SUFFIXES.get(output.suffix.lower())
     if kind is None:
@@ -56,6 +59,8 @@ def write(locker: Locker, output: Path, case: str | None = None, options: Option
         raise UserError("report.output_exists", path=str(output))
     if not output.parent.is_dir():
         raise UserError("report.output_folder_missing", path=str(output.parent))
+    if progress:
+        progress("report", 0, 0)
     data = assemble(locker, case, options)
     if kind == "html":
         _write_html(data, output)
@@ -64,6 +69,8 @@ def write(locker: Locker, output: Path, case: str | None = None, options: Option
     try:
         page = folder / "report.html"
         _write_html(data, page)
+        if progress:
+            progress("print", 0, 0)
         return print_file(page, output, session)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -75,11 +82,12 @@ def bundle_names(lang: str) -> tuple[str, str]:
 
 
 def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: Path, *,
-                lang: str | None = None, name: str | None = None) -> Path:
+                lang: str | None = None, name: str | None = None, held_back: frozenset[str] = frozenset()) -> Path:
     """The HTML report a bundle carries (``report-nb.html``).
 
     Sensitive pictures are always blurred here: a bundle travels, and the clear pictures are in
     it anyway for whoever chooses to open them. ``name`` is who prepared it, for the cover.
+    Items in ``held_back`` (``seal --hash-only``) show their hashes only, nothing of their content.
     """
     if not items:
         raise UserError("report.nothing_to_report")
@@ -87,7 +95,7 @@ def bundle_html(locker: Locker, case: str, items: Sequence[Item | str], folder: 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     html_name, _ = bundle_names(lang)
-    _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items), name=name)), folder / html_name)
+    _write_html(assemble(locker, case, Options(lang=lang, items=tuple(items), name=name, held_back=held_back)), folder / html_name)
     return folder / html_name
 
 

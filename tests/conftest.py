@@ -56,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def english(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts in English, whatever an earlier in-process CLI call chose with --lang."""
     monkeypatch.setenv("EVIDENCEKIT_LANG", "en")
+    monkeypatch.setenv("TZ", "Europe/Oslo")  # the zone the worker's bare times are read in
     set_language(None)
 
 

@@ -29,6 +29,7 @@ from bundle_support import invoke
 from conftest import PASSPHRASE, Result
 from evidencekit._internal import canonical, keys
 from evidencekit._internal.bundle import container, envelope, layout, minisign
+from evidencekit._internal.dates import shown
 from evidencekit.locker import Locker
 from servers.block_sources import BitcoindRpc
 from servers.chain import SyntheticChain
@@ -309,7 +310,7 @@ def test_two_of_five_items_verify_and_three_are_counted(world: dict) -> None:
 
     human = invoke("verify", world["some.zip"], "--tsa-root", world["roots"], env=world["env"])
     assert human.code == 0
-    assert f"E-003 was withheld (added {added['E-003']})." in human.out
+    assert f"E-003 was withheld (added {shown(added['E-003'])})." in human.out  # in local time
     assert "3 item(s) of the case were withheld from this bundle" in human.out
 
 

@@ -119,7 +119,7 @@ def test_capture_is_stored_like_the_cli_does(env: dict[str, str], home: Path, pn
     shown = run_cli("show", stored["item"], "--json", env=env).json()
     assert [f["name"] for f in shown["files"]] == list(files)  # the CLI capture's order
     assert shown["kind"] == "web"
-    assert shown["incident"] == {"date": "2026-02-28T21:15:00..2026-02-28T22:00:00", "who": "client",
+    assert shown["incident"] == {"date": "2026-02-28T20:15:00.000000Z..2026-02-28T21:00:00.000000Z", "who": "client",
                                  "channel": "Work chat", "description": "Threats", "where": "the shop floor",
                                  "person": "@boss42", "witnesses": ["Kari", "Ali"], "reaction": "I told him to stop",
                                  "consequences": "changed shifts"}

@@ -58,3 +58,16 @@ def test_every_command_has_help_with_an_example(home: Path, lang: str, word: str
         if tuple(command) not in groups:
             assert word in result.output, (lang, command, result.output)
         assert "cli." not in result.output, (lang, command)  # no untranslated catalog key
+
+
+def test_singular_forms_when_count_is_one() -> None:
+    from evidencekit.i18n import t
+
+    assert t("report.more_files", "nb", count=1) == "og 1 fil til (se bilaget)"
+    assert t("report.more_files", "nb", count=2) == "og 2 filer til (se bilaget)"
+    assert t("report.more_files", "en", count=1) == "and 1 more file (see the exhibit)"
+    for domain in domains():  # a singular form stands beside the sentence it replaces
+        for key in catalog("en", domain):
+            if key.endswith("_one"):
+                base = key.removesuffix("_one")
+                assert base in catalog("en", domain) or f"{base}_many" in catalog("en", domain), f"{domain}.{key}"

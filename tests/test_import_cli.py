@@ -67,7 +67,7 @@ def test_timeline_merges_items_and_messages(case_home: Path, tmp_path: Path) -> 
     times = [m["time"] for m in moments if m["time"]]
     assert times == sorted(times)
     assert {m["item"] for m in moments} == {"E-001", "E-002"}
-    assert any(m["kind"] == "message" for m in moments) and any(m["kind"] == "diary" for m in moments)
+    assert any(m["kind"] == "message" for m in moments) and any(m["kind"] == "note" and m["own"] for m in moments)
 
 
 def test_bad_exports_are_refused_cleanly(case_home: Path, tmp_path: Path) -> None:

@@ -69,18 +69,18 @@ def diary(home: Path) -> Path:
 
 def test_every_fact_through_note_show_and_timeline(diary: Path) -> None:
     shown = json.loads(ok("show", "E-001", "--json"))
-    assert shown["incident"] == {**FACTS, "date": "2026-03-02T09:15:00..2026-03-02T11:40:00", "description": None}
+    assert shown["incident"] == {**FACTS, "date": "2026-03-02T08:15:00.000000Z..2026-03-02T10:40:00.000000Z", "description": None}
     assert shown["text"] == "Han tok tak i armen min og sa at jeg skulle holde kjeft."
     human = ok("--lang", "nb", "show", "E-001")
     for label, value in (("Hvor", FACTS["where"]), ("Hvem", "oppdragsgiver"), ("Person", FACTS["person"]),
                          ("Vitner", "Sigrid Vatnedal, Per Øyen"), ("Reaksjon", FACTS["reaction"]),
-                         ("Følger", FACTS["consequences"]), ("Dato for hendelsen", "2026-03-02T09:15:00..")):
+                         ("Følger", FACTS["consequences"]), ("Dato for hendelsen", "2026-03-02 09:15 +01:00 – 11:40 +01:00")):
         assert f"  {label}: {value}" in human, (label, human)
     assert "    Han tok tak i armen min" in human
 
-    lines = ok("timeline").splitlines()
+    lines = ok("timeline").splitlines()[1:]  # after the line naming the zone
     assert lines[0].startswith("2026-02-20") and "E-002" in lines[0]  # sorted by the period's start
-    assert "E-001  client (who hires you): Han tok tak i armen min" in lines[1]
+    assert "E-001  [diary note (your own account)] client (who hires you) · face to face: Han tok tak" in lines[1]
     assert "[Lagerhallen på Alnabru · Oddvar Brå-Kvist · witnesses: Sigrid Vatnedal, Per Øyen]" in lines[1]
     moment = next(m for m in json.loads(ok("timeline", "--json")) if m["item"] == "E-001")
     assert (moment["where"], moment["person"], moment["witnesses"]) == (FACTS["where"], FACTS["person"],
@@ -134,7 +134,7 @@ def test_a_bundle_carries_the_facts_and_a_withheld_entry_shows_none(diary: Path,
     with zipfile.ZipFile(bundle) as z:
         record = json.loads(z.read("records/E-001.json"))
         members = {name: z.read(name) for name in z.namelist()}
-    assert {k: v for k, v in record["incident"].items()} == {**FACTS, "date": "2026-03-02T09:15:00..2026-03-02T11:40:00"}
+    assert {k: v for k, v in record["incident"].items()} == {**FACTS, "date": "2026-03-02T08:15:00.000000Z..2026-03-02T10:40:00.000000Z"}
     [pdf_name] = [n for n in members if n.endswith(".pdf")]
     (tmp_path / "report.pdf").write_bytes(members[pdf_name])
     haystacks = [*members.values(), pdf_text(tmp_path / "report.pdf").encode()]

@@ -76,24 +76,27 @@ def test_show_json_holds_the_notice(case: Path) -> None:
 def test_show_and_list_say_to_whom_and_when(case: Path) -> None:
     shown = invoke("--lang", "nb", "show", "E-003")
     assert shown.code == 0, shown.err
-    for line in ("Varslet: arbeidsgiveren", "Når: 2026-03-02", "Mottatt av: HR, Kari Hansen",
+    for line in ("Varslet: arbeidsgiveren", "Når: 02.03.2026", "Mottatt av: HR, Kari Hansen",
                  "Referanse: HR-2026-17", "Merknad: Told them about the shouting in the break room"):
         assert f"  {line}\n" in shown.out, line
-    listed = invoke("list").out.splitlines()
-    assert "2026-03-02  → Reported to the employer: HR, Kari Hansen (ref HR-2026-17)  varsel-til-hr.txt" in listed[2]
-    assert listed[3].endswith("2026-03-03  → Reported to the union")
+    listed = invoke("list").out.splitlines()[1:]  # after the heading that names the zone
+    assert listed[2].startswith("E-003") and "2026-03-02 " in listed[2]
+    assert listed[2].endswith("  Reported to the employer: HR, Kari Hansen (ref HR-2026-17)")
+    assert "2026-03-03 " in listed[3] and listed[3].endswith("  Reported to the union")
 
 
 def test_cli_timeline_marks_notices_in_time_order(case: Path) -> None:
-    lines = invoke("timeline").out.splitlines()
-    assert [line.split()[1] for line in lines] == ["E-001", *IN_TIME]
-    assert lines[1].endswith("E-003  → Reported to the employer: HR, Kari Hansen (ref HR-2026-17)")
-    assert lines[3].endswith("E-005  → Reported to the safety representative (ref AVVIK-88)")
-    assert lines[4].endswith("E-002  → Reported to the police: Oslo politidistrikt (ref 14523881)")
+    lines = invoke("timeline").out.splitlines()[1:]  # after the line naming the zone
+    assert [re.search(r" (E-\d{3}) ", line)[1] for line in lines] == ["E-001", *IN_TIME]
+    assert lines[1].endswith("E-003  [notice given (your own account)] → Reported to the employer: HR, Kari Hansen (ref HR-2026-17)")
+    assert lines[3].endswith("E-005  [notice given (your own account)] → Reported to the safety representative (ref AVVIK-88)")
+    assert lines[4].endswith("E-002  [notice given (your own account)] → Reported to the police: Oslo politidistrikt (ref 14523881)")
     moments = invoke("timeline", "--json").json()
-    assert [(m["item"], m["kind"], m["time"]) for m in moments[1:]] == [
-        ("E-003", "notice", "2026-03-02"), ("E-004", "notice", "2026-03-03"), ("E-005", "notice", "2026-03-04"),
-        ("E-002", "notice", "2026-03-05T10:30:00")]
+    assert [(m["item"], m["kind"], m["given"], m["time"]) for m in moments[1:]] == [
+        ("E-003", "notice", "2026-03-02", "2026-03-01T23:00:00Z"),
+        ("E-004", "notice", "2026-03-03", "2026-03-02T23:00:00Z"),
+        ("E-005", "notice", "2026-03-04", "2026-03-03T23:00:00Z"),
+        ("E-002", "notice", "2026-03-05T09:30:00.000000Z", "2026-03-05T09:30:00Z")]
 
 
 def _pdf_text(path: Path) -> str:

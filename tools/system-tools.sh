@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs evidencekit and its tests use, where they are missing:
 # a Chromium-family browser (capture, PDF reports), openssl (local TSA in tests),
-# minisign, jq, unzip and xxd (checking bundles by hand as a recipient without evidencekit, as
+# a C++ compiler (to build the pdqhash package), minisign, jq, unzip and xxd (checking bundles by hand as a recipient without evidencekit, as
 # README.txt in each bundle shows) and poppler-utils (reading PDFs).
 # Uses Debian's apt when run as root; otherwise says what to install.
 set -u
@@ -21,6 +21,7 @@ command -v minisign >/dev/null 2>&1 || missing+=(minisign)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v xxd >/dev/null 2>&1 || missing+=(xxd)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)  # pdqhash builds Meta's PDQ from source
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi dejavu || missing+=(fonts-dejavu-core)
 command -v fc-list >/dev/null 2>&1 && fc-list | grep -qi "color emoji" || missing+=(fonts-noto-color-emoji)

@@ -7,6 +7,7 @@ chat export stays behind. Raised as :class:`KeyboardInterrupt`, they unwind like
 
 from __future__ import annotations
 
+import logging
 import signal
 from types import FrameType
 
@@ -18,3 +19,14 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def terminate_as_interrupt() -> None:
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, _stop)
+
+
+def quiet_browser_leftovers() -> None:
+    """After Ctrl-C, say nothing of what the interrupted browser driver left behind.
+
+    Ctrl-C reaches the whole terminal's process group, so Playwright's driver and Chromium die with
+    Python; the driver's event loop then holds futures that failed with "Connection closed", which
+    asyncio reports as "Future exception was never retrieved" when they are collected at exit.
+    The command has already said it stopped and what was kept; those lines would only alarm.
+    """
+    logging.getLogger("asyncio").disabled = True

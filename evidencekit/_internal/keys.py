@@ -13,6 +13,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 
 import nacl.exceptions
@@ -110,12 +111,24 @@ def public_key_string(public_key: bytes) -> str:
 
 
 def parse_public_key(text: str) -> bytes:
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 42 or raw[:2] != b"Ed" or raw[2:10] != key_id(raw[10:]):
+    """The key in ``text``: the key alone, or the whole line ``keys show`` printed, label and all
+    (``Public key: RWQ…``, ``Offentlig nøkkel: RWQ…``), as people copy it."""
+    found = {key for word in _BASE64_WORD.findall(text) if (key := _public_key_or_none(word))}
+    if len(found) != 1:
         raise UserError("keys.bad_public_key")
+    return found.pop()
+
+
+_BASE64_WORD = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+
+
+def _public_key_or_none(word: str) -> bytes | None:
+    try:
+        raw = base64.b64decode(word, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 42 or raw[:2] != b"Ed" or raw[2:10] != key_id(raw[10:]):
+        return None
     return raw[10:]
 
 

@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from evidencekit._internal.timestamps.servers import DEFAULT_CALENDARS, DEFAULT_TSA_URLS
+from evidencekit._internal.timestamps.servers import DEFAULT_CALENDARS, DEFAULT_TSA_SPACING, DEFAULT_TSA_URLS
 from evidencekit.errors import UserError
 
 
@@ -20,7 +20,7 @@ class Setting:
     name: str
     env: str
     default: str
-    kind: str  # "urls" | "seconds" | "count" | "network"
+    kind: str  # "urls" | "seconds" | "count" | "network" | "spacing"
 
 
 SETTINGS = {
@@ -28,6 +28,9 @@ SETTINGS = {
     for s in (
         Setting("ots_calendars", "EVIDENCEKIT_OTS_CALENDARS", ",".join(DEFAULT_CALENDARS), "urls"),
         Setting("tsa_urls", "EVIDENCEKIT_TSA_URLS", ",".join(DEFAULT_TSA_URLS), "urls"),
+        # the least time between two requests to one TSA, for those that ask for it: URL=seconds,…
+        Setting("tsa_spacing", "EVIDENCEKIT_TSA_SPACING",
+                ",".join(f"{url}={seconds:g}" for url, seconds in DEFAULT_TSA_SPACING.items()), "spacing"),
         Setting("min_calendars", "EVIDENCEKIT_MIN_CALENDARS", "2", "count"),
         Setting("stamp_timeout", "EVIDENCEKIT_STAMP_TIMEOUT", "10", "seconds"),
         Setting("bitcoin_network", "EVIDENCEKIT_BITCOIN_NETWORK", "mainnet", "network"),
@@ -63,8 +66,10 @@ def set_value(conn: sqlite3.Connection, name: str, value: str | None) -> None:
 NETWORKS = ("mainnet", "regtest")
 
 
-def parse(name: str, value: str) -> list[str] | float | int | str:
+def parse(name: str, value: str) -> list[str] | float | int | str | dict[str, float]:
     setting = _setting(name)
+    if setting.kind == "spacing":
+        return _spacing(name, value)
     if setting.kind == "network":
         if value not in NETWORKS:
             raise UserError("settings.bad_choice", name=name, value=value, allowed=", ".join(NETWORKS))
@@ -85,5 +90,19 @@ def parse(name: str, value: str) -> list[str] | float | int | str:
     return number
 
 
-def value(conn: sqlite3.Connection, name: str) -> list[str] | float | int | str:
+def _spacing(name: str, value: str) -> dict[str, float]:
+    spacing: dict[str, float] = {}
+    for pair in (p.strip() for p in value.split(",") if p.strip()):
+        url, _, seconds = pair.rpartition("=")
+        parse("tsa_urls", url)  # the same rules as any server address
+        try:
+            spacing[url.strip()] = float(seconds)
+        except ValueError:
+            raise UserError("settings.bad_spacing", name=name, value=pair) from None
+        if not url or spacing[url.strip()] < 0:
+            raise UserError("settings.bad_spacing", name=name, value=pair)
+    return spacing
+
+
+def value(conn: sqlite3.Connection, name: str) -> list[str] | float | int | str | dict[str, float]:
     return parse(name, get(conn, name)[0])

@@ -9,12 +9,17 @@ network loses it. Which servers still owe a stamp is worked out when sending, fr
 configured *then*: a server owes one for a case while it holds no proof for the case's newest
 request. Sending stamps that newest head, which covers the older ones: a stamp taken now proves
 no earlier time for them anyway.
+
+A TSA that asks for time between requests (setting ``tsa_spacing``) gets at most one request per
+interval, across every evidencekit process on this locker: the moment is reserved in the locker
+before the request goes out. What would come sooner simply stays queued; nothing waits for it.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -125,6 +130,7 @@ def send(conn: sqlite3.Connection, timeout: float, progress: Progress | None = N
     by_server: dict[tuple[str, str], list[Stamp]] = {}
     for owed in queued(conn):
         by_server.setdefault((owed.kind, owed.server), []).append(owed)
+    held = _spaced(conn, by_server)
 
     def ask(kind: str, server: str, targets: list[Stamp]) -> list[tuple[Stamp, bytes | None, ServerFailure | None]]:
         calendars, tsas = ([server], []) if kind == "ots" else ([], [server])
@@ -137,7 +143,7 @@ def send(conn: sqlite3.Connection, timeout: float, progress: Progress | None = N
             answers.append((target, proof, None if proof else result.failures[0]))
         return answers
 
-    summary = Summary()
+    summary = Summary(failures=held)
     with ThreadPoolExecutor(max_workers=max(1, len(by_server))) as pool:
         jobs = [pool.submit(ask, kind, server, targets) for (kind, server), targets in by_server.items()]
         answers = [answer for job in jobs for answer in job.result()]
@@ -156,6 +162,36 @@ def send(conn: sqlite3.Connection, timeout: float, progress: Progress | None = N
             )
     summary.counts = counts(conn)
     return summary
+
+
+def _spaced(conn: sqlite3.Connection, by_server: dict[tuple[str, str], list[Stamp]]) -> list[ServerFailure]:
+    """Leave in ``by_server`` only what its TSA's spacing allows now (one request, once the
+    interval since the last one has passed); return the rest as stamps that stay queued."""
+    from evidencekit._internal.timestamps.model import ServerFailure
+
+    spacing = settings.value(conn, "tsa_spacing")
+    assert isinstance(spacing, dict)
+    held: list[ServerFailure] = []
+    spaced = [(kind, server) for kind, server in by_server if kind == "rfc3161" and spacing.get(server)]
+    if not spaced:
+        return held
+    now = time.time()
+    with database.transaction(conn):
+        for kind, server in spaced:
+            targets, gap = by_server[(kind, server)], spacing[server]
+            name = f"tsa_last_request.{server}"
+            row = conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+            since = now - float(row[0]) if row else None
+            allowed = 0 if since is not None and 0 <= since < gap else 1  # a clock set back frees it
+            if allowed:
+                conn.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, repr(now)))
+            held += [ServerFailure("rfc3161", server, "timestamps.tsa_spaced", {"url": server, "seconds": f"{gap:g}"})
+                     for _ in targets[allowed:]]
+            if allowed:
+                by_server[(kind, server)] = targets[:allowed]
+            else:
+                del by_server[(kind, server)]
+    return held
 
 
 def upgrade(conn: sqlite3.Connection, timeout: float, progress: Progress | None = None) -> Summary:

@@ -12,17 +12,18 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from evidencekit._internal import dates
 from evidencekit._internal.visible import escape_json, visible
-from evidencekit.errors import UserError
-from evidencekit.i18n import t
-from evidencekit.locker import Locker, normalise_date
+from evidencekit.cli import _click_words
+from evidencekit.errors import UserError, WrongPassphrase
+from evidencekit.i18n import LANGUAGES, t
+from evidencekit.locker import Locker
 from evidencekit.models import WHO, IncidentFacts
 
 if TYPE_CHECKING:  # the stamping machinery loads only when a command stamps or checks proofs
@@ -46,11 +47,27 @@ class TranslatedHelp:
         self._help_key = key
 
 
-class Command(TranslatedHelp, click.Command):
+_click_words.install()
+
+
+class _CommandWords(TranslatedHelp):
+    """Usage line and ``--help`` in the reader's language, also when ``--lang`` came after click made them."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [_click_words.placeholder(piece) for piece in super().collect_usage_pieces(ctx)]  # type: ignore[misc]
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        help_option: click.Option | None = super().get_help_option(ctx)  # type: ignore[misc]
+        if help_option is not None:
+            help_option.help = t("click.help_option")
+        return help_option
+
+
+class Command(_CommandWords, click.Command):
     pass
 
 
-class Group(TranslatedHelp, click.Group):
+class Group(_CommandWords, click.Group):
     command_class = Command
 
 
@@ -58,15 +75,73 @@ Group.group_class = Group
 
 
 class Option(TranslatedHelp, click.Option):
-    pass
+    def make_metavar(self, *args: Any, **kwargs: Any) -> str:  # click 8.2 added ``ctx``
+        return _click_words.placeholder(super().make_metavar(*args, **kwargs))
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> Any:
+        """A default among ``Words`` is shown in the reader's language (and read back to its key)."""
+        value = super().get_default(ctx, call=call)
+        if isinstance(self.type, Words) and isinstance(value, str):
+            return t(self.type.prefix + value)
+        return value
+
+
+class Argument(click.Argument):
+    def make_metavar(self, *args: Any, **kwargs: Any) -> str:  # click 8.2 added ``ctx``
+        return _click_words.placeholder(super().make_metavar(*args, **kwargs))
 
 
 def option(*decls: str, **attrs: Any) -> Callable[[Any], Any]:
     return click.option(*decls, cls=Option, **attrs)
 
 
+def argument(*decls: str, **attrs: Any) -> Callable[[Any], Any]:
+    return click.argument(*decls, cls=Argument, **attrs)
+
+
+class Words(click.Choice):
+    """A choice of words in the reader's language, stored as its English key: ``--who kunde`` and
+    ``--who customer`` are the same. ``prefix`` names the catalog keys, e.g. ``"who.word_"``."""
+
+    def __init__(self, keys: tuple[str, ...], prefix: str) -> None:
+        self.keys, self.prefix = keys, prefix
+        super().__init__(keys)
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(t(self.prefix + key) for key in self.keys)
+
+    @choices.setter
+    def choices(self, _keys: Any) -> None:  # click sets them in __init__; they follow the language
+        pass
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        given = str(value).strip().casefold()
+        for key in self.keys:
+            if given in {key, *(t(self.prefix + key, lang).casefold() for lang in LANGUAGES)}:
+                return key
+        return super().convert(value, param, ctx)  # fails, listing the words in the reader's language
+
+
+class When(click.ParamType):
+    """A date, time or period as people write it (``03.03.2024``, ``i går 22:10``), read in the local
+    zone before anything else happens, so a bad one changes nothing."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dates.Reading:
+        return value if isinstance(value, dates.Reading) else dates.read(str(value))
+
+
+def say_back(reading: dates.Reading) -> None:
+    """Tell the worker how her date was read (on stderr: stdout may carry JSON)."""
+    echo(t("dates.read_as", when=reading.said), err=True)
+
+
 json_option = option("--json", "as_json", is_flag=True, help="cli.opt_json")
 case_option = option("--case", "case_ref", metavar="CASE", help="cli.opt_case")
+kdf_option = option("--kdf", type=Words(("moderate", "interactive"), "cli.kdf_"), default="moderate",
+                    show_default=True, help="cli.opt_kdf")
 
 
 @dataclass
@@ -75,6 +150,7 @@ class Session:
 
     home: Path | None
     debug: bool = False
+    verbose: bool = False
     _locker: Locker | None = field(default=None, repr=False)
 
     def locker(self) -> Locker:
@@ -90,30 +166,58 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
+def _session() -> Session | None:
+    """This run's session, for helpers the commands call without passing it along."""
+    context = click.get_current_context(silent=True)
+    return context.find_object(Session) if context else None
+
+
+def verbose() -> bool:
+    """Whether the worker asked for details (``--verbose``) in this run."""
+    session = _session()
+    return bool(session and session.verbose)
+
+
+PASSPHRASE_TRIES = 3
+
+
 def passphrase(confirm: bool = False, unlocked: bool = True) -> str:
-    """From ``EVIDENCEKIT_PASSPHRASE``, else from this login session's ``unlock`` (unless
-    ``unlocked`` is false or the passphrase is new), else asked (twice when new) on a terminal."""
+    """From ``EVIDENCEKIT_PASSPHRASE``, else from this login session's ``evidencekit unlock`` (unless
+    ``unlocked`` is false or the passphrase is new), else asked (twice when new) on a terminal.
+
+    An existing passphrase is checked as soon as it is typed, and asked again (three tries in all):
+    a typo should not cost the work she came to do. Without an identity key there is nothing to
+    unlock, and she is told to run ``init`` before being asked at all."""
     given = os.environ.get("EVIDENCEKIT_PASSPHRASE")
     if given is not None:
         return given
+    session = None if confirm else _session()
+    locker = session.locker() if session else None
+    if locker is not None:
+        locker.identity()  # "run evidencekit init first"
     if unlocked and not confirm:
         from evidencekit import unlocking
 
-        session = click.get_current_context(silent=True)
-        home = session.find_object(Session).home if session and session.find_object(Session) else None
-        remembered = unlocking.passphrase(home)
+        remembered = unlocking.passphrase(session.home if session else None)
         if remembered is not None:
             return remembered
     if not sys.stdin.isatty():
         raise UserError("keys.passphrase_needed")
-    return str(
-        click.prompt(
-            t("keys.prompt_new" if confirm else "keys.prompt"),
-            hide_input=True,
-            confirmation_prompt=t("keys.prompt_repeat") if confirm else False,
-            err=True,
-        )
-    )
+    if confirm:
+        return str(click.prompt(t("keys.prompt_new"), hide_input=True, confirmation_prompt=t("keys.prompt_repeat"),
+                                err=True))
+    left = PASSPHRASE_TRIES
+    while True:
+        secret = str(click.prompt(t("keys.prompt"), hide_input=True, err=True))
+        left -= 1
+        try:
+            if locker is not None:
+                locker.identity_signer(secret)  # kept unlocked: the command does not wait for it again
+            return secret
+        except WrongPassphrase:
+            if not left:
+                raise
+            echo(t("keys.try_again", left=left), err=True)
 
 
 def echo(line: str, err: bool = False) -> None:
@@ -131,16 +235,6 @@ def emit(as_json: bool, data: Any, human: Callable[[], Iterator[str]]) -> None:
             echo(line)
 
 
-@contextmanager
-def progress_bar(total: int, label_key: str, threshold: int = 64 * 1024 * 1024) -> Iterator[Callable[[int], None]]:
-    """A bar on the terminal for long work; silent for small jobs and for scripts."""
-    if total < threshold or not sys.stderr.isatty():
-        yield lambda _: None
-        return
-    with click.progressbar(length=total, label=visible(t(label_key)), file=sys.stderr) as bar:
-        yield bar.update
-
-
 no_stamp_option = option("--no-stamp", is_flag=True, help="cli.opt_no_stamp")
 
 
@@ -155,11 +249,15 @@ def stamp_after_change(locker: Locker, skip: bool, as_json: bool) -> None:
 
 
 def summary_lines(summary: stamp_queue.Summary) -> Iterator[str]:
+    """Where the stamps stand. A server that could not be reached (offline, most often) is one calm
+    line: the request waits and is sent again; the addresses and errors only with ``--verbose``."""
     counts = summary.counts
     yield t("stamping.summary", queued=counts.get("queued", 0), pending=counts.get("pending", 0),
             complete=counts.get("complete", 0))
-    for failure in summary.failures:
-        yield f"  - {failure.reason}"
+    if summary.failures and not verbose():
+        yield t("stamping.waiting")
+    elif summary.failures:
+        yield from (f"  - {failure.reason}" for failure in summary.failures)
 
 
 @dataclass(frozen=True)
@@ -200,19 +298,23 @@ def incident_options(describe: bool = True) -> Callable[[Callable[..., Any]], Ca
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
-        def with_facts(*args: Any, incident_date: str | None, where: str | None, channel: str | None,
+        def with_facts(*args: Any, incident_date: dates.Reading | None, where: str | None, channel: str | None,
                        who: str | None, person: str | None, witnesses: tuple[str, ...], reaction: str | None,
                        consequences: str | None, note: str | None = None, **kwargs: Any) -> Any:
-            facts = IncidentFacts(normalise_date(incident_date) if incident_date else None, who, channel, note,
+            facts = IncidentFacts(incident_date.value if incident_date else None, who, channel, note,
                                   where, person, witnesses, reaction, consequences)
-            return command(*args, facts=facts, **kwargs)
+            done = command(*args, facts=facts, **kwargs)
+            if incident_date is not None:  # once it is kept: a failed command says one sentence only
+                say_back(incident_date)
+            return done
 
         options = (
             *((option("--note", help="cli.opt_note"),) if describe else ()),
-            option("--date", "--incident-date", "incident_date", metavar="DATE", help="cli.opt_incident_date"),
+            option("--date", "--incident-date", "incident_date", type=When(), metavar="DATE",
+                   help="cli.opt_incident_date"),
             option("--where", metavar="PLACE", help="cli.opt_where"),
             option("--channel", help="cli.opt_channel"),
-            option("--who", type=click.Choice(WHO), help="cli.opt_who"),
+            option("--who", type=Words(WHO, "who.word_"), help="cli.opt_who"),
             option("--person", metavar="NAME", help="cli.opt_person"),
             option("--witness", "witnesses", metavar="NAME", multiple=True, help="cli.opt_witness"),
             option("--reaction", help="cli.opt_reaction"),

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import click
 
+from evidencekit._internal.dates import shown
 from evidencekit.cli._common import (
     Command,
     Group,
     ProofTrust,
+    argument,
     case_option,
     echo,
     emit,
@@ -27,6 +29,7 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 from evidencekit.locker import default_home
@@ -39,6 +42,7 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 
 @click.command(cls=Command, help="cli.seal_help")
 @option("--items", metavar="E-001,E-004", help="cli.opt_items")
+@option("--hash-only", metavar="E-004,E-007", help="cli.opt_hash_only")
 @option("--to", "recipients", multiple=True, metavar="RECIPIENT", help="cli.opt_to")
 @option("--plain", is_flag=True, help="cli.opt_plain")
 @option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="cli.opt_bundle_output")
@@ -48,18 +52,24 @@ MARKS = {"ok": "✓", "warning": "!", "failed": "✗"}
 @no_stamp_option
 @json_option
 @pass_session
-def seal(session, items: str | None, recipients: tuple[str, ...], plain: bool, output: Path | None, report: bool,
-         name: str | None, case_ref: str | None, no_stamp: bool, as_json: bool) -> None:
+def seal(session, items: str | None, hash_only: str | None, recipients: tuple[str, ...], plain: bool,
+         output: Path | None, report: bool, name: str | None, case_ref: str | None, no_stamp: bool,
+         as_json: bool) -> None:
     from evidencekit import bundle
 
     locker = session.locker()
     locker.case(case_ref)
-    refs = [r for r in (items or "").split(",") if r.strip()]
-    sealed = bundle.seal(locker, passphrase(), items=refs, recipients=recipients, output=output, case=case_ref,
-                         with_report=report, plain=plain, name=name)
+    refs = [r.strip() for r in (items or "").split(",") if r.strip()]
+    held = [r.strip() for r in (hash_only or "").split(",") if r.strip()]
+    secret = passphrase()
+    with progress(as_json) as bar:
+        sealed = bundle.seal(locker, secret, items=refs, recipients=recipients, output=output, case=case_ref,
+                             with_report=report, plain=plain, name=name, hash_only=held, progress=bar)
 
     def lines() -> Iterator[str]:
         yield t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld)
+        if sealed.held_back:
+            yield t("bundle.sealed_held_back", items=", ".join(sealed.held_back))
         if sealed.recipients:
             yield t("bundle.sealed_to", names=", ".join(sealed.recipients))
         else:
@@ -69,7 +79,7 @@ def seal(session, items: str | None, recipients: tuple[str, ...], plain: bool, o
     stamp_after_change(locker, no_stamp, as_json)
 
 
-def _identity_if_sealed(session, path: Path):
+def identity_if_sealed(session, path: Path):
     """Only a sealed bundle needs the recipient's own key; never create a locker just to ask."""
     from evidencekit import bundle
 
@@ -85,7 +95,7 @@ def _network() -> str:
 
 
 @click.command("open", cls=Command, help="cli.open_help")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="cli.opt_open_output")
 @option("--unverified", is_flag=True, help="cli.opt_open_unverified")
 @proof_trust_options
@@ -95,10 +105,12 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
     from evidencekit import bundle
 
     target = output or path.with_name(path.name.rsplit(".", 1)[0] + "-opened")
+    identity = identity_if_sealed(session, path)
     try:
-        opened = bundle.open_bundle(path, target, _identity_if_sealed(session, path), unverified=unverified,
-                                    header_sources=trust.header_sources, extra_roots=trust.extra_roots,
-                                    network=_network())
+        with progress(as_json) as bar:
+            opened = bundle.open_bundle(path, target, identity, unverified=unverified,
+                                        header_sources=trust.header_sources, extra_roots=trust.extra_roots,
+                                        network=_network(), progress=bar)
     except bundle.Refused as refused:
         found, sentence = refused.report, refused.message()
         emit(as_json, {"opened": False, "verification": found.to_json()},
@@ -112,16 +124,17 @@ def open_command(session, path: Path, output: Path | None, unverified: bool, tru
 
 
 @click.command(cls=Command, help="cli.verify_help")
-@click.argument("path", type=click.Path(path_type=Path, exists=False))
+@argument("path", type=click.Path(path_type=Path, exists=False))
 @proof_trust_options
 @json_option
 @pass_session
 def verify(session, path: Path, trust: ProofTrust, as_json: bool) -> int:
     from evidencekit import bundle
 
-    identity = None if path.is_dir() else _identity_if_sealed(session, path)
-    report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
-                           extra_roots=trust.extra_roots, network=_network())
+    identity = None if path.is_dir() else identity_if_sealed(session, path)
+    with progress(as_json) as bar:
+        report = bundle.verify(path, identity=identity, header_sources=trust.header_sources,
+                               extra_roots=trust.extra_roots, network=_network(), progress=bar)
     emit(as_json, report.to_json(), lambda: report_lines(report))
     return 1 if report.verdict == "invalid" else 0
 
@@ -133,7 +146,9 @@ def report_lines(report: BundleReport) -> Iterator[str]:
     if report.signer_fingerprint:
         yield t("bundle.signer_line", fingerprint=report.signer_fingerprint)
     for item in report.withheld:
-        yield "  " + t("bundle.withheld_line", item=item["id"], added=item["added"])
+        yield "  " + t("bundle.withheld_line", item=item["id"], added=shown(str(item["added"])))
+    for label in report.held_back:
+        yield "  " + t("bundle.held_back_line", item=label)
     for check in report.checks:
         yield f"  {MARKS[check.status]} {check.message()}"
 
@@ -144,12 +159,12 @@ def recipients() -> None:
 
 
 @recipients.command("add", help="cli.recipients_add_help")
-@click.argument("name")
-@click.argument("public_key")
+@argument("name")
+@argument("public_key", nargs=-1, required=True)
 @json_option
 @pass_session
-def recipients_add(session, name: str, public_key: str, as_json: bool) -> None:
-    info = session.locker().add_recipient(name, public_key)
+def recipients_add(session, name: str, public_key: tuple[str, ...], as_json: bool) -> None:
+    info = session.locker().add_recipient(name, " ".join(public_key))  # the line as pasted, even unquoted
     emit(as_json, {"name": name, **info.to_json()},
          lambda: iter([t("bundle.recipient_added", name=name, fingerprint=info.fingerprint)]))
 
@@ -165,7 +180,7 @@ def recipients_list(session, as_json: bool) -> None:
 
 
 @recipients.command("remove", help="cli.recipients_remove_help")
-@click.argument("name")
+@argument("name")
 @pass_session
 def recipients_remove(session, name: str) -> None:
     session.locker().remove_recipient(name)

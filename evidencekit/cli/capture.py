@@ -8,6 +8,7 @@ import click
 
 from evidencekit.cli._common import (
     Command,
+    argument,
     echo,
     Group,
     case_option,
@@ -26,7 +27,7 @@ from evidencekit.models import IncidentFacts, Item
 
 
 @click.command(cls=Command, help="cli.capture_help")
-@click.argument("url", required=False)
+@argument("url", required=False)
 @incident_options()
 @option("--profile", metavar="NAME", help="cli.opt_profile")
 @option("--scroll/--no-scroll", default=True, show_default=True, help="cli.opt_scroll")
@@ -81,8 +82,8 @@ def browser() -> None:
 
 
 @browser.command("login", help="cli.browser_login_help")
-@click.argument("profile", metavar="NAME")
-@click.argument("url", required=False)
+@argument("profile", metavar="NAME")
+@argument("url", required=False)
 @pass_session
 def browser_login(session, profile: str, url: str | None) -> None:
     from evidencekit._internal.capture import open_for_login

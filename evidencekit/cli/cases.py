@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import click
 
+from evidencekit._internal.dates import shown
 from evidencekit.cli._common import (
     Group,
+    argument,
     case_option,
     emit,
     json_option,
@@ -27,7 +29,7 @@ def case() -> None:
 
 
 @case.command("new", help="cli.case_new_help")
-@click.argument("title")
+@argument("title")
 @option("--anonymous", is_flag=True, help="cli.opt_anonymous")
 @json_option
 @pass_session
@@ -54,7 +56,7 @@ def case_list(session, as_json: bool) -> None:
 
 
 @case.command("use", help="cli.case_use_help")
-@click.argument("ref", metavar="CASE")
+@argument("ref", metavar="CASE")
 @json_option
 @pass_session
 def case_use(session, ref: str, as_json: bool) -> None:
@@ -63,7 +65,7 @@ def case_use(session, ref: str, as_json: bool) -> None:
 
 
 @case.command("show", help="cli.case_show_help")
-@click.argument("ref", metavar="CASE", required=False)
+@argument("ref", metavar="CASE", required=False)
 @json_option
 @pass_session
 def case_show(session, ref: str | None, as_json: bool) -> None:
@@ -90,7 +92,7 @@ def case_show(session, ref: str | None, as_json: bool) -> None:
 
 
 @case.command("describe", help="cli.case_describe_help")
-@click.argument("text")
+@argument("text")
 @case_option
 @no_stamp_option
 @json_option
@@ -105,7 +107,7 @@ def case_describe(session, text: str, case_ref: str | None, no_stamp: bool, as_j
 
 def _case_lines(c: Case, heading: str) -> Iterator[str]:
     yield t(heading, title=c.title, id=c.id)
-    yield f"  {t('cases.created_at')}: {c.created}"
+    yield f"  {t('cases.created_at')}: {shown(c.created)}"
     yield f"  {t('cases.items')}: {c.item_count}"
     yield f"  {t('cases.signed_by')}: {t('cases.anonymous_key') if c.anonymous else t('cases.identity_key')}"
     yield f"  {t('keys.fingerprint')}: {c.key.fingerprint}"

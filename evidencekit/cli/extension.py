@@ -9,7 +9,7 @@ import click
 import platformdirs
 
 from evidencekit._internal.native_host import install as setup
-from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session
+from evidencekit.cli._common import Command, Group, argument, emit, json_option, option, pass_session
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
 
@@ -29,7 +29,7 @@ def _origin(args: tuple[str, ...]) -> str | None:
 
 @click.command("native-host", cls=Command, help="extension.native_host_help", hidden=True,
                context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@argument("args", nargs=-1, type=click.UNPROCESSED)
 @pass_session
 def native_host(session, args: tuple[str, ...]) -> int:
     from evidencekit import native_host as host  # the host's machinery loads only when a browser starts it

@@ -7,14 +7,13 @@ from collections.abc import Iterator
 import click
 
 from evidencekit._internal.keys import require_strong_passphrase
-from evidencekit.cli._common import Command, Group, emit, json_option, option, pass_session, passphrase
+from evidencekit.cli._common import Command, Group, emit, json_option, kdf_option, pass_session, passphrase
 from evidencekit.i18n import t
 from evidencekit.models import KeyInfo
 
 
 @click.command(cls=Command, help="cli.init_help")
-@option("--kdf", type=click.Choice(["moderate", "interactive"]), default="moderate", show_default=True,
-        help="cli.opt_kdf")
+@kdf_option
 @json_option
 @pass_session
 def init(session, kdf: str, as_json: bool) -> None:

@@ -1,17 +1,16 @@
-"""``import``, ``transcript`` and ``timeline``: chat and email exports, read back and in time order."""
+"""``import`` and ``transcript``: chat and email exports in, and read back."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from evidencekit.cli._common import (
     Command,
+    argument,
     case_option,
-    echo,
     emit,
     incident_options,
     json_option,
@@ -21,16 +20,14 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.cli.items import item_lines
 from evidencekit.i18n import t
 from evidencekit.models import IncidentFacts
 
-if TYPE_CHECKING:
-    from evidencekit.imports import Moment
-
 
 @click.command("import", cls=Command, help="cli.import_help")
-@click.argument("path", type=click.Path(path_type=Path, readable=False))
+@argument("path", type=click.Path(path_type=Path, readable=False))
 @option("--format", "fmt", metavar="NAME", default="auto", show_default=True, help="cli.opt_format")
 @option("--tz", metavar="ZONE", help="cli.opt_tz")
 @option("--date-order", type=click.Choice(["dmy", "mdy", "ymd"]), help="cli.opt_date_order")
@@ -51,14 +48,17 @@ def import_command(session, path: Path, fmt: str, tz: str | None, date_order: st
     from evidencekit.importers.email import dns_records_from_files
 
     records = dns_records_from_files(list(dns_records))
-    item = imports.import_export(locker, path, passphrase(), fmt=fmt, tz=tz, date_order=date_order, me=me,
-                                 dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref)
+    secret = passphrase()
+    with progress(as_json) as bar:
+        item = imports.import_export(locker, path, secret, fmt=fmt, tz=tz, date_order=date_order, me=me,
+                                     dns_records=records, resolve_dns=resolve_dns, facts=facts, case=case_ref,
+                                     progress=bar)
     emit(as_json, item.to_json(), lambda: item_lines([item]))
     stamp_after_change(locker, no_stamp, as_json)
 
 
 @click.command(cls=Command, help="cli.transcript_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("--from", "since", metavar="DATE", help="cli.opt_from")
 @option("--to", "until", metavar="DATE", help="cli.opt_to_date")
 @option("--sender", metavar="NAME", help="cli.opt_sender")
@@ -89,29 +89,4 @@ def _conversation(messages: list[dict]) -> Iterator[str]:
                 yield f"    📎 {attachment['name']}"
 
 
-@click.command(cls=Command, help="cli.timeline_help")
-@case_option
-@json_option
-@pass_session
-def timeline(session, case_ref: str | None, as_json: bool) -> None:
-    from evidencekit import imports
-    from evidencekit._internal import deadlines
-
-    locker = session.locker()
-    moments = imports.timeline(locker, case_ref)
-    emit(as_json, [m.to_json() for m in moments], lambda: map(_moment_line, moments))
-    warning = deadlines.of_case(locker, case_ref)
-    if warning:  # said once, after the lines; on stderr when stdout carries JSON
-        echo(warning.sentence(), err=as_json)
-
-
-def _moment_line(m: Moment) -> str:
-    """One line: when, which item, who, the text's first line, then where, the person and witnesses."""
-    who = t("who." + m.sender) if m.sender and m.kind != "message" else m.sender  # an item's is a role
-    line = f"{m.time or '?':<27} {m.item}  {who + ': ' if who else ''}{m.text.splitlines()[0] if m.text else ''}"
-    facts = [m.where, m.person, m.witnesses and t("imports.timeline_witnesses", names=", ".join(m.witnesses))]
-    given = [fact for fact in facts if fact]
-    return f"{line}  [{' · '.join(given)}]" if given else line
-
-
-COMMANDS = [import_command, transcript, timeline]
+COMMANDS = [import_command, transcript]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import click
 
+from evidencekit._internal.dates import shown, times_in
 from evidencekit.cli._common import Command, case_option, emit, json_option, option, pass_session
 from evidencekit.i18n import t
 
@@ -18,9 +19,10 @@ def log(session, case_ref: str | None, as_json: bool) -> None:
     entries = session.locker().log(case_ref)
 
     def lines() -> Iterator[str]:
+        yield times_in()
         for e in entries:
             subject = f" {e.subject}" if e.subject else ""
-            yield f"#{e.seq:<4} {e.time}  {t('actions.' + e.action)}{subject}  {e.digest[:16]}"
+            yield f"#{e.seq:<4} {shown(e.time, named=False)}  {t('actions.' + e.action)}{subject}  {e.digest[:16]}"
 
     emit(as_json, [e.to_json() for e in entries], lines)
 

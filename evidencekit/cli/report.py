@@ -11,6 +11,7 @@ import click
 from evidencekit.cli._common import (
     Command,
     ProofTrust,
+    argument,
     case_option,
     emit,
     json_option,
@@ -21,6 +22,7 @@ from evidencekit.cli._common import (
     passphrase,
     stamp_after_change,
 )
+from evidencekit.cli._progress import progress
 from evidencekit.i18n import LANGUAGES, language, t
 
 
@@ -29,7 +31,7 @@ from evidencekit.i18n import LANGUAGES, language, t
 @option("--lang", "report_lang", type=click.Choice(LANGUAGES), help="report.cli_opt_lang")
 @option("--items", metavar="E-001,E-004", help="cli.opt_items")
 @option("--show-sensitive", is_flag=True, help="report.cli_opt_show_sensitive")
-@option("--name", help="report.cli_opt_name")
+@option("--prepared-by", "--name", "name", metavar="NAME", help="report.cli_opt_name")
 @option("--tz", "zone", metavar="ZONE", help="report.cli_opt_tz")
 @option("--for", "receiver", metavar="tribunal|police|employer|union", help="receivers.cli_opt_for")
 @proof_trust_options
@@ -54,14 +56,15 @@ def report(session, output: Path | None, report_lang: str | None, items: str | N
         receiver=receiver.strip().lower() if receiver else None,
     )
     output = output or Path(f"report-{target.id}-{date.today().isoformat()}.pdf")
-    written = reports.write(locker, output, target.id, options)
+    with progress(as_json) as bar:
+        written = reports.write(locker, output, target.id, options, progress=bar)
     count = len(options.items) or len(locker.items(target.id))
     emit(as_json, {"path": str(written), "exhibits": count, "lang": options.lang},
          lambda: iter([t("report.cli_report_written", count=count, path=str(written))]))
 
 
 @click.command(cls=Command, help="report.cli_redact_help")
-@click.argument("ref", metavar="ITEM")
+@argument("ref", metavar="ITEM")
 @option("--box", "boxes", multiple=True, metavar="X,Y,W,H", help="report.cli_opt_box")
 @option("--mask", "masks", multiple=True, metavar="TEXT", help="report.cli_opt_mask")
 @case_option

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from evidencekit.cli._common import Command, echo, emit, json_option, option, pass_session, passphrase
+from evidencekit.cli._common import Command, echo, emit, json_option, kdf_option, option, pass_session, passphrase
 from evidencekit.cli.doctor import report_json, report_lines
 from evidencekit.errors import UserError
 from evidencekit.i18n import LANGUAGES, language, set_language, t
@@ -17,8 +17,7 @@ from evidencekit.i18n import LANGUAGES, language, set_language, t
 
 @click.command("setup", cls=Command, help="setup.help")
 @option("--yes", is_flag=True, help="setup.opt_yes")
-@option("--kdf", type=click.Choice(["moderate", "interactive"]), default="moderate", show_default=True,
-        help="cli.opt_kdf")
+@kdf_option
 @option("--extension-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
         help="setup.opt_extension_dir")
 @json_option

@@ -10,6 +10,7 @@ import click
 from evidencekit._internal import settings
 from evidencekit.cli._common import (
     Command,
+    argument,
     echo,
     Group,
     ProofTrust,
@@ -77,8 +78,8 @@ def config(ctx: click.Context, as_json: bool) -> None:
 
 
 @config.command("set", help="cli.config_set_help")
-@click.argument("name", type=click.Choice(list(settings.SETTINGS)))
-@click.argument("value")
+@argument("name", type=click.Choice(list(settings.SETTINGS)))
+@argument("value")
 @pass_session
 def config_set(session, name: str, value: str) -> None:
     session.locker().set_setting(name, value)
@@ -86,7 +87,7 @@ def config_set(session, name: str, value: str) -> None:
 
 
 @config.command("unset", help="cli.config_unset_help")
-@click.argument("name", type=click.Choice(list(settings.SETTINGS)))
+@argument("name", type=click.Choice(list(settings.SETTINGS)))
 @pass_session
 def config_unset(session, name: str) -> None:
     session.locker().set_setting(name, None)

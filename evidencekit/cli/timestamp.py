@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from evidencekit.cli._common import Group, ProofTrust, emit, json_option, option, proof_trust_options
+from evidencekit.cli._common import Group, ProofTrust, argument, emit, json_option, option, proof_trust_options
 from evidencekit.errors import NotFound
 from evidencekit.i18n import t
 
@@ -22,7 +22,7 @@ def timestamp() -> None:
 
 
 @timestamp.command(help="timestamps.cli_verify_help")
-@click.argument("proof", type=click.Path(path_type=Path, readable=False))
+@argument("proof", type=click.Path(path_type=Path, readable=False))
 @option("--file", "target", required=True, metavar="TARGET",
         type=click.Path(path_type=Path, readable=False), help="timestamps.cli_opt_file")
 @option("--block-header", "header", metavar="HEADER", type=click.Path(path_type=Path, readable=False),

@@ -59,9 +59,14 @@ def domains() -> list[str]:
 
 
 def t(key: str, lang: str | None = None, **params: object) -> str:
-    """The sentence for ``key`` in ``lang`` (default: the current language), filled in."""
+    """The sentence for ``key`` in ``lang`` (default: the current language), filled in.
+
+    With ``count=1`` the key's singular form ``KEY_one`` is used where the catalog has one:
+    "og 1 fil til", not "og 1 filer til"."""
     domain, _, name = key.partition(".")
     lang = lang or language()
+    if params.get("count") == 1 and f"{name}_one" in catalog("en", domain):
+        name = f"{name}_one"
     text = catalog(lang, domain).get(name) or catalog("en", domain).get(name)
     if text is None:
         return key

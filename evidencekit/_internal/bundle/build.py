@@ -5,6 +5,10 @@ every member with its digest.
 The whole log travels even when items are withheld: it carries only digests of salted records,
 so the recipient learns how many items exist and when they were added, never what they hold.
 
+An item held back (``seal --hash-only``, for intimate pictures) travels as its record and its
+files' digests only: SHA-256, PDQ for a picture and MD5 for a video, the hashes that matching
+services such as StopNCII compare. Its bytes are never read into the bundle.
+
 Members are written in one pass, each with its CRC-32 in its local header (see
 ``container.py``). The CRC-32 of each stored file is computed first, in a quick pass that runs
 while the report is printed; the copy then checks each file's SHA-256 as it goes, so a damaged
@@ -24,12 +28,12 @@ from typing import BinaryIO
 import nacl.signing
 
 from evidencekit import __version__
-from evidencekit._internal import canonical, custody_log, keys, stamp_queue
+from evidencekit._internal import canonical, custody_log, keys, media, stamp_queue
 from evidencekit._internal.background import Behind
 from evidencekit._internal.bundle import container, layout, minisign
 from evidencekit._internal.timestamps.rfc3161 import default_roots
 from evidencekit.errors import UserError
-from evidencekit.models import Item
+from evidencekit.models import Item, ItemFile
 
 CHUNK = 1 << 20
 
@@ -57,11 +61,13 @@ def write(
     signer: nacl.signing.SigningKey,
     out: BinaryIO,
     report: Callable[[], Sequence[Path]] = lambda: (),
+    held_back: frozenset[str] = frozenset(),
 ) -> Written:
     """Write the bundle ZIP to ``out`` (which need not be seekable).
 
     ``report`` returns the report's files when they are ready (it may still be printing while
-    the items are copied); they go in at the top level under their own names.
+    the items are copied); they go in at the top level under their own names. Items labelled in
+    ``held_back`` go in as their record and their files' hashes, without their bytes.
     """
     stored_log = custody_log.read(locker.db, case_id)
     logged = {e.subject for e in custody_log.entries(locker.db, case_id) if e.action == "item.add"}
@@ -82,11 +88,14 @@ def write(
         records.append((layout.record_path(item.label), bytes(record)))
         item_files = []
         for index, file in enumerate(item.files, start=1):
+            if item.label in held_back:
+                item_files.append(_hashes(locker, item.label, file))
+                continue
             path = layout.item_file_path(item.label, index, file.name)
             stored.append(_Stored(path, locker.blobs.path(file.sha256), file.sha256, file.size, item.label, file.name))
             item_files.append({"path": path, "name": file.name, "sha256": file.sha256, "size": file.size})
-        manifest_items.append(
-            layout.ManifestItem(item.label, layout.record_path(item.label), item.record_sha256, tuple(item_files)))
+        manifest_items.append(layout.ManifestItem(item.label, layout.record_path(item.label), item.record_sha256,
+                                                  tuple(item_files), item.label in held_back))
     crcs = {s.path: _crc(s) for s in stored}
 
     put(layout.README, layout.readme())
@@ -136,6 +145,35 @@ def write(
     writer.add(layout.SIGNATURE, minisign.sign(signer, manifest, comment))
     writer.add(layout.SIGNER, minisign.public_key_file(bytes(signer.verify_key)))
     return Written(manifest, writer.finish())
+
+
+def _hashes(locker, label: str, file: ItemFile) -> dict[str, object]:
+    """A held-back file's entry: its digests instead of its bytes. MD5 for a video, and PDQ for
+    a picture added before PDQ was recorded, are computed here from the stored bytes, whose
+    SHA-256 is checked on the way, as a copy would."""
+    entry: dict[str, object] = {"name": file.name, "sha256": file.sha256, "size": file.size}
+    picture = file.phash is not None and file.media_type.startswith("image/")
+    video = file.media_type.startswith("video/")
+    if picture and file.pdq:
+        entry["pdq"] = file.pdq
+    if not video and (not picture or file.pdq):
+        return entry
+    source = locker.blobs.path(file.sha256)
+    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    try:
+        with open(source, "rb", buffering=0) as f:
+            while chunk := f.read(CHUNK):
+                sha256.update(chunk)
+                md5.update(chunk)
+    except FileNotFoundError:
+        raise UserError("items.blob_damaged", item=label, name=file.name) from None
+    if sha256.hexdigest() != file.sha256:
+        raise UserError("items.blob_damaged", item=label, name=file.name)
+    if video:
+        entry["md5"] = md5.hexdigest()
+    if picture and (found := media.describe(source, file.name).pdq):
+        entry["pdq"] = found
+    return entry
 
 
 def _crc(blob: _Stored) -> int:

@@ -146,8 +146,11 @@ class _Findings:
     def __init__(self) -> None:
         self.checks: list[BundleCheck] = []
 
-    def ok(self, check: str, key: str, **params: object) -> None:
-        self.checks.append(BundleCheck(check, "ok", key, params))
+    def ok(self, check: str, key: str, needs: tuple[str, ...] = (), **params: object) -> None:
+        """A check that held, said only if none it ``needs`` failed: a ✓ under a ✗ it rests on would
+        tell the reader two opposite things."""
+        if not any(c.status == "failed" and c.name in needs for c in self.checks):
+            self.checks.append(BundleCheck(check, "ok", key, params))
 
     def warn(self, check: str, key: str, **params: object) -> None:
         self.checks.append(BundleCheck(check, "warning", key, params))
@@ -212,9 +215,10 @@ def judge(contents: Contents, header_sources: Sequence[HeaderSource], roots: Seq
     entries = _check_log(kept, manifest, signer, found)
     title = _check_case(kept, manifest, entries, found)
     withheld = _check_items(kept, manifest, entries, found)
+    held_back = tuple(i.label for i in manifest.items if i.held_back)
     stamps = _check_timestamps(kept, manifest, entries, header_sources, roots, network, found)
     report = found.report(public, fingerprint, title, included=tuple(i.label for i in manifest.items),
-                          withheld=tuple(withheld), timestamps=tuple(stamps))
+                          withheld=tuple(withheld), timestamps=tuple(stamps), held_back=held_back)
     return Judged(report, signer if holds else None)
 
 
@@ -316,18 +320,31 @@ def _check_items(kept: dict[str, bytes], manifest: layout.Manifest, entries: lis
             found.fail("items", "bundle.check_item_other_case", item=item.label)
         elif recorded_files != [(f["sha256"], f["size"]) for f in item.files]:
             found.fail("items", "bundle.check_item_files_differ", item=item.label)
+        elif item.held_back and not _same_pdq(record["files"], item.files):
+            found.fail("items", "bundle.check_item_hashes_differ", item=item.label)
+        elif not item.held_back and not all(manifest.files.get(f["path"], {}).get("sha256") == f["sha256"]
+                                            for f in item.files):
+            found.fail("items", "bundle.check_item_files_differ", item=item.label)
         else:
             good += 1
+            if item.held_back:  # said as what it is: the record is checked, the content is not here
+                found.ok("items", "bundle.check_item_held_back", item=item.label)
             _check_redaction(item.label, record, entries, manifest, found)
     included = {i.label for i in manifest.items}
     withheld = [{"id": label, "added": e.time} for label, e in logged.items() if label not in included]
-    if good == len(manifest.items):
-        found.ok("items", "bundle.check_items_ok", count=good)
+    if good == len(manifest.items):  # their files and the log they are committed in must hold too
+        found.ok("items", "bundle.check_items_ok", needs=("files", "log"), count=good)
     if withheld:
-        found.ok("withheld", "bundle.check_withheld", count=len(withheld))
+        found.ok("withheld", "bundle.check_withheld", needs=("log",), count=len(withheld))
     if len(withheld) != manifest.withheld:
         found.fail("withheld", "bundle.check_withheld_mismatch", claimed=manifest.withheld, found=len(withheld))
     return withheld
+
+
+def _same_pdq(recorded: list, listed: Sequence[dict]) -> bool:
+    """Where the logged record has a file's PDQ, the manifest must give the same one."""
+    return all(not isinstance(r, dict) or not r.get("pdq") or r.get("pdq") == f.get("pdq")
+               for r, f in zip(recorded, listed))
 
 
 def _check_redaction(label: str, record: dict, entries: list, manifest: layout.Manifest, found: _Findings) -> None:

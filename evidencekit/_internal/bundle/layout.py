@@ -19,6 +19,11 @@ from evidencekit._internal import canonical
 
 FORMAT = "evidencekit-bundle"
 VERSION = 2
+# Version 3 is version 2 with items whose content is held back (hashes only). A bundle without
+# such items is still written as version 2, so that verifiers knowing only version 2 read it;
+# one with them says 3, so that such a verifier refuses it rather than misread it.
+HASH_ONLY_VERSION = 3
+VERSIONS = (VERSION, HASH_ONLY_VERSION)
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.minisig"
 SIGNER = "signer.pub"
@@ -98,7 +103,8 @@ class ManifestItem:
     label: str
     record: str
     record_sha256: str
-    files: tuple[dict[str, Any], ...]  # {path, name, sha256, size}
+    files: tuple[dict[str, Any], ...]  # {path, name, sha256, size}; held back: {name, sha256, size, pdq?, md5?}
+    held_back: bool = False  # only the digests travel, not the bytes (``seal --hash-only``)
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class Manifest:
         return canonical.dumps(
             {
                 "format": FORMAT,
-                "version": VERSION,
+                "version": HASH_ONLY_VERSION if any(i.held_back for i in self.items) else VERSION,
                 "created": self.created,
                 "tool": self.tool,
                 "case": {"id": self.case_id, "record": CASE_RECORD},
@@ -126,7 +132,8 @@ class Manifest:
                 "log": {"entries": LOG_ENTRIES, "signatures": LOG_SIGNATURES,
                         "length": self.log_length, "head": self.log_head},
                 "items": [
-                    {"id": i.label, "record": i.record, "record_sha256": i.record_sha256, "files": list(i.files)}
+                    {"id": i.label, "record": i.record, "record_sha256": i.record_sha256, "files": list(i.files),
+                     **({"content": "hashes only"} if i.held_back else {})}
                     for i in self.items
                 ],
                 "files": self.files,
@@ -145,8 +152,12 @@ class Manifest:
         raw = canonical.loads(data)
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise ValueError("not an evidencekit manifest")
-        if raw.get("version") != VERSION:
-            raise NotImplementedError(str(raw.get("version")))
+        version = raw.get("version")
+        if version not in VERSIONS:
+            raise NotImplementedError(str(version))
+        items = tuple(_item(i) for i in _list(raw["items"]))
+        if any(i.held_back for i in items) != (version == HASH_ONLY_VERSION):
+            raise ValueError("held-back items and the format version disagree")
         return cls(
             created=_text(raw["created"]),
             tool=_text(raw["tool"]),
@@ -154,15 +165,21 @@ class Manifest:
             signer=_text(raw["signer"]),
             log_length=_count(raw["log"]["length"]),
             log_head=_sha256(raw["log"]["head"]),
-            items=tuple(
-                ManifestItem(_text(i["id"]), _text(i["record"]), _sha256(i["record_sha256"]),
-                             tuple(_file(f, listed=True) for f in _list(i["files"])))
-                for i in _list(raw["items"])
-            ),
+            items=items,
             files={_text(k): _file(v) for k, v in _dict(raw["files"]).items()},
             timestamps=tuple(_stamp(t) for t in _list(raw["timestamps"])),
             withheld=_count(raw["withheld"]),
         )
+
+
+def _item(value: Any) -> ManifestItem:
+    raw = _dict(value)
+    content = raw.get("content")
+    if content not in (None, "hashes only"):
+        raise ValueError("unknown kind of item content")
+    held_back = content is not None
+    return ManifestItem(_text(raw["id"]), _text(raw["record"]), _sha256(raw["record_sha256"]),
+                        tuple(_file(f, listed=True, held_back=held_back) for f in _list(raw["files"])), held_back)
 
 
 def _text(value: Any) -> str:
@@ -195,15 +212,28 @@ def _dict(value: Any) -> dict[str, Any]:
     return value
 
 
-def _file(value: Any, listed: bool = False) -> dict[str, Any]:
-    """``{sha256, size}``; an item's file also has ``path`` and ``name``."""
+def _file(value: Any, listed: bool = False, held_back: bool = False) -> dict[str, Any]:
+    """``{sha256, size}``; an item's file also has ``path`` and ``name``, a held-back one no
+    ``path`` (its bytes are not in the bundle) and, where known, its ``pdq`` and ``md5``."""
     entry = dict(_dict(value))
     _sha256(entry["sha256"])
     _count(entry["size"])
     if listed:
-        _text(entry["path"])
         _text(entry["name"])
+    if listed and not held_back:
+        _text(entry["path"])
+    if held_back:
+        if "path" in entry:
+            raise ValueError("a held-back file names a member")
+        _hex(entry.get("pdq", "0" * 64), 64)
+        _hex(entry.get("md5", "0" * 32), 32)
     return entry
+
+
+def _hex(value: Any, digits: int) -> str:
+    if not isinstance(value, str) or not re.fullmatch(rf"[0-9a-f]{{{digits}}}", value):
+        raise ValueError("not a digest in hex")
+    return value
 
 
 def _stamp(value: Any) -> dict[str, Any]:

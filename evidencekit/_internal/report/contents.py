@@ -8,9 +8,10 @@ answers must not drift apart.
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from typing import Any
 
-from evidencekit._internal.capture.model import FULL_PAGE, VIEWPORT
+from evidencekit._internal.capture.model import DOM, FULL_PAGE, TEXT, VIEWPORT
 from evidencekit.importers.model import SCHEMA
 from evidencekit.models import Item, ItemFile
 
@@ -74,3 +75,58 @@ def pictures(item: Item) -> list[ItemFile]:
             if chosen:
                 return chosen
     return found
+
+
+def page_text(locker: Any, item: Item) -> tuple[str, str, bool, bool] | None:
+    """A web capture's visible text: (file name, text, cut short, read from the page's HTML).
+
+    The capture keeps what the browser showed (``page-text.txt``); a capture without it (an
+    older or partial one) has its text read from the rendered HTML with a real HTML parser."""
+    stored = {f.name: f for f in item.files}
+    if TEXT in stored:
+        return (TEXT, *text(locker, stored[TEXT]), False)
+    if DOM not in stored:
+        return None
+    reader = _VisibleText()
+    reader.feed(read(locker, stored[DOM], TEXT_LIMIT * 8).decode("utf-8", "replace"))
+    reader.close()
+    words = "\n".join(" ".join(line.split()) for line in "".join(reader.parts).splitlines())
+    shown = "\n".join(line for line in words.split("\n") if line)
+    return DOM, shown[:TEXT_LIMIT], len(shown) > TEXT_LIMIT or stored[DOM].size > TEXT_LIMIT * 8, True
+
+
+class _VisibleText(HTMLParser):
+    """The text of an HTML document a reader would see: not scripts, styles, templates or the
+    head, nor elements marked ``hidden``; block elements start new lines."""
+
+    SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "iframe"})
+    BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+                       "header", "footer", "blockquote", "pre", "table", "ul", "ol", "dd", "dt"})
+    VOID = frozenset({"br", "img", "input", "meta", "link", "hr", "area", "base", "col", "embed", "source",
+                      "track", "wbr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden: list[str] = []  # open elements whose content is not shown
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+        if tag in self.VOID:
+            return
+        if self.hidden or tag in self.SKIP or any(name == "hidden" or (name == "aria-hidden" and value == "true")
+                                                  for name, value in attrs):
+            self.hidden.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.hidden and self.hidden[-1] == tag:
+            self.hidden.pop()
+        elif tag in self.hidden:  # badly nested: close up to it
+            del self.hidden[len(self.hidden) - 1 - self.hidden[::-1].index(tag):]
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)

@@ -1,7 +1,8 @@
 """Screenshots that look the same, grouped so the report shows the picture once.
 
 Why a perceptual hash: the same page captured twice, re-encoded or scaled, has other bytes and
-another SHA-256 but the same look. Why we then compare pixels too: a perceptual hash also calls
+another SHA-256 but the same look. PDQ (256 bits) decides where both pictures have one, pHash
+(64 bits) for pictures added before PDQ was computed. Why we then compare pixels too: a perceptual hash also calls
 two pictures "the same" when one word differs (design §4), so each grouped capture is said to
 be pixel-identical or not, with the area where it differs — nothing is silently hidden.
 """
@@ -14,10 +15,12 @@ from typing import Any
 import imagehash
 from PIL import ImageChops
 
+from evidencekit._internal.media import pdq_distance
 from evidencekit._internal.report.pictures import open_image
 from evidencekit.models import ItemFile
 
-MAX_DISTANCE = 6  # re-encoding, 1-px shifts, halving: 0; a different page: 26 and more
+MAX_DISTANCE = 6  # pHash bits: re-encoding, 1-px shifts, halving: 0; a different page: 26 and more
+PDQ_MAX_DISTANCE = 24  # PDQ bits: the same share of the hash, on a hash four times as long
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,20 @@ def distance(a: str, b: str) -> int:
     return int(imagehash.hex_to_hash(a) - imagehash.hex_to_hash(b))
 
 
+def alike(a: ItemFile, b: ItemFile, max_distance: int = MAX_DISTANCE) -> bool:
+    """Look-alikes by PDQ where both have it, else by pHash (``max_distance`` in pHash's 64 bits)."""
+    if a.pdq and b.pdq:
+        return pdq_distance(a.pdq, b.pdq) <= max_distance * PDQ_MAX_DISTANCE // MAX_DISTANCE
+    return a.phash is not None and b.phash is not None and distance(a.phash, b.phash) <= max_distance
+
+
 def group(locker: Any, candidates: list[tuple[str, ItemFile]], max_distance: int = MAX_DISTANCE) -> list[Group]:
     """Groups of two or more look-alike pictures, in the order given; the first is the one shown."""
     buckets: list[list[tuple[str, ItemFile]]] = []
     for label, file in candidates:
-        if file.phash is None:
+        if file.phash is None and file.pdq is None:
             continue
-        home = next((b for b in buckets if distance(b[0][1].phash or "", file.phash) <= max_distance), None)
+        home = next((b for b in buckets if alike(b[0][1], file, max_distance)), None)
         if home is None:
             buckets.append([(label, file)])
         else:

@@ -13,6 +13,7 @@ from typing import Any
 
 from evidencekit._internal import redact
 from evidencekit._internal.report import stamps
+from evidencekit._internal.timeline import taken_at
 from evidencekit.models import Item, LogEntry
 
 
@@ -41,10 +42,7 @@ class Exhibit:
     @property
     def acquired_at(self) -> str:
         """When the evidence was taken: a capture's start, else when it entered the locker."""
-        started = self.acquired.get("started")
-        if self.kind == "web" and isinstance(started, dict) and started.get("utc"):
-            return str(started["utc"])
-        return self.item.created
+        return taken_at(self.item)
 
     @property
     def url(self) -> str | None:

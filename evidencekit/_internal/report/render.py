@@ -17,14 +17,18 @@ from typing import Any, TextIO
 import jinja2
 from markupsafe import Markup
 
+from evidencekit._internal.capture.model import ROLES
 from evidencekit._internal.report.assemble import ReportData
 from evidencekit._internal.report.duplicates import Member
 from evidencekit._internal.report.exhibits import Exhibit
+from evidencekit._internal.timeline import brand
 from evidencekit._internal.visible import visible
 from evidencekit.i18n import t
+from evidencekit.models import DIARY_FILE, TRANSCRIPT_FILE
 from evidencekit.notices import notice_of
 
 TEMPLATE = "report.html.j2"
+OWN_NAMES = {**ROLES, DIARY_FILE: "diary_note", TRANSCRIPT_FILE: "transcript"}  # file names evidencekit gives
 LONG_RUN = 1000  # characters without white space; longer runs are laid out by ``unbroken``'s rule
 
 
@@ -100,7 +104,7 @@ def source_line(exhibit: Exhibit, lang: str) -> str:
         return t("report.source_web", lang, url=exhibit.url or "-")
     if exhibit.format:
         original = exhibit.item.files[0].name if exhibit.item.files else "-"  # imports keep the export first
-        return t("report.source_import", lang, format=exhibit.format, name=original)
+        return t("report.source_import", lang, format=brand(exhibit.format), name=original)
     if exhibit.kind == "diary":
         return t("report.source_diary", lang)
     notice = notice_of(exhibit.item)
@@ -122,6 +126,13 @@ def alike_detail(member: Member | None, lang: str) -> str:
     return t("report.alike_other_size", lang)
 
 
+def file_role(name: str, lang: str) -> str:
+    """What a file evidencekit named itself holds (``diary.txt``, ``page-full.png`` …), so a
+    reader does not take an English file name for part of the evidence's own words."""
+    role = OWN_NAMES.get(name)
+    return t(f"report.file_role_{role}", lang) if role else ""
+
+
 def _names(data: ReportData) -> dict[str, Any]:
     lang = data.lang
     return {
@@ -135,6 +146,8 @@ def _names(data: ReportData) -> dict[str, Any]:
         "kind_name": lambda kind: t(f"report.kind_{kind}", lang),
         "source_line": lambda exhibit: source_line(exhibit, lang),
         "alike_detail": lambda member: alike_detail(member, lang),
+        "file_role": lambda name: file_role(name, lang),
+        "brand": brand,
     }
 
 

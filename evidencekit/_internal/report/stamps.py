@@ -49,6 +49,12 @@ class Proof:
         return details.block_height if isinstance(details, OtsDetails) else None
 
     @property
+    def qualified(self) -> bool:
+        """A qualified electronic time stamp (eIDAS): verified, and chained to a listed QTST."""
+        details = self.result.details
+        return self.status == "verified" and isinstance(details, TsaDetails) and bool(details.qualified)
+
+    @property
     def authority(self) -> str:
         details = self.result.details
         if isinstance(details, TsaDetails) and details.tsa_name:

@@ -7,14 +7,15 @@ record, a single cruel e-mail another; counting messages would let volume pass f
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
 
 from evidencekit._internal.report.clock import Clock
 from evidencekit._internal.report.exhibits import Exhibit
-from evidencekit._internal.report.timeline import Timeline
 from evidencekit._internal.report.transcript import Conversation
+from evidencekit._internal.timeline import channel, channel_key
+from evidencekit.models import PERIOD
 
 
 @dataclass(frozen=True)
@@ -28,23 +29,16 @@ class Summary:
     withheld: int
 
 
-def channel(exhibit: Exhibit) -> str | None:
-    """The channel the worker named, else what the evidence itself shows (site, app)."""
-    stated = exhibit.item.incident.channel
-    if stated:
-        return stated
-    if exhibit.kind == "web" and exhibit.url:
-        return urlsplit(exhibit.url).hostname
-    return exhibit.format
-
-
-def build(exhibits: Sequence[Exhibit], timeline: Timeline, conversations: Mapping[str, Conversation],
-          withheld: int, clock: Clock) -> Summary:
+def build(exhibits: Sequence[Exhibit], transcripts: Mapping[str, Mapping[str, Any]],
+          conversations: Mapping[str, Conversation], withheld: int, clock: Clock) -> Summary:
     counted = [e for e in exhibits if e.link is None or e.link.status != "included"]
     by_who = Counter(e.item.incident.who for e in counted)
-    by_channel = Counter(channel(e) for e in counted)
+    spelt: dict[str | None, str | None] = {}  # one channel, one spelling: the first one met
+    for e in counted:
+        spelt.setdefault(channel_key(channel(e.item)), channel(e.item))
+    by_channel = Counter(spelt[channel_key(channel(e.item))] for e in counted)
     by_kind = Counter(e.kind for e in exhibits)
-    when = sorted((e.when for e in timeline.events if clock.moment(e.when)), key=clock.sort_key)
+    when = sorted(_happened(counted, transcripts, clock), key=clock.sort_key)
     return Summary(
         tuple(sorted(by_who.items(), key=lambda kv: (-kv[1], kv[0] or "~"))),
         tuple(sorted(by_channel.items(), key=lambda kv: (-kv[1], kv[0] or "~"))),
@@ -54,3 +48,15 @@ def build(exhibits: Sequence[Exhibit], timeline: Timeline, conversations: Mappin
         sum(c.total for c in conversations.values()),
         withheld,
     )
+
+
+def _happened(exhibits: Sequence[Exhibit], transcripts: Mapping[str, Mapping[str, Any]], clock: Clock
+              ) -> Iterator[str]:
+    """When things happened: the incident dates she gave (both ends of a period) and the times of
+    messages. Not when they were captured or imported: that would stretch the period to today."""
+    for exhibit in exhibits:
+        if exhibit.item.incident.date:
+            yield from (end for end in exhibit.item.incident.date.split(PERIOD) if clock.moment(end))
+        for message in (transcripts.get(exhibit.label) or {}).get("messages") or []:
+            if isinstance(message, dict) and not message.get("system") and clock.moment(message.get("time_utc")):
+                yield str(message["time_utc"])

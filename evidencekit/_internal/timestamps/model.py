@@ -78,6 +78,9 @@ class TsaDetails:
     policy: str | None = None
     hash_algorithm: str | None = None
     message_imprint: str | None = None
+    # a qualified electronic time stamp (eIDAS): the listed service its certificate chains to, as
+    # "subject (trusted list XX)"; None for any other token, however trustworthy
+    qualified: str | None = None
 
 
 @dataclass(frozen=True)

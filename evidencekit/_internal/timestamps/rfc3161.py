@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ from rfc3161_client import PKIStatus, VerifierBuilder, decode_timestamp_response
 from rfc3161_client.tsp import TimeStampResponse
 
 from evidencekit.errors import UserError
+from evidencekit._internal.timestamps import qualified
 from evidencekit._internal.timestamps.http import ServerError, request
 from evidencekit._internal.timestamps.model import ProofResult, TsaDetails
 
@@ -322,10 +324,14 @@ def verify_rfc3161(data: bytes, digest: bytes, roots: Sequence[x509.Certificate]
         builder.build().verify(answer, digest)
     except Exception as exc:  # VerificationError, or whatever the Rust layer raises on bad input
         return _failed(str(exc), details)
-    return ProofResult("rfc3161", "verified", "timestamps.tsa_verified",
-                       {"tsa": details.tsa_name or "-",
-                        "time": (details.gen_time or "").replace("T", " ").replace("Z", " UTC"),
-                        "serial": details.serial, "policy": details.policy}, details)
+    params = {"tsa": details.tsa_name or "-", "time": (details.gen_time or "").replace("T", " ").replace("Z", " UTC"),
+              "serial": details.serial, "policy": details.policy}
+    service = qualified.qualified_service(signer, embedded, roots, details.gen_time or "", qualified.current())
+    if service is None:
+        return ProofResult("rfc3161", "verified", "timestamps.tsa_verified", params, details)
+    details = replace(details, qualified=f"{service.subject} ({service.territory})")
+    return ProofResult("rfc3161", "verified", "timestamps.tsa_verified_qualified",
+                       {**params, "service": service.subject, "territory": service.territory}, details)
 
 
 def _failed(detail: str, details: TsaDetails) -> ProofResult:

@@ -16,4 +16,8 @@ DEFAULT_TSA_URLS: tuple[str, ...] = (
     "http://timestamp.digicert.com",
     "http://timestamp.sectigo.com",
     "http://timestamp.globalsign.com/tsa/r6advanced1",
+    "http://timestamp.sectigo.com/qualified",  # qualified under eIDAS (docs/timestamps.md)
 )
+# TSAs that ask for time between requests: Sectigo's qualified service asks for about 15 s. A
+# stamp that would come sooner stays queued for a later send; nothing waits for it.
+DEFAULT_TSA_SPACING: dict[str, float] = {"http://timestamp.sectigo.com/qualified": 15}
