@@ -64,6 +64,7 @@ def test_unlock_then_commands_need_no_passphrase_until_lock(locked: Path, runtim
     assert note() == 2  # locked: not interactive, no passphrase anywhere
     done = unlock()
     assert done.returncode == 0, done.stderr
+    assert unlock().returncode == 0 and len(agents()) == 1  # unlocking again replaces the agent
     assert run_cli("note", "seen at the meeting", "--no-stamp", "--json", stdin=subprocess.DEVNULL).json()["number"] == 1
     socket_folder = runtime / "evidencekit"
     assert socket_folder.stat().st_mode & 0o777 == 0o700
