@@ -29,9 +29,9 @@ def test_list_and_show_tell_what_happened(case_home: Path, tmp_path: Path) -> No
 
     lines = ok("--lang", "nb", "list").splitlines()
     assert "Europe/Oslo" in lines[0]
-    assert lines[1].startswith("E-001") and "2022-03-18 14:50 +01:00 – 2022-03-19 22:15 +01:00" in lines[1]
+    assert lines[1].startswith("E-001") and "18.03.2022 14:50 – 19.03.2022 22:15" in lines[1]
     assert "WhatsApp" in lines[1]
-    assert "2022-03-19 22:10 +01:00" in lines[2] and "kunde" in lines[2] and "Han ringte meg klokka 22:10" in lines[2]
+    assert "19.03.2022 22:10" in lines[2] and "kunde" in lines[2] and "Han ringte meg klokka 22:10" in lines[2]
     assert "2026" not in "".join(lines[1:])  # no storing date passes for when it happened
     listed = run_cli("list", "--json").json()
     assert listed[0]["happened"]["from"] == "2022-03-18T13:50:00Z" and listed[0]["happened"]["to"] == "2022-03-19T21:15:00Z"
@@ -39,7 +39,7 @@ def test_list_and_show_tell_what_happened(case_home: Path, tmp_path: Path) -> No
 
     shown = ok("--lang", "nb", "show", "E-002")
     assert "  Notat:\n    Han ringte meg klokka 22:10 og var sint" in shown
-    assert "Dato for hendelsen: 2022-03-19 22:10 +01:00" in shown
+    assert "Dato for hendelsen: 19.03.2022 22:10" in shown
 
 
 def test_show_of_a_capture_gives_its_address_and_title(case_home: Path) -> None:
@@ -50,8 +50,8 @@ def test_show_of_a_capture_gives_its_address_and_title(case_home: Path) -> None:
                            IncidentFacts())], PASSPHRASE)
     shown = ok("show", "E-001")
     assert "Web address: https://example.org/post/7" in shown and "Address asked for: http://example.org/p" in shown
-    assert "Page title: Innlegg om nattevakten" in shown and "Happened: 2026-03-01 22:47 +01:00" in shown
-    assert "2026-03-01 22:47 +01:00" in ok("list").splitlines()[1]
+    assert "Page title: Innlegg om nattevakten" in shown and "Happened: 2026-03-01 22:47" in shown
+    assert "2026-03-01 22:47" in ok("list").splitlines()[1]
 
 
 def test_add_of_the_same_bytes_says_so_and_needs_again(case_home: Path, tmp_path: Path) -> None:

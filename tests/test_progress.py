@@ -82,7 +82,7 @@ def test_no_progress_under_json_or_in_a_pipe(case_home: Path, big_file: Path) ->
     code, out, said = stderr_on_terminal("add", big_file, "--no-stamp", "--json")
     assert code == 0 and out.lstrip().startswith("[")
     assert "Storing evidence" not in said
-    piped = run_cli("add", big_file, "--no-stamp")
+    piped = run_cli("add", big_file, "--no-stamp", "--again")
     assert piped.code == 0 and "Storing evidence" not in piped.err and "\x1b" not in piped.err
 
 

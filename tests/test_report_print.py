@@ -124,11 +124,11 @@ def test_chat_pictures_cover_period_counts_and_words(reports: dict[str, Path]) -
     assert "Bilder i samtalen" in flat and "bilde 1 · med melding #1" in flat and "bilde 2 · med melding #2" in flat
     assert "Pictures in the conversation" in en and "picture 2" in en
     assert "Utarbeidet av Kari Nordmann" in flat
-    assert "Tidsrom 2024-03-30 – 2024-03-31" in flat  # not stretched to the captures of today
-    assert "og 1 fil til (se bilaget)" in flat and "og 5 filer til" in flat and "1 filer" not in flat
+    assert "Tidsrom 30.03.2024 – 31.03.2024" in flat  # not stretched to the captures of today
+    assert "og 1 fil til (se bilaget)" in flat and "og 6 filer til" in flat and "1 filer" not in flat
     assert "and 1 more file (see the exhibit)" in " ".join(en.split())
     for english in ("sha256sum FILE", "BUNDLE.zip", " GMT ·"):
         assert english not in flat, english
     assert "sha256sum FIL" in flat and "Notatets ord (lagret som filen diary.txt)" in flat
     assert "dagboknotat" in flat.split("Bilagsliste")[1].split("Tidslinje")[0]  # the kind unbroken in the table
-    assert "Kari Nordmann" in tribunal and "Bilagene dekker 2024-03-30 – 2024-03-31" in " ".join(tribunal.split())
+    assert "Kari Nordmann" in tribunal and "Bilagene dekker 30.03.2024 – 31.03.2024" in " ".join(tribunal.split())

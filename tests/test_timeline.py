@@ -27,13 +27,13 @@ CHAT = ("30.03.2024, 23:50 - Per Hansen: Du er ubrukelig\n"
 
 # (item, text, instant in UTC, as shown in Europe/Oslo), in the order they happened
 EXPECTED = [
-    ("E-001", "Du er ubrukelig", "2024-03-30T22:50:00Z", "2024-03-30 23:50 +01:00"),
-    ("E-001", "Jeg vet hvor du bor", "2024-03-31T00:55:00Z", "2024-03-31 01:55 +01:00"),
-    ("E-003", "Han ringte rett etterpå", "2024-03-31T00:58:00Z", "2024-03-31 01:58 +01:00"),
-    ("E-002", "Jeg fikk ikke sove", "2024-03-31T01:05:00Z", "2024-03-31 03:05 +02:00"),
-    ("E-001", "Svar meg", "2024-03-31T01:10:00Z", "2024-03-31 03:10 +02:00"),
-    ("E-004", "Per sin profil", "2024-03-31T01:30:00Z", "2024-03-31 03:30 +02:00"),
-    ("E-001", "Siste advarsel", "2024-03-31T01:40:00Z", "2024-03-31 03:40 +02:00"),
+    ("E-001", "Du er ubrukelig", "2024-03-30T22:50:00Z", "2024-03-30 23:50"),
+    ("E-001", "Jeg vet hvor du bor", "2024-03-31T00:55:00Z", "2024-03-31 01:55"),
+    ("E-003", "Han ringte rett etterpå", "2024-03-31T00:58:00Z", "2024-03-31 01:58"),
+    ("E-002", "Jeg fikk ikke sove", "2024-03-31T01:05:00Z", "2024-03-31 03:05"),
+    ("E-001", "Svar meg", "2024-03-31T01:10:00Z", "2024-03-31 03:10"),
+    ("E-004", "Per sin profil", "2024-03-31T01:30:00Z", "2024-03-31 03:30"),
+    ("E-001", "Siste advarsel", "2024-03-31T01:40:00Z", "2024-03-31 03:40"),
 ]
 
 
@@ -63,7 +63,7 @@ def test_chat_notes_and_capture_across_dst_in_instant_order(case_home: Path, tmp
     moments = run_cli("timeline", "--json").json()
     assert [(m["item"], m["text"].split(" (")[0], m["time"]) for m in moments] == [e[:3] for e in EXPECTED]
     assert [m["own"] for m in moments] == [False, False, True, True, False, False, False]
-    assert moments[3]["given"] == "2024-03-31T03:05:00"  # her words kept as she wrote them; time is UTC
+    assert moments[3]["given"] == "2024-03-31T01:05:00.000000Z"  # her 03:05 in Oslo, kept as the instant
 
     lines = run_cli("timeline").out.splitlines()
     assert lines[0] == "Times in Europe/Oslo, oldest first."

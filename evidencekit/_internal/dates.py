@@ -82,7 +82,15 @@ def times_in(zone: Zone | None = None, lang: str | None = None) -> str:
     return t("dates.times_in", lang, zone=(zone or local_zone()).name)
 
 
-def _local(value: str, zone: Zone, lang: str | None) -> tuple[str, str | None]:
+def local_text(value: str, zone: Zone, lang: str | None = None, seconds: bool = False) -> str:
+    """One kept date or instant as local words for a place that names the zone elsewhere (a
+    report's cover, a list's heading); the hour that happens twice still says which it is."""
+    words, note = _local(value, zone, lang, seconds, short=True)
+    return f"{words} ({note})" if note else words
+
+
+def _local(value: str, zone: Zone, lang: str | None, seconds: bool = False,
+           short: bool = False) -> tuple[str, str | None]:
     """``(words, note)``: the local date/time, and None for a date, "" or a DST note for a time."""
     if len(value) <= 10:
         return _day(date.fromisoformat(value), lang), None
@@ -90,10 +98,11 @@ def _local(value: str, zone: Zone, lang: str | None) -> tuple[str, str | None]:
     if moment.tzinfo is None:  # written before times were kept in UTC: a bare local time
         moment = moment.replace(tzinfo=zone.info)
     local = moment.astimezone(zone.info)
-    clock = local.strftime("%H:%M:%S" if local.second else "%H:%M")
+    clock = local.strftime("%H:%M:%S" if seconds or local.second else "%H:%M")
     note = ""
     if local_to_utc(local.replace(tzinfo=None), zone).problem == "ambiguous":
-        note = t("dates.summer_time" if local.dst() else "dates.winter_time", lang)
+        season = "summer" if local.dst() else "winter"
+        note = t(f"dates.{season}_short" if short else f"dates.{season}_time", lang)
     return f"{_day(local.date(), lang)} {clock}", note
 
 

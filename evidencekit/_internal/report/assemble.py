@@ -144,7 +144,7 @@ def assemble(locker: Any, case: str | None, options: Options) -> ReportData:
         raise UserError("report.bad_lang", lang=lang, known=", ".join(LANGUAGES))
     if options.receiver is not None and options.receiver not in receivers.RECEIVERS:
         raise UserError("receivers.unknown", value=options.receiver, known=", ".join(receivers.RECEIVERS))
-    clock = Clock.of(options.zone)
+    clock = Clock.of(options.zone, lang)
     target = locker.case(case)
     if target.anonymous and options.name:
         raise UserError("report.name_on_anonymous")

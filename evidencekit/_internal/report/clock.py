@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from evidencekit._internal import dates
 from evidencekit.importers._time import Zone
 from evidencekit.models import PERIOD
 
@@ -36,12 +37,13 @@ class Clock:
 
     zone: ZoneInfo
     name: str
+    lang: str | None = None  # the words dates are written in (the report's language; None: the current one)
 
     @classmethod
-    def of(cls, name: str | None) -> Clock:
+    def of(cls, name: str | None, lang: str | None = None) -> Clock:
         """The clock for a zone name (default Europe/Oslo); an unknown name is one clear error."""
         zone = Zone.resolve(name)
-        return cls(zone.info, zone.name)
+        return cls(zone.info, zone.name, lang)
 
     def moment(self, value: str | None) -> datetime | None:
         """The value as an aware time in this zone (a date counts as its start); None if unreadable."""
@@ -62,22 +64,23 @@ class Clock:
         return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
     def show(self, value: str | None, seconds: bool = False) -> str:
-        """``2025-03-18 14:56 +01:00``; a bare date stays a date; unreadable text is shown as given."""
+        """``03.03.2024 22:10`` (in the reader's words) in this zone, which is named once elsewhere; a
+        bare date stays a date; unreadable text is shown as given."""
         if value and PERIOD in value:
             start, _, end = value.partition(PERIOD)
             return f"{self.show(start, seconds)} – {self.show(end, seconds)}"
         parsed = parse(value)
-        if parsed is None:
+        if parsed is None or value is None:
             return value or ""
         if not isinstance(parsed, datetime):
-            return parsed.isoformat()
-        moment = self.moment(value)
-        assert moment is not None
-        shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-        offset = moment.strftime("%z")
-        return f"{moment.strftime(shape)} {offset[:3]}:{offset[3:]}"
+            return dates.local_text(parsed.isoformat(), self._zone, self.lang)
+        return dates.local_text(self.moment(value).isoformat(), self._zone, self.lang, seconds=seconds)  # type: ignore[union-attr]
+
+    @property
+    def _zone(self) -> Zone:
+        return Zone(self.name, "given", self.zone)
 
     def day(self, value: str | None) -> str:
-        """Only the date, in this zone."""
+        """Only the date, in this zone, in the reader's words."""
         moment = self.moment(value)
-        return moment.date().isoformat() if moment else (value or "")
+        return dates.local_text(moment.date().isoformat(), self._zone, self.lang) if moment else (value or "")
