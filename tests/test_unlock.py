@@ -78,6 +78,36 @@ def test_unlock_then_commands_need_no_passphrase_until_lock(locked: Path, runtim
     assert run_cli("lock", "--json").json()["was_unlocked"] is False
 
 
+@pytest.mark.skipif(os.getuid() != 0, reason="trying as another user needs root to become one")
+def test_another_user_of_the_machine_gets_nothing(locked: Path) -> None:
+    assert unlock().returncode == 0
+    (socket,) = agents()
+
+    def knock_as_another_user() -> str:
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                os.write(write, repr(agent._request(socket, {"op": "get"})).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        os.waitpid(child, 0)
+        with os.fdopen(read) as answer:
+            return answer.read()
+
+    assert knock_as_another_user() == "None"  # the socket's folder is closed to everyone else
+    for opened in (socket.parent.parent, socket.parent, socket):  # and were it opened, the agent asks the kernel who calls
+        os.chmod(opened, 0o777)
+    assert knock_as_another_user() == "{'ok': False, 'reason': 'other_session'}"
+    assert note() == 2  # her own commands no longer trust a folder others may enter
+    for closed, mode in ((socket.parent, 0o700), (socket, 0o600)):
+        os.chmod(closed, mode)
+    assert note() == 0
+
+
 def test_a_wrong_passphrase_unlocks_nothing(locked: Path) -> None:
     refused = unlock(EVIDENCEKIT_PASSPHRASE="not the passphrase at all")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr

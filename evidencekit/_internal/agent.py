@@ -93,9 +93,9 @@ def runtime_folder(create: bool = True) -> Path | None:
         if create:
             folder.mkdir(mode=0o700, exist_ok=True)
         info = folder.lstat()
-    except FileNotFoundError:
-        return None
     except OSError as exc:
+        if not create:
+            return None
         raise LockerError("agent.unsafe_folder", path=str(folder)) from exc
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         if create:
