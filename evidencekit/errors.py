@@ -22,7 +22,7 @@ class EvidencekitError(Exception):
 
     exit_code = 2
 
-    def __init__(self, key: str, **params: object) -> None:
+    def __init__(self, key: str, /, **params: object) -> None:
         self.key = key
         self.params = params
         super().__init__(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,11 @@ from evidencekit import __version__, importers
 from evidencekit._internal import blobstore
 from evidencekit._internal.progress import Progress, running
 from evidencekit.errors import DiskFull, NotFound, UserError, is_no_room, naming_full_disk
+from evidencekit.importers.model import MAIL_FORMATS
 from evidencekit.locker import Locker, Source
 from evidencekit.models import TRANSCRIPT_FILE, IncidentFacts, Item
 
 TRANSCRIPT = TRANSCRIPT_FILE
-EMAIL_FORMATS = ("email",)
 
 
 def import_export(
@@ -36,6 +36,7 @@ def import_export(
     tz: str | None = None,
     date_order: str | None = None,
     me: str | None = None,
+    conversations: Sequence[str] = (),
     dns_records: Mapping[str, str] | None = None,
     resolve_dns: bool = False,
     facts: IncidentFacts = IncidentFacts(),
@@ -44,7 +45,10 @@ def import_export(
 ) -> Item:
     """Import one export (file, zip or folder) as one item: originals plus ``evidencekit-transcript.json``.
 
-    ``progress`` hears of the steps ``copy``, ``parse`` and ``store`` (bytes stored so far)."""
+    With ``conversations`` the transcript shows only those (see :func:`importers.parse`), while the
+    whole export is stored: what was left out stays in the evidence for anyone to check.
+    ``progress`` hears of the steps ``copy``, ``parse`` and ``store`` (bytes stored so far).
+    """
     if not path.exists():
         raise NotFound("items.path_missing", path=str(path))
     target = locker.case(case)
@@ -60,8 +64,10 @@ def import_export(
             progress("parse", 0, 0)
         with naming_full_disk(locker.home), open(work / TRANSCRIPT, "xb", opener=_private) as out:
             header = importers.write_transcript(snapshot, out, fmt=fmt, tz=tz, date_order=date_order, me=me,
-                                                dns_records=dns_records, resolve_dns=resolve_dns)
+                                                conversations=conversations, dns_records=dns_records,
+                                                resolve_dns=resolve_dns)
         sources = [Source(name, path=file) for name, file in _originals(snapshot)]
+        sources += [Source(name, data=data) for name, data in importers.embedded_files(snapshot, header.format)]
         sources.append(Source(TRANSCRIPT, path=work / TRANSCRIPT, media_type="application/json"))
         acquired = {
             "method": "import",
@@ -73,15 +79,24 @@ def import_export(
             "date_order": header.date_order,
             "date_order_source": header.date_order_source,
             "me": header.me,
+            "me_origin": header.me_origin,
+            "conversations": header.conversations,
             "notices": len(header.notices),
             "derivative": {TRANSCRIPT: "parsed from the export; the export itself is the evidence"},
         }
-        kind = "email" if header.format in EMAIL_FORMATS else "chat"
+        kind = "email" if header.format in MAIL_FORMATS else "chat"
         size = sum(source.path.stat().st_size for source in sources if source.path)
         return locker.add_items([(kind, sources, acquired, facts)], passphrase, target.id,
                                 running(progress, "store", size))[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def list_conversations(path: Path, **options: Any) -> list[importers.Conversation]:
+    """The conversations of an export (``import --list``), read in place: nothing is stored."""
+    if not path.exists():
+        raise NotFound("items.path_missing", path=str(path))
+    return importers.conversations(path, **options)
 
 
 def _copy(source: Path, destination: Path, home: Path) -> None:

@@ -108,3 +108,44 @@ def test_import_command_keeps_the_whole_message_and_says_what_was_cut(case_home:
     stored = json.loads((exported / "evidencekit-transcript.json").read_text(encoding="utf-8"))
     [said] = [n for n in stored["notices"] if n["code"] == "email_header_cut"]
     assert Notice(said["code"], said["params"], said["message_index"]).text(lang).startswith(words)
+
+
+@pytest.mark.parametrize("where", ["part", "message"])
+def test_a_content_type_of_16000_parameters(tmp_path: Path, where: str) -> None:
+    """Python's MIME parser parses a field's parameters again each time the type is asked for:
+    16,000 of them took ten seconds (found by tests/importer_fuzz.py). Such a message is not
+    taken apart; its body is its text."""
+    import time
+
+    count = 16000 if where == "part" else 6000  # the message's own header: within its 64 kB a field
+    many = b"; ".join(b"p%d=v" % i for i in range(count))
+    if where == "part":
+        head = HEAD + b"Content-Type: multipart/mixed; boundary=b\r\n"
+        body = (b"\r\n--b\r\nContent-Type: text/plain; " + many + b"\r\n\r\nHello Kari\r\n--b--\r\n")
+    else:  # folded over lines so it stays within the header limits
+        head = HEAD + b"Content-Type: text/plain; " + many.replace(b"; ", b";\r\n ") + b"\r\n"
+        body = b"\r\nHello Kari\r\n"
+    path = tmp_path / "many.eml"
+    path.write_bytes(head + body)
+    started = time.process_time()
+    transcript = parse(path)
+    assert time.process_time() - started < 1.0
+    [message] = transcript.messages
+    assert "Hello Kari" in message.text and message.sender_id == "per@example.com"
+    [notice] = [n for n in transcript.notices if n.code == "email_mime_too_complex"]
+    assert notice.params["count"] == count and notice.params["limit"] == mail.MAX_MIME_PARAMETERS
+
+
+def test_a_mime_field_of_malformed_junk(tmp_path: Path) -> None:
+    """A part's Content-Type value of 200 kB of junk took Python's parser eleven seconds."""
+    import time
+
+    head = HEAD + b"Content-Type: multipart/mixed; boundary=b\r\n"
+    body = b'\r\n--b\r\nContent-Type: text/plain; name=' + b'{"a":' * 40000 + b"\r\n\r\nHello Kari\r\n--b--\r\n"
+    path = tmp_path / "junk.eml"
+    path.write_bytes(head + body)
+    started = time.process_time()
+    transcript = parse(path)
+    assert time.process_time() - started < 1.0
+    [notice] = [n for n in transcript.notices if n.code == "email_mime_too_complex"]
+    assert notice.params["size"] > mail.MAX_MIME_FIELD and "Hello Kari" in transcript.messages[0].text

@@ -32,8 +32,10 @@ def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLAT
 
 
 def test_every_format_module_is_found() -> None:
-    assert set(formats()) == {"whatsapp", "telegram", "discord", "slack", "messenger",
-                              "instagram", "sms", "email"}
+    assert set(formats()) >= {"whatsapp", "telegram", "discord", "slack", "messenger",
+                              "instagram", "sms", "email", "outlook-msg", "messenger-e2ee",
+                              "snapchat", "linkedin", "x", "twitter", "tiktok", "google-chat",
+                              "discord-package", "facebook-html", "instagram-html"}
 
 
 def test_unknown_and_missing_inputs(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ def test_down_then_back_then_mined_then_verified(case_home: Path, evidence: Path
 def test_newest_head_covers_the_queue_in_one_request(case_home: Path, evidence: Path,
                                                      monkeypatch: pytest.MonkeyPatch, calendar) -> None:
     for _ in range(5):
-        assert run_cli("add", evidence, "--no-stamp").code == 0
+        assert run_cli("add", evidence, "--no-stamp", "--again").code == 0
     monkeypatch.setenv("EVIDENCEKIT_OTS_CALENDARS", calendar.url)
     sent = run_cli("stamp", "--json").json()
     assert sent["stamped"] == 1 and sent["counts"] == {"queued": 0, "pending": 1, "complete": 0}

@@ -58,11 +58,14 @@ def domains() -> list[str]:
                   if p.name.endswith(".toml"))
 
 
-def t(key: str, lang: str | None = None, **params: object) -> str:
+def t(key: str, lang: str | None = None, /, **params: object) -> str:
     """The sentence for ``key`` in ``lang`` (default: the current language), filled in.
 
-    With ``count=1`` the key's singular form ``KEY_one`` is used where the catalog has one:
-    "og 1 fil til", not "og 1 filer til"."""
+    ``key`` and ``lang`` are positional only, so a parameter of the sentence may be called
+    ``key`` or ``lang`` (a notice about a JSON key written twice names it ``key``). With
+    ``count=1`` the key's singular form ``KEY_one`` is used where the catalog has one:
+    "og 1 fil til", not "og 1 filer til".
+    """
     domain, _, name = key.partition(".")
     lang = lang or language()
     if params.get("count") == 1 and f"{name}_one" in catalog("en", domain):

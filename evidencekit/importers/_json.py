@@ -9,6 +9,8 @@ the way to the message arrays by hand, so it stays fast.
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,7 @@ from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Transcript
 
 Path = tuple[str | int, ...]
+_WS = re.compile(r"[ \t\r\n]*")
 Pattern = tuple[str | int, ...]  # "*" matches any key or index
 
 
@@ -35,6 +38,7 @@ class JsonDoc:
     located: list[Located] = field(default_factory=list)
     duplicate_keys: list[str] = field(default_factory=list)
     had_bom: bool = False
+    odd_numbers: list[str] = field(default_factory=list)
 
 
 def pointer(path: Path) -> str:
@@ -55,14 +59,39 @@ def _matches(path: Path, pattern: Pattern) -> bool:
     return all(p == "*" or p == q for p, q in zip(pattern, path))
 
 
+def _numbers(odd: list[str]) -> dict[str, Any]:
+    """Number readers for what no export writes and the transcript's JSON cannot carry —
+    ``NaN``/``Infinity``, floats beyond range (``1e999``), integers of thousands of digits: each
+    is kept as the text written (a string), and noted in ``odd``, so one such value neither
+    sinks the import nor breaks writing the transcript."""
+
+    def constant(written: str) -> str:
+        odd.append(written)
+        return written
+
+    def real(written: str) -> float | str:
+        value = float(written)
+        return value if math.isfinite(value) else constant(written)
+
+    def integer(written: str) -> int | str:
+        try:
+            return int(written)
+        except ValueError:  # longer than Python converts (sys.get_int_max_str_digits)
+            return constant(written)
+
+    return {"parse_constant": constant, "parse_float": real, "parse_int": integer}
+
+
 class _Walker:
     def __init__(self, text: str, patterns: list[Pattern]) -> None:
         self.text = text
         self.patterns = patterns
         self.duplicates: list[str] = []
+        self.odd_numbers: list[str] = []
         self.located: list[Located] = []
         self._path: list[str | int] = []
-        self.decoder = json.JSONDecoder(object_pairs_hook=self._pairs)
+        self.decoder = json.JSONDecoder(object_pairs_hook=self._pairs,
+                                       **_numbers(self.odd_numbers))
 
     def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)
@@ -75,10 +104,7 @@ class _Walker:
         return result
 
     def _ws(self, i: int) -> int:
-        text = self.text
-        while i < len(text) and text[i] in " \t\r\n":
-            i += 1
-        return i
+        return _WS.match(self.text, i).end()  # type: ignore[union-attr]  # matches empty
 
     def _deeper(self, path: Path) -> bool:
         n = len(path)
@@ -86,6 +112,36 @@ class _Walker:
 
     def _target(self, path: Path) -> bool:
         return any(len(p) == len(path) and _matches(path, p) for p in self.patterns)
+
+    def _leaf_items(self, path: Path) -> bool:
+        """Whether every item of the array at ``path`` is a wanted value with nothing wanted
+        inside it (the message arrays): those are read in one tight loop."""
+        n = len(path)
+        if any(len(p) > n and p[n] != "*" for p in self.patterns):
+            return False
+        child = path + (0,)
+        return self._target(child) and not self._deeper(child)
+
+    def _leaf_array(self, i: int, path: Path) -> tuple[list[Any], int]:
+        """The items of the array whose first item starts at or after ``i``, each located."""
+        text, scan, located, ws = self.text, self.decoder.scan_once, self.located, _WS.match
+        base = pointer(path) + "/"
+        items: list[Any] = []
+        while True:
+            start = ws(text, i).end()  # type: ignore[union-attr]
+            try:
+                item, i = scan(text, start)
+            except StopIteration as err:
+                raise json.JSONDecodeError("Expecting value", text, err.value) from None
+            located.append(Located(base + str(len(items)), path + (len(items),), start, i, item))
+            items.append(item)
+            i = ws(text, i).end()  # type: ignore[union-attr]
+            if i < len(text) and text[i] == ",":
+                i += 1
+                continue
+            if i < len(text) and text[i] == "]":
+                return items, i + 1
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
 
     def value(self, i: int, path: Path) -> tuple[Any, int]:
         i = self._ws(i)
@@ -125,6 +181,8 @@ class _Walker:
                 i = self._ws(i + 1)
                 if i < len(text) and text[i] == "]":
                     i += 1
+                elif self._leaf_items(path):
+                    items, i = self._leaf_array(i, path)
                 else:
                     while True:
                         item, i = self.value(i, path + (len(items),))
@@ -178,7 +236,7 @@ def load(data: bytes, name: str, patterns: list[Pattern]) -> JsonDoc:
         for loc in located:
             loc.start += bom
             loc.end += bom
-    return JsonDoc(value, located, walker.duplicates, bool(bom))
+    return JsonDoc(value, located, walker.duplicates, bool(bom), walker.odd_numbers)
 
 
 def leftover(obj: dict[str, Any], used: set[str] | frozenset[str]) -> dict[str, Any]:
@@ -214,6 +272,10 @@ def read(src: Source, member: str | None, patterns: list[Pattern],
     doc = load(src.read(member), name, patterns)
     for key in sorted(set(doc.duplicate_keys)):
         transcript.notice("duplicate_json_key", None, key=key, file=name)
+    if doc.odd_numbers:
+        shown = [n if len(n) <= 40 else n[:20] + "…" + n[-8:] for n in dict.fromkeys(doc.odd_numbers)]
+        transcript.notice("json_number_as_text", None, file=name, count=len(doc.odd_numbers),
+                          numbers=", ".join(shown[:5]))
     return doc
 
 

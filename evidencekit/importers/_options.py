@@ -1,4 +1,5 @@
-"""What the person importing told us (zone, date order, who they are, recorded DNS keys).
+"""What the person importing told us (zone, date order, who they are, which conversations,
+recorded DNS keys).
 
 Why a separate object: every format module takes the same options, and the values the person
 chose (versus defaults) are written into the transcript so a reader knows what was assumed.
@@ -21,3 +22,5 @@ class Options:
     dns_records: dict[str, str] = field(default_factory=dict)
     #: Ask the live DNS for DKIM keys that were not supplied (never in tests).
     resolve_dns: bool = False
+    #: Import only conversations whose names contain one of these texts (empty: all).
+    conversations: tuple[str, ...] = ()

@@ -7,9 +7,11 @@ saving), with a record of where the zone came from and of times that do not exis
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Callable, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -154,3 +156,95 @@ class LocalClock:
         if offset is None:
             return local_to_utc(local, self.zone, after)
         return LocalResult((local - offset).replace(tzinfo=timezone.utc), None)
+
+
+def parse_utc_text(text: str) -> datetime:
+    """``YYYY-MM-DD HH:MM:SS`` with or without a trailing ``UTC`` (Snapchat, LinkedIn, TikTok),
+    read as UTC; fractions of a second are kept."""
+    text = text.strip()
+    if text.endswith("UTC"):
+        text = text[:-3].rstrip()
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        raise ValueError("unexpected offset")
+    return moment.replace(tzinfo=timezone.utc)
+
+
+#: Month names and abbreviations in the languages Norwegian workers' accounts use (English,
+#: bokmål, nynorsk), for exports that write dates in words in the account's language.
+MONTHS = {name: number for number, names in enumerate((
+    "january jan januar", "february feb februar", "march mar mars", "april apr",
+    "may mai", "june jun juni", "july jul juli", "august aug", "september sep sept",
+    "october oct okt oktober", "november nov", "december dec des desember"), 1)
+    for name in names.split()}
+_WORDED = re.compile(r"(?P<number>\d{1,4})|(?P<word>[^\W\d_]+(?:\.(?=\s|$))?)")
+_ZONE_WORD = re.compile(r"\b(?:UTC|GMT)(?:\s*(?P<sign>[+\-\u2212])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?)?")
+#: No written date is longer; a longer "date" is refused before any pattern looks at it.
+MAX_DATE_TEXT = 200
+_HALF = re.compile(r"(?<![\w.])([ap])\.?m\.?(?!\w)")
+
+
+def zone_offset(text: str) -> timedelta | None:
+    """The offset a ``UTC+01:00`` / ``GMT-5`` / ``UTC`` token in ``text`` names, if any."""
+    match = _ZONE_WORD.search(text)
+    if match is None:
+        return None
+    if not match["sign"]:
+        return timedelta(0)
+    minutes = int(match["h"]) * 60 + int(match["m"] or 0)
+    if minutes > 18 * 60:
+        raise ValueError("offset out of range")
+    return timedelta(minutes=-minutes if match["sign"] in "-\u2212" else minutes)
+
+
+_CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?")
+
+
+def parse_worded(text: str) -> tuple[datetime, timedelta | None]:
+    """A date written in words — "Jan 05, 2021, 9:47 PM", "Monday, 1 March 2024 at 21:47:12
+    UTC", "5. januar 2024 kl. 21:47" — as a naive local time and the offset it names (if any).
+
+    Why one reader: Facebook/Instagram HTML and Google Chat write the date in the words of the
+    account's language, and the order of day and month differs; the month is always a word.
+    """
+    if len(text) > MAX_DATE_TEXT:
+        raise ValueError("too long for a date")
+    offset = None
+    if "UTC" in text or "GMT" in text:
+        offset = zone_offset(text)
+        text = _ZONE_WORD.sub(" ", text)
+    clock = _CLOCK.search(text)
+    if clock is None:
+        raise ValueError(f"no time of day: {text!r}")
+    year, month, day, half, offset = _date_words(text[:clock.start()] + " " + text[clock.end():],
+                                                 offset)
+    hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+    if half is not None:
+        if not 1 <= hour <= 12:
+            raise ValueError("12-hour clock out of range")
+        hour = hour % 12 + (12 if half == "p" else 0)
+    return datetime(year, month, day, hour, minute, second), offset
+
+
+@lru_cache(maxsize=4096)
+def _date_words(rest: str, offset: timedelta | None) -> tuple[int, int, int, str | None,
+                                                               timedelta | None]:
+    """Year, month, day, "a"/"p" and offset of the words around a time; cached because the
+    messages of one day share them."""
+    rest = rest.replace("\u202f", " ").replace("\xa0", " ").lower()
+    month = day = year = None
+    for match in _WORDED.finditer(rest):
+        if match["number"] is not None:
+            number = match["number"]
+            if len(number) == 4:
+                year = int(number)
+            elif day is None:
+                day = int(number)
+        elif match["word"] is not None:
+            word = match["word"].rstrip(".")
+            if month is None and word in MONTHS:
+                month = MONTHS[word]
+    if month is None or day is None or year is None:
+        raise ValueError(f"not a worded date: {rest!r}")
+    half = _HALF.search(rest)
+    return year, month, day, half[1] if half else None, offset

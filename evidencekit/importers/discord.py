@@ -7,6 +7,7 @@ free consistency check worth reporting. Ids written twice are reported too; both
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Iterator
 
@@ -26,6 +27,14 @@ _USED = frozenset({"id", "type", "timestamp", "timestampEdited", "content", "aut
 _SPOKEN = {"Default", "Reply", "ThreadStarterMessage"}
 #: How far a timestamp may stray from its id's time before we report it (ms rounding only).
 TOLERANCE_MS = 1000
+
+
+def check_snowflake(msg: Message, moment: datetime, transcript: Transcript) -> None:
+    """Report a message whose written time disagrees with the time its own id encodes."""
+    created = readable(snowflake_time, int(msg.id)) if msg.id and msg.id.isdigit() else None
+    if created is not None and abs((moment - created).total_seconds()) * 1000 > TOLERANCE_MS:
+        transcript.notice("snowflake_mismatch", msg.index, id=msg.id, written=msg.time_utc,
+                          id_time=format_utc(created))
 
 
 def _member(src: Source) -> str | None:
@@ -79,13 +88,7 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
         moment = readable(parse_offset_time, msg.time_written) if msg.time_written else None
         if moment is not None:
             msg.time_utc, msg.tz_source = format_utc(moment), EXPORT_OFFSET
-            created = readable(snowflake_time, int(msg.id)) if msg.id and msg.id.isdigit() \
-                else None
-            if created is not None:
-                drift_ms = abs((moment - created).total_seconds()) * 1000
-                if drift_ms > TOLERANCE_MS:
-                    transcript.notice("snowflake_mismatch", index, id=msg.id,
-                                      written=msg.time_utc, id_time=format_utc(created))
+            check_snowflake(msg, moment, transcript)
         elif msg.time_written:
             transcript.notice("unreadable_time", index, written=str(msg.time_written))
         edited = obj.get("timestampEdited")

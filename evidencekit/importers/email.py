@@ -62,11 +62,20 @@ MAX_HEADER_BYTES = 256 << 10
 _HEADER_END = re.compile(rb"\n\r?\n")
 _FIELD_END = re.compile(rb"\n(?![ \t])")
 _ARC_SEAL = re.compile(rb"^ARC-Seal:", re.M | re.I)
+#: MIME fields (the message's and its parts') are parsed again each time the structure is asked
+#: for, and Python's parameter parser is slow: some 70 µs a parameter (a Content-Type of 16,000
+#: parameters cost ten seconds) and quadratic in a malformed value (8 kB: 1.4 s). Real ones have
+#: a handful of parameters (type, charset, boundary, name) in well under a kilobyte; a long file
+#: name split into RFC 2231 pieces stays under 4 kB. A message with a MIME field beyond either
+#: limit is not taken apart: its text is the body as written, and a notice says so.
+MAX_MIME_PARAMETERS = 100
+MAX_MIME_FIELD = 4 << 10
+_MIME_FIELD = re.compile(rb"^content-[a-z-]+:[^\n]*(?:\n[ \t][^\n]*)*", re.M | re.I)
 _EXTENSIONS = (".eml", ".mbox", ".msg")
 
 
 # -- detection ------------------------------------------------------------------------------
-def _looks_mail(head: bytes) -> bool:
+def looks_mail(head: bytes) -> bool:
     head = head.lstrip(b"\xef\xbb\xbf")
     lines = head.split(b"\n", 40)
     if lines and _FROM_LINE.match(lines[0]):
@@ -88,12 +97,12 @@ def _members(src: Source) -> list[str | None]:
     if src.kind == "file":
         return [None]
     return sorted(p for p in src.members if p.lower().endswith(_EXTENSIONS)
-                  and _looks_mail(src.head(p, 8192)))
+                  and looks_mail(src.head(p, 8192)))
 
 
 def sniff(src: Source) -> int:
     if src.kind == "file":
-        return 85 if _looks_mail(src.head(None, 8192)) else 0
+        return 85 if looks_mail(src.head(None, 8192)) else 0
     return 70 if _members(src) else 0
 
 
@@ -393,6 +402,15 @@ def _attachments(message: EmailMessage, body: Any) -> list[Attachment]:
     return found
 
 
+def _mime_too_complex(raw: bytes) -> tuple[int, int] | None:
+    """Size and parameter count of the first MIME field beyond the limits above, if any."""
+    for found in _MIME_FIELD.finditer(raw):
+        size, count = len(found.group()), found.group().count(b";")
+        if count > MAX_MIME_PARAMETERS or size > MAX_MIME_FIELD:
+            return size, count
+    return None
+
+
 def _decoded(message: EmailMessage, name: str) -> str | None:
     try:
         value = message.get(name)
@@ -409,7 +427,9 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
                           kept=cut["kept"], fields=MAX_HEADER_FIELDS, field_kb=MAX_FIELD_BYTES >> 10,
                           limit_kb=MAX_HEADER_BYTES >> 10)
     headers = _raw_headers(parsed)
-    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(parsed)
+    too_many = _mime_too_complex(parsed)  # before parsing: the parser itself asks for the types
+    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+        parsed, headersonly=too_many is not None)
     date_raw = headers.get("Date")
     date_text = _unfold(date_raw).strip() if date_raw is not None else None
     sender = _decoded(message, "From")
@@ -417,8 +437,6 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
                   tz_source=None, text="", offset=offset, length=len(raw), source_file=member)
     addresses = getaddresses([str(sender or "")])
     msg.sender_id = addresses[0][1].lower() if addresses and addresses[0][1] else None
-    if opts.me is not None and sender is not None:
-        msg.from_me = opts.me.lower() in (sender.lower(), (msg.sender_id or ""))
     if date_text:
         try:
             moment = parsedate_to_datetime(date_text)
@@ -431,9 +449,15 @@ def read_message(index: int, offset: int, raw: bytes, from_mbox: bool, member: s
             msg.time_utc, msg.tz_source = format_utc(moment), EXPORT_OFFSET
     msg.id = (headers.get("Message-ID") or "").strip() or None
     msg.reply_to = (headers.get("In-Reply-To") or "").strip() or None
-    text, body = _body(message)
+    if too_many is None:
+        text, body = _body(message)
+        msg.attachments = _attachments(message, body)
+    else:
+        end = _HEADER_END.search(parsed)
+        text = parsed[end.end() if end else len(parsed):].decode("utf-8", "replace")
+        transcript.notice("email_mime_too_complex", index, size=too_many[0], count=too_many[1],
+                          limit=MAX_MIME_PARAMETERS, limit_kb=MAX_MIME_FIELD >> 10)
     msg.text = text
-    msg.attachments = _attachments(message, body)
     received = [_unfold(v) for v in headers.get_all("Received") or []]
     hop_times = [_received_time(v) for v in received]
     receipt = next((t for t in hop_times if t is not None), None)

@@ -21,6 +21,9 @@ from evidencekit.importers.errors import ImportFailed
 from evidencekit.importers.model import Attachment, Message, Transcript
 
 NAMES = ("messenger", "instagram")
+GAPS = ("names_only",)
+#: From 2024 Messenger chats are end-to-end encrypted and left out of this export (channels.md).
+E2EE_SINCE = "2024"
 PATTERNS: list[_json.Pattern] = [("messages", "*")]
 _FILE = re.compile(r"message_(\d+)\.json")
 _USED = frozenset({"sender_name", "timestamp_ms", "content", "photos", "videos", "audio_files",
@@ -103,6 +106,8 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     times = [m.time_utc for m in messages if m.time_utc]
     if times != sorted(times):
         transcript.notice("not_in_time_order", None)
+    if not instagram and times and max(times) >= E2EE_SINCE:
+        transcript.gaps.append("messenger_e2ee")
     return iter(messages)
 
 
@@ -119,24 +124,22 @@ def _message(index: int, loc: _json.Located, member: str | None, title: str | No
                   system=obj.get("type") in _SERVICE_TYPES, offset=loc.start,
                   length=loc.end - loc.start, source_file=member, pointer=loc.pointer,
                   conversation=title)
-    msg.sender_id = msg.sender
     if text != _json.text_of(raw.get("content")):
         msg.text_repair = "latin1-mojibake"
-    if opts.me is not None and msg.sender is not None:
-        msg.from_me = msg.sender == opts.me
     msg.deleted = bool(obj.get("is_unsent"))
     for key in _MEDIA_KEYS:
         for item in _json.as_list(obj.get(key) or []):
-            msg.attachments.append(_attachment(_json.as_dict(item), src))
+            msg.attachments.append(attachment(_json.as_dict(item), src))
     if isinstance(obj.get("sticker"), dict):
-        msg.attachments.append(_attachment(obj["sticker"], src))
+        msg.attachments.append(attachment(obj["sticker"], src))
     msg.extra = _json.leftover(obj, _USED)
     if obj.get("type") is not None:
         msg.extra["type"] = obj["type"]
     return msg
 
 
-def _attachment(item: dict[str, Any], src: Source) -> Attachment:
+def attachment(item: dict[str, Any], src: Source) -> Attachment:
+    """A media entry (``{"uri": ...}``): the file in the export, or a link it only names."""
     uri = _json.text_of(item.get("uri"))
     if "://" in uri or not uri:
         return Attachment(PurePosixPath(uri).name or None, None, "missing", ref=uri or None)

@@ -18,6 +18,8 @@ from evidencekit.i18n import t
 
 #: Version of the transcript JSON layout; bump when a field changes meaning.
 SCHEMA = "evidencekit.transcript/1"
+#: Formats whose messages are e-mails (headers, DKIM) rather than chat lines.
+MAIL_FORMATS = ("email", "outlook-msg")
 
 #: Invisible characters apps put around names and media lines (direction marks, embeddings,
 #: byte-order mark, zero-width no-break space). Kept in ``text``/``sender``; removed only in
@@ -177,7 +179,12 @@ class Transcript:
     date_order: str | None = None
     date_order_source: str | None = None  # "values" | "media-names" | "given" | None
     me: str | None = None
+    me_origin: str | None = None  # "given" (--me) | "export" (the export names its owner) | None
+    #: The texts the conversations were chosen by (``None``: the whole export is shown).
+    conversations: list[str] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: What this kind of export does not hold (names of ``importers.gap_*`` sentences).
+    gaps: list[str] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
 
@@ -194,7 +201,10 @@ class Transcript:
             "date_order": self.date_order,
             "date_order_source": self.date_order_source,
             "me": self.me,
+            "me_origin": self.me_origin,
+            "conversations": self.conversations,
             "details": self.details,
+            "gaps": self.gaps,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -244,6 +254,11 @@ def write_json(transcript: Transcript, messages: Iterable[Message], out: IO[byte
         out.write(chunk)
         written += len(chunk)
     return written
+
+
+def describe_gap(name: str, lang: str | None = None) -> str:
+    """The sentence saying what an export does not hold (see ``Transcript.gaps``)."""
+    return t(f"importers.gap_{name}", lang)
 
 
 def describe_tz_source(tz_source: str | None, lang: str | None = None) -> str | None:

@@ -143,8 +143,6 @@ def _message(index: int, loc: _json.Located, member: str, conversation: str,
                   conversation=conversation)
     msg.id = ts
     msg.sender_id = str(user) if user is not None else None
-    if opts.me is not None and sender is not None:
-        msg.from_me = opts.me in (sender, msg.sender_id)
     shown = display(text, users, channels)
     if not text.strip() and isinstance(obj.get("attachments"), list):
         shown = "\n".join(display(_json.text_of(a.get("fallback")), users, channels)

@@ -158,8 +158,6 @@ class _Reader:
                       pointer=loc.pointer, conversation=chat)
         msg.id = str(obj["id"]) if obj.get("id") is not None else None
         msg.sender_id = str(sender_id) if sender_id is not None else None
-        if self.opts.me is not None and msg.sender is not None:
-            msg.from_me = msg.sender == self.opts.me
         if obj.get("reply_to_message_id") is not None:
             msg.reply_to = str(obj["reply_to_message_id"])
         self.time(msg, obj)
@@ -180,6 +178,10 @@ def open_messages(src: Source, opts: Options, transcript: Transcript) -> Iterato
     if not full:
         transcript.details.update({"chat_name": root.get("name"), "chat_type": root.get("type"),
                                    "chat_id": root.get("id")})
+    owner = _json.as_dict(root.get("personal_information") or {}).get("user_id") if full else None
+    if opts.me is None and isinstance(owner, (int, str)) and str(owner).isdigit():
+        # a full export names its owner; her messages carry from_id "user<id>"
+        transcript.me, transcript.me_origin = f"user{owner}", "export"
     reader = _Reader(src, opts, transcript, member)
     seen: dict[tuple[Any, str], int] = {}
     messages = []

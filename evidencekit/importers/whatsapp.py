@@ -26,6 +26,7 @@ from evidencekit.importers.model import (Attachment, Message, Transcript, INVISI
                                          strip_marks)
 
 NAMES = ("whatsapp",)
+GAPS = ("whatsapp_names",)
 
 #: The longest message accepted (WhatsApp allows 65,536 characters, at most 4 bytes each).
 MAX_MESSAGE = 1 << 20
@@ -76,6 +77,9 @@ _NAME_DATE = re.compile(r"(?:IMG|VID|AUD|PTT|STK|DOC)-(\d{4})(\d{2})(\d{2})-WA|"
                         r"\d{8}-[A-Z]+-(\d{4})-(\d{2})-(\d{2})-\d{2}-\d{2}-\d{2}")
 
 ORDERS = ("dmy", "mdy", "ymd")
+
+
+_PHONE = re.compile(r"\+?\d[\d \u00a0()-]{5,}\d")
 
 
 def _strip(text: str) -> str:
@@ -405,12 +409,13 @@ class _Builder:
                       conversation=self.conversation)
         msg.extra["text_offset"] = record.offset + len(head.encode("utf-8"))
         if sender is not None:
-            sender_id = self.senders.get(sender)
-            if sender_id is None:
-                sender_id = self.senders[sender] = _strip(sender)
-            msg.sender_id = sender_id
+            bare = self.senders.get(sender)
+            if bare is None:
+                bare = self.senders[sender] = _strip(sender)
+            # a contact the phone has not saved is shown by number: then the name is the number
+            msg.sender_id = bare if _PHONE.fullmatch(bare) else None
             if self.me is not None:
-                msg.from_me = sender_id == self.me
+                msg.from_me = bare == self.me
         self._time(msg, match)
         omitted = False
         if "<" in text or ")" in text or (self.ios and len(text) < 60):

@@ -130,6 +130,8 @@ def _exhibit(w: _Writer, exhibit: Exhibit, conversation: Conversation | None) ->
             w.say(w.limits, "limit_chat")
             if conversation and conversation.zone_note:
                 w.say(w.limits, "limit_chat_zone", exhibit=n, note=conversation.zone_note)
+        for gap in conversation.gaps if conversation else ():
+            w.say(w.limits, "limit_export_gap", exhibit=n, gap=gap)
     elif exhibit.kind == "diary":
         w.say(w.limits, "limit_diary")
     elif exhibit.kind == "redaction" and exhibit.link is not None:

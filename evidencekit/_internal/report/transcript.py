@@ -12,7 +12,7 @@ from typing import Any
 
 from evidencekit._internal.report.clock import Clock
 from evidencekit.importers.email import describe_dkim
-from evidencekit.importers.model import Notice, describe_tz_source
+from evidencekit.importers.model import MAIL_FORMATS, Notice, describe_gap, describe_tz_source
 
 MESSAGE_LIMIT = 2000  # per exhibit; the rest stay in the transcript file, and the report says so
 COLOURS = 6
@@ -24,6 +24,7 @@ class Line:
 
     index: int
     sender: str
+    sender_id: str | None  # phone, address, profile link or user id, when the export has one
     side: str  # "me", "them" or "system"
     colour: int
     written: str | None
@@ -62,6 +63,7 @@ class Conversation:
     mails: tuple[Mail, ...]
     notices: tuple[str, ...]
     total: int
+    gaps: tuple[str, ...] = ()  # what this kind of export does not hold, as sentences
 
 
 def _text(value: Any) -> str:
@@ -106,13 +108,15 @@ def conversation(data: dict[str, Any], lang: str, clock: Clock, limit: int = MES
         attachments = tuple((_text(a.get("name") or a.get("ref")), _text(a.get("status")))
                             for a in message.get("attachments") or [] if isinstance(a, dict))
         index = int(message.get("index") or 0)
-        lines.append(Line(index, sender, side, colour, message.get("time_written"), message.get("time_utc"),
+        sender_id = _text(message.get("sender_id")) or None
+        lines.append(Line(index, sender, sender_id if sender_id != sender else None, side, colour, message.get("time_written"), message.get("time_utc"),
                           _text(message.get("text")), attachments, bool(message.get("edited")),
                           bool(message.get("deleted")), tuple(notices_by_message.get(index, ()))))
         extra = message.get("extra") or {}
-        if data.get("format") == "email" and isinstance(extra, dict):
+        if data.get("format") in MAIL_FORMATS and isinstance(extra, dict):
             mails.append(_mail({**extra, "from": sender}, lang, clock))
     zone = next((describe_tz_source(m.get("tz_source"), lang) for m in messages if m.get("tz_source")), None)
     source = data.get("source") or {}
     return Conversation(_text(data.get("format")), _text(source.get("name")), zone, tuple(lines), tuple(mails),
-                        tuple(general), len(messages))
+                        tuple(general), len(messages),
+                        tuple(describe_gap(str(g), lang) for g in data.get("gaps") or [] if isinstance(g, str)))
