@@ -343,7 +343,8 @@ class NativeHost:
                             and f.name != "page-full.png"), None)  # the viewport shows more at this size
             picture = picture or next((f for f in item.files if f.media_type.startswith("image/")), None)
             if picture is not None and locker.blobs.state(picture.sha256) == "ok":
-                url = thumbnail.data_url(locker.blobs.path(picture.sha256))
+                with locker.blobs.open(picture.sha256) as blob:
+                    url = thumbnail.data_url(blob)
                 if url:
                     found[item.label] = url
         self._send({"type": "thumbs", "id": message["id"], "thumbs": found})
@@ -369,10 +370,12 @@ class NativeHost:
         self._send(reply)
 
     def _on_timeline(self, message: dict[str, Any]) -> None:
-        from evidencekit import imports
+        from evidencekit import timeline
 
-        moments = imports.timeline(self.locker(), self._case(message).id)
-        shown, more = _within_budget([{**m.to_json(), "text": m.text[:500]} for m in moments])
+        line = timeline.build(self.locker(), self._case(message).id, limit=500)
+        moments = [{**(event := timeline.to_json(e, line.clock)), "time": event["time"] or e.when, "sender": e.who}
+                   for e in line.events]  # the page reads ``sender``; a bare date stays as she gave it
+        shown, more = _within_budget(moments)
         self._send({"type": "timeline", "id": message["id"], "moments": shown, "more": more})
 
     def _on_note(self, message: dict[str, Any]) -> None:
