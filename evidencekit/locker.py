@@ -401,7 +401,8 @@ class Locker:
             blob = self.blobs.put_stream(stream, progress)
         from evidencekit._internal import media
 
-        looks = media.describe(self.blobs.path(blob.sha256), source.name)
+        with self.blobs.open(blob.sha256) as stored:
+            looks = media.describe(stored, source.name)
         return ItemFile(source.name, source.media_type or looks.media_type, blob.size, blob.sha256, source.modified,
                         looks.phash, looks.pdq)
 
