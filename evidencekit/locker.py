@@ -401,7 +401,8 @@ class Locker:
             blob = self.blobs.put_stream(stream, progress)
         from evidencekit._internal import media
 
-        looks = media.describe(self.blobs.path(blob.sha256), source.name)
+        with self.blobs.open(blob.sha256) as stored:
+            looks = media.describe(stored, source.name)
         return ItemFile(source.name, source.media_type or looks.media_type, blob.size, blob.sha256, source.modified,
                         looks.phash, looks.pdq)
 
@@ -593,6 +594,10 @@ class Locker:
 
     def setting(self, name: str) -> tuple[str, str]:
         return settings.get(self.db, name)
+
+    def setting_value(self, name: str) -> list[str] | float | int | str:
+        """A setting parsed into its kind (seconds as a number, URLs as a list)."""
+        return settings.value(self.db, name)
 
     def set_setting(self, name: str, value: str | None) -> None:
         with database.transaction(self.db):

@@ -357,7 +357,8 @@ class NativeHost:
                             and f.name != "page-full.png"), None)  # the viewport shows more at this size
             picture = picture or next((f for f in item.files if f.media_type.startswith("image/")), None)
             if picture is not None and locker.blobs.state(picture.sha256) == "ok":
-                url = thumbnail.data_url(locker.blobs.path(picture.sha256))
+                with locker.blobs.open(picture.sha256) as blob:
+                    url = thumbnail.data_url(blob)
                 if url:
                     found[item.label] = url
         self._send({"type": "thumbs", "id": message["id"], "thumbs": found})

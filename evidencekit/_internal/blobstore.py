@@ -64,7 +64,7 @@ class BlobStore:
         self._storing_fd = -1
         self._fresh: set[str] = set()
 
-    def path(self, sha256: str) -> Path:
+    def _path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
     # writing ------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ class BlobStore:
         return self.put_stream(io.BytesIO(data))
 
     def _commit(self, tmp_path: Path, sha256: str, size: int) -> StoredBlob:
-        final = self.path(sha256)
+        final = self._path(sha256)
         if final.exists():
             tmp_path.unlink()
             return StoredBlob(sha256, size)
@@ -128,7 +128,9 @@ class BlobStore:
     # reading ------------------------------------------------------------------------------
 
     def open(self, sha256: str) -> BinaryIO:
-        return open(self.path(sha256), "rb")
+        """The one way stored bytes are read (media types, bundles, reports, the host's previews,
+        export): no reader holds a blob's path, so a change of how blobs are stored stays here."""
+        return open(self._path(sha256), "rb")
 
     def state(self, sha256: str) -> str:
         """``"ok"``, ``"missing"`` or ``"changed"``: the bytes hashed anew, nothing trusted."""
@@ -195,7 +197,7 @@ class BlobStore:
             keep = referenced()
             for name in list(self.all_names()):
                 if name not in keep:
-                    self.path(name).unlink(missing_ok=True)
+                    self._path(name).unlink(missing_ok=True)
             self._fresh.clear()
             return True
         finally:

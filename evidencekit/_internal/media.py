@@ -15,6 +15,7 @@ import mimetypes
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -29,13 +30,14 @@ class Described:
     pdq: str | None = None  # 64 hex digits, bit 255 first (the form ThreatExchange and StopNCII write)
 
 
-def describe(path: Path, name: str) -> Described:
-    """The media type and, for a picture, its pHash and PDQ, from the stored bytes at ``path``."""
+def describe(source: Path | BinaryIO, name: str) -> Described:
+    """The media type and, for a picture, its pHash and PDQ, from the bytes of ``source``: a file, or
+    a stored blob opened through the locker's one reader (``BlobStore.open``)."""
     guessed = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 import imagehash  # numpy and scipy behind it cost a fifth of a second: only for pictures
 
                 media_type = image.get_format_mimetype() or guessed

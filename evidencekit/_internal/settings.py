@@ -34,6 +34,7 @@ SETTINGS = {
         Setting("min_calendars", "EVIDENCEKIT_MIN_CALENDARS", "2", "count"),
         Setting("stamp_timeout", "EVIDENCEKIT_STAMP_TIMEOUT", "10", "seconds"),
         Setting("bitcoin_network", "EVIDENCEKIT_BITCOIN_NETWORK", "mainnet", "network"),
+        Setting("unlock_idle", "EVIDENCEKIT_UNLOCK_IDLE", "1800", "seconds"),
     )
 }
 

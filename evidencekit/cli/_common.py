@@ -181,8 +181,9 @@ def verbose() -> bool:
 PASSPHRASE_TRIES = 3
 
 
-def passphrase(confirm: bool = False) -> str:
-    """From ``EVIDENCEKIT_PASSPHRASE``, else asked (twice when new) on a terminal.
+def passphrase(confirm: bool = False, unlocked: bool = True) -> str:
+    """From ``EVIDENCEKIT_PASSPHRASE``, else from this login session's ``evidencekit unlock`` (unless
+    ``unlocked`` is false or the passphrase is new), else asked (twice when new) on a terminal.
 
     An existing passphrase is checked as soon as it is typed, and asked again (three tries in all):
     a typo should not cost the work she came to do. Without an identity key there is nothing to
@@ -194,6 +195,12 @@ def passphrase(confirm: bool = False) -> str:
     locker = session.locker() if session else None
     if locker is not None:
         locker.identity()  # "run evidencekit init first"
+    if unlocked and not confirm:
+        from evidencekit import unlocking
+
+        remembered = unlocking.passphrase(session.home if session else None)
+        if remembered is not None:
+            return remembered
     if not sys.stdin.isatty():
         raise UserError("keys.passphrase_needed")
     if confirm:

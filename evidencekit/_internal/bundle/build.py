@@ -22,6 +22,7 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,7 +48,7 @@ class Written:
 @dataclass(frozen=True)
 class _Stored:
     path: str
-    source: Path
+    open: Callable[[], BinaryIO]  # the stored bytes, through the locker's one reader
     sha256: str
     size: int
     label: str
@@ -92,7 +93,7 @@ def write(
                 item_files.append(_hashes(locker, item.label, file))
                 continue
             path = layout.item_file_path(item.label, index, file.name)
-            stored.append(_Stored(path, locker.blobs.path(file.sha256), file.sha256, file.size, item.label, file.name))
+            stored.append(_Stored(path, partial(locker.blobs.open, file.sha256), file.sha256, file.size, item.label, file.name))
             item_files.append({"path": path, "name": file.name, "sha256": file.sha256, "size": file.size})
         manifest_items.append(layout.ManifestItem(item.label, layout.record_path(item.label), item.record_sha256,
                                                   tuple(item_files), item.label in held_back))
@@ -158,20 +159,21 @@ def _hashes(locker, label: str, file: ItemFile) -> dict[str, object]:
         entry["pdq"] = file.pdq
     if not video and (not picture or file.pdq):
         return entry
-    source = locker.blobs.path(file.sha256)
     sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     try:
-        with open(source, "rb", buffering=0) as f:
+        with locker.blobs.open(file.sha256) as f:
             while chunk := f.read(CHUNK):
                 sha256.update(chunk)
                 md5.update(chunk)
+            if sha256.hexdigest() != file.sha256:
+                raise UserError("items.blob_damaged", item=label, name=file.name)
+            f.seek(0)
+            found = media.describe(f, file.name).pdq if picture else None
     except FileNotFoundError:
         raise UserError("items.blob_damaged", item=label, name=file.name) from None
-    if sha256.hexdigest() != file.sha256:
-        raise UserError("items.blob_damaged", item=label, name=file.name)
     if video:
         entry["md5"] = md5.hexdigest()
-    if picture and (found := media.describe(source, file.name).pdq):
+    if found:
         entry["pdq"] = found
     return entry
 
@@ -179,7 +181,7 @@ def _hashes(locker, label: str, file: ItemFile) -> dict[str, object]:
 def _crc(blob: _Stored) -> int:
     crc = 0
     try:
-        with open(blob.source, "rb", buffering=0) as f:
+        with blob.open() as f:
             while chunk := f.read(CHUNK):
                 crc = zlib.crc32(chunk, crc)
     except FileNotFoundError:
@@ -195,7 +197,7 @@ def _copy(writer: container.Writer, blob: _Stored, crc: int) -> None:
     writer.begin_stream(blob.path, blob.size, crc)
     copied = 0
     try:
-        with open(blob.source, "rb", buffering=0) as f:
+        with blob.open() as f:
             while copied < blob.size and (chunk := f.read(min(CHUNK, blob.size - copied))):
                 hasher.put(chunk)
                 writer.out.write(chunk)

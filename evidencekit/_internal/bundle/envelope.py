@@ -9,11 +9,10 @@ Layout (version 2)::
     | one last chunk, flagged final, holding 96 bytes: the sender's Ed25519 public key (32) and a
       signature (64) over  DOMAIN || SHA-256(everything before the first chunk) || container digest
 
-The chunks form the STREAM construction (Hoang, Reyhanitabar, Rogaway and Vizár, 2015; as in age
-and Tink): chunk i is encrypted under the nonce  prefix || i (u32 big-endian) || final flag (1
-byte), so a chunk moved, dropped, repeated or flagged final in the wrong place fails to decrypt.
-AES-GCM runs in OpenSSL on the processor's AES instructions, several times faster than a
-secretstream call per small chunk.
+The chunks form the STREAM construction (``aead_stream.py``): chunk i is encrypted under the
+nonce  prefix || i || final flag, so a chunk moved, dropped, repeated or flagged final in the wrong
+place fails to decrypt. AES-GCM runs in OpenSSL on the processor's AES instructions, several times
+faster than a secretstream call per small chunk.
 
 A recipient finds their slot by trying to open each box, so the file names nobody: it reveals
 only its size and how many recipients there are (the sender's key is inside the encryption).
@@ -39,8 +38,9 @@ import nacl.exceptions
 import nacl.public
 import nacl.signing
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from evidencekit._internal import aead_stream
+from evidencekit._internal.aead_stream import PREFIX, TAG
 from evidencekit._internal.background import Behind
 from evidencekit.errors import UserError, VerificationFailed
 
@@ -49,8 +49,6 @@ OLD_MAGIC = b"EVKSEAL1"
 DOMAIN = b"evidencekit sealed envelope v2\x00"
 CHUNK = 1 << 20  # plaintext per chunk: few enough calls that the cipher, not Python, sets the pace
 SLOT = 80  # SealedBox of a 32-byte key
-PREFIX = 7  # random nonce prefix; the nonce's other 5 bytes are the chunk's number and final flag
-TAG = 16  # AES-GCM tag after each chunk
 TRAILER = 32 + 64
 MAX_RECIPIENTS = 1000
 
@@ -67,11 +65,6 @@ def _statement(preamble_digest: bytes, container_digest: bytes) -> bytes:
     return DOMAIN + preamble_digest + container_digest
 
 
-def _nonce(prefix: bytes, counter: int, final: bool) -> bytes:
-    """Chunk ``counter``'s nonce: its place in the stream, and whether the stream ends with it."""
-    return prefix + struct.pack(">IB", counter, final)
-
-
 class SealWriter:
     """A write-only file object that encrypts everything written to it.
 
@@ -85,16 +78,14 @@ class SealWriter:
         if not recipients:
             raise UserError("bundle.no_recipients")
         file_key = os.urandom(32)
-        self._prefix = os.urandom(PREFIX)
+        prefix = os.urandom(PREFIX)
         preamble = MAGIC + struct.pack(">H", len(recipients)) + b"".join(
             nacl.public.SealedBox(_curve_public(r)).encrypt(file_key) for r in recipients
-        ) + self._prefix
+        ) + prefix
         out.write(preamble)
         self._preamble_digest = hashlib.sha256(preamble).digest()
-        self._cipher = AESGCM(file_key)
-        self._counter = 0
+        self._stream = aead_stream.Sealer(file_key, prefix, preamble)
         self._out = out
-        self._aad: bytes | None = preamble
         self._buffer = bytearray()
         self._behind = Behind(self._encrypt)
 
@@ -119,10 +110,7 @@ class SealWriter:
         data, final = batch
         view = memoryview(data)
         for start in range(0, len(view), CHUNK):
-            nonce = _nonce(self._prefix, self._counter, final)
-            self._out.write(self._cipher.encrypt(nonce, view[start:start + CHUNK], self._aad))
-            self._counter += 1
-            self._aad = None
+            self._out.write(self._stream.seal(view[start:start + CHUNK], final))
 
     def sign_and_close(self, signer: nacl.signing.SigningKey, container_digest: bytes) -> None:
         """Write the rest of the body, then the final chunk with the sender's signature."""
@@ -174,10 +162,7 @@ class OpenedStream:
             self._remaining = os.fstat(source.fileno()).st_size - source.tell()
         except (OSError, AttributeError, ValueError):
             raise Damaged("bundle.sealed_damaged") from None
-        self._cipher = AESGCM(file_key)
-        self._prefix = prefix
-        self._counter = 0
-        self._aad: bytes | None = preamble
+        self._stream = aead_stream.Opener(file_key, prefix, preamble)
         self._sealed = bytearray(CHUNK + TAG)  # each chunk is read into this, then decrypted out of it
         self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(self.DEPTH)
         self._trailer: bytes | None = None
@@ -195,12 +180,9 @@ class OpenedStream:
         if got != size:
             raise Damaged("bundle.sealed_truncated")
         try:
-            plain = self._cipher.decrypt(_nonce(self._prefix, self._counter, final), sealed, self._aad)
+            return self._stream.open(sealed, final)
         except InvalidTag as exc:
             raise Damaged("bundle.sealed_damaged") from exc
-        self._counter += 1
-        self._aad = None
-        return plain
 
     def _run(self) -> None:
         final = TRAILER + TAG

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import warnings
-from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
@@ -17,12 +17,12 @@ SIZE = (160, 120)
 MAX_PIXELS = 60_000_000  # beyond this a picture is not decoded for a preview (a decompression bomb)
 
 
-def data_url(path: Path) -> str | None:
-    """The preview, or None when the file is not a picture Pillow can read safely."""
+def data_url(source: BinaryIO) -> str | None:
+    """The preview of an open picture, or None when it is not one Pillow can read safely."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as picture:
+            with Image.open(source) as picture:
                 if picture.width * picture.height > MAX_PIXELS:
                     return None
                 picture.draft("RGB", (SIZE[0] * 2, SIZE[1] * 2))  # JPEGs decode at a fraction of their size

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +44,13 @@ def thumbnails(locker: Any, item: Item, transcript: Mapping[str, Any], blur: boo
     if not wanted:
         return ()
     stored = {f.sha256: f for f in item.files}
-    archive = _archive(locker, item)
-    try:
-        members = {info.filename: info for info in safe_zip.checked_members(archive)} if archive else {}
-    except safe_zip.UnsafeArchive:
-        members = {}
     made = []
-    try:
+    with ExitStack() as stack:
+        archive = _archive(locker, item, stack)
+        try:
+            members = {info.filename: info for info in safe_zip.checked_members(archive)} if archive else {}
+        except safe_zip.UnsafeArchive:
+            members = {}
         for number, (message, attachment) in enumerate(wanted, start=1):
             digest = attachment["sha256"]
             data = None
@@ -61,18 +62,19 @@ def thumbnails(locker: Any, item: Item, transcript: Mapping[str, Any], blur: boo
             good = data is not None and hashlib.sha256(data).hexdigest() == digest
             made.append(Thumbnail(number, str(attachment.get("name") or attachment.get("member")), digest, message,
                                   _thumbnail(data, blur) if good and data is not None else None))
-    finally:
-        if archive is not None:
-            archive.close()
     return tuple(made)
 
 
-def _archive(locker: Any, item: Item) -> zipfile.ZipFile | None:
-    """The stored export when it is one zip (imports keep the export as their first file)."""
-    if not item.files or not zipfile.is_zipfile(locker.blobs.path(item.files[0].sha256)):
+def _archive(locker: Any, item: Item, stack: ExitStack) -> zipfile.ZipFile | None:
+    """The stored export when it is one zip (imports keep the export as their first file), read
+    through the locker's one reader and closed with ``stack``."""
+    if not item.files:
         return None
     try:
-        return zipfile.ZipFile(locker.blobs.path(item.files[0].sha256))
+        blob = stack.enter_context(locker.blobs.open(item.files[0].sha256))
+        if not zipfile.is_zipfile(blob):
+            return None
+        return stack.enter_context(zipfile.ZipFile(blob))
     except (zipfile.BadZipFile, OSError):
         return None
 
