@@ -200,7 +200,7 @@ def test_an_export_of_several_conversations_asks_which_to_show(env: dict[str, st
     assert reply(replies, "all", "stored")["summary"]["messages"] == 158
     refused([r for r in replies if r["id"] == "none"], "importers.no_such_conversation")
     chosen = run_cli("show", "E-001", "--json", env=env).json()
-    assert chosen["acquired"]["conversations"] == ["traveling-sailor"]
+    assert chosen["acquired"]["conversations"] == ["=traveling-sailor"]  # chosen by its exact name
     assert not run_cli("show", "E-002", "--json", env=env).json()["acquired"].get("conversations")  # all
     assert [i["id"] for i in run_cli("list", "--json", env=env).json()] == ["E-001", "E-002"]
     assert not work_folders(Path(env["EVIDENCEKIT_HOME"]))
