@@ -3,8 +3,6 @@
    from the locker and may quote the harasser: it is only ever set as text, never as markup. */
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const text = (key, subs) => chrome.i18n.getMessage(key, subs) || key;
 const LANG = text("appLocale"); // dates and numbers in the language the words are in
 const KINDS = {file: "kindFile", diary: "kindDiary", web: "kindWeb", chat: "kindChat", email: "kindEmail",
   redaction: "kindRedaction", notice: "kindNotice"};
@@ -19,11 +17,6 @@ const MOMENT = new Intl.DateTimeFormat(LANG, {dateStyle: "medium", timeStyle: "s
 const state = {caseId: null, cases: [], items: [], recipients: [], view: null, question: null, cancel: false};
 
 /* ---------------------------------------------------------------- words and times */
-
-function translate(root) {
-  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = text(node.dataset.i18n);
-  for (const node of root.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = text(node.dataset.i18nPlaceholder);
-}
 
 function element(tag, className, content) {
   const node = document.createElement(tag);
@@ -90,18 +83,6 @@ function say(kind, message) {
 async function passphrase() {
   const {passphrase: secret} = await chrome.storage.session.get("passphrase");
   return secret || null;
-}
-
-/** Ask the service worker: its host process stays running between pages, so the page opens at once. */
-async function ask(cmd, extra) {
-  const reply = await chrome.runtime.sendMessage({cmd, ...extra});
-  if (!reply) throw new Error(text("errorNoAnswer"));
-  if (!reply.ok) {
-    const error = new Error(reply.error);
-    error.code = reply.code;
-    throw error;
-  }
-  return reply.result;
 }
 
 /** One request with the chosen case and the session's passphrase; a locked locker shows the unlock form.

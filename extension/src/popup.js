@@ -1,28 +1,7 @@
 /* The popup: choose the case, say what happened, capture. Talks only to the service worker. */
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const text = (key, subs) => chrome.i18n.getMessage(key, subs) || key;
 let fullPageAllowed = false;
-
-function translate() {
-  document.documentElement.lang = chrome.i18n.getUILanguage();
-  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = text(node.dataset.i18n);
-  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) {
-    node.placeholder = text(node.dataset.i18nPlaceholder);
-  }
-}
-
-async function ask(cmd, extra) {
-  const reply = await chrome.runtime.sendMessage({cmd, ...extra});
-  if (!reply) throw new Error(text("errorNoAnswer"));
-  if (!reply.ok) {
-    const error = new Error(reply.error);
-    error.code = reply.code;
-    throw error;
-  }
-  return reply.result;
-}
 
 function localNow() {
   const now = new Date();
@@ -129,6 +108,7 @@ async function capture(mode) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  document.documentElement.lang = chrome.i18n.getUILanguage();
   translate();
   $("incidentDate").value = localNow();
   for (const button of document.querySelectorAll("button[data-mode]")) {
