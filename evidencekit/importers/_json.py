@@ -283,3 +283,12 @@ def sniff_text(src: Source, member: str | None = None, n: int = 65536) -> str:
     """The first bytes of a file as text, for cheap format guesses."""
     head = src.head(member, n)
     return head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
+
+
+def object_head(src: Source, member: str | None, n: int = 65536) -> str:
+    """The start of a JSON object export (a single file, or ``member`` of a zip or folder), or ""
+    when there is no such member or it does not start an object: the first question of every sniff."""
+    if src.kind != "file" and member is None:
+        return ""
+    head = sniff_text(src, member, n)
+    return head if head.startswith("{") else ""

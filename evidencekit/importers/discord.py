@@ -46,10 +46,8 @@ def _member(src: Source) -> str | None:
 
 
 def sniff(src: Source) -> int:
-    if src.kind != "file" and _member(src) is None:
-        return 0
-    head = _json.sniff_text(src, _member(src))
-    if head.startswith("{") and '"guild"' in head and '"channel"' in head:
+    head = _json.object_head(src, _member(src))
+    if '"guild"' in head and '"channel"' in head:
         return 90
     return 0
 

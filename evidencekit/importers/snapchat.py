@@ -37,10 +37,8 @@ def _member(src: Source) -> str | None:
 
 
 def sniff(src: Source) -> int:
-    if src.kind != "file" and _member(src) is None:
-        return 0
-    head = _json.sniff_text(src, _member(src), 8192)
-    if not head.startswith("{") or '"Media Type"' not in head or '"Created"' not in head:
+    head = _json.object_head(src, _member(src), 8192)
+    if '"Media Type"' not in head or '"Created"' not in head:
         return 0
     return 90 if (RECEIVED in head or SENT in head or '"IsSender"' in head) else 60
 

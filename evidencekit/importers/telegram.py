@@ -42,10 +42,8 @@ def _member(src: Source) -> str | None:
 
 
 def sniff(src: Source) -> int:
-    if src.kind != "file" and _member(src) is None:
-        return 0
-    head = _json.sniff_text(src, _member(src))
-    if not head.startswith("{"):
+    head = _json.object_head(src, _member(src))
+    if not head:
         return 0
     if '"text_entities"' in head or '"date_unixtime"' in head:
         return 90

@@ -37,10 +37,8 @@ def _member(src: Source) -> str | None:
 
 
 def sniff(src: Source) -> int:
-    if src.kind != "file" and _member(src) is None:
-        return 0
-    head = _json.sniff_text(src, _member(src))
-    if not head.startswith("{"):
+    head = _json.object_head(src, _member(src))
+    if not head:
         return 0
     if '"ChatHistory"' in head and '"Chat History with ' in head:
         return 90
