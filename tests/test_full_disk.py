@@ -130,7 +130,7 @@ def test_a_full_temporary_folder_is_not_used(case_home: Path, tmp_path: Path) ->
         whatsapp_zip(export, 2, media=2, media_size=1 << 20)
         assert run_cli("import", export, "--no-stamp", env=env).code == 0
         assert run_cli("note", "written while the temporary folder was full", "--no-stamp", env=env).code == 0
-        assert run_cli("add", export, "--no-stamp", env=env).code == 0
+        assert run_cli("add", export, "--no-stamp", "--again", env=env).code == 0
         assert run_cli("check", env=env).code == 0
         assert [p.name for p in tmpdir.iterdir()] == [filler.name]
 
