@@ -57,7 +57,7 @@ def run(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         say(t("check.all_holds", title=case.title, items=report.items, files=report.files, entries=report.entries)
             if report.ok else t("check.problems_found", title=case.title, count=len(report.problems)))
         sealed = bundle.seal(locker, PASSPHRASE, items=[i.label for i in items[:2]], output=folder / "bundle.zip")
-        say(t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld,
+        say(t("bundle.sealed", path=str(sealed.path), count=len(sealed.items), withheld=sealed.withheld,
               recipients=0))
     verdict = bundle.verify(sealed.path)
     say(t("demo.step_verify", path=str(sealed.path)))

@@ -209,7 +209,7 @@ def test_sealed_file_not_addressed_to_you(recipient: dict, hostile: dict, tmp_pa
         monkeypatch.setenv(name, value)
     somebody = nacl.signing.SigningKey.generate()
     sealed = _seal(hostile["names differing in case"][0], tmp_path / "for-somebody.evidencekit", bytes(somebody.verify_key))
-    says = "This sealed file is not addressed to your key (it has 1 recipient(s)), or its header is damaged."
+    says = "This sealed file is not addressed to your key (it has 1 recipient), or its header is damaged."
     _refused(run_cli("verify", sealed), says)
     _refused(invoke("open", sealed, "-o", tmp_path / "opened", env={"TMPDIR": str(quiet_tmp)}), says)
     assert not (tmp_path / "opened").exists() and list(quiet_tmp.iterdir()) == []

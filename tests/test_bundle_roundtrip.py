@@ -165,7 +165,7 @@ def test_sealed_to_one_recipient(handover: dict) -> None:
 
     # Bob is not a recipient of this one: one clear sentence, exit 2, nothing unpacked.
     sentence = _one_sentence(bob.cli("verify", sealed))
-    assert sentence == ("This sealed file is not addressed to your key (it has 1 recipient(s)), "
+    assert sentence == ("This sealed file is not addressed to your key (it has 1 recipient), "
                         "or its header is damaged.")
     assert _one_sentence(bob.cli("open", sealed, "-o", bob.folder / "nope")) == sentence
     assert not (bob.folder / "nope").exists()
@@ -183,7 +183,7 @@ def test_sealed_to_three_recipients(handover: dict) -> None:
         assert person.cli("open", sealed, "-o", target).code == 0
         assert _opened_items(target) == EVIDENCE
     outsider = handover["worker"]  # even the sender cannot open it: only the three can
-    assert "not addressed to your key (it has 3 recipient(s))" in _one_sentence(outsider.cli("verify", sealed))
+    assert "not addressed to your key (it has 3 recipients)" in _one_sentence(outsider.cli("verify", sealed))
     assert "not addressed to your key" in _one_sentence(outsider.cli("open", sealed, "-o", outsider.folder / "x"))
     assert not (outsider.folder / "x").exists()
 

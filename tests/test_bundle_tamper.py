@@ -311,7 +311,7 @@ def test_two_of_five_items_verify_and_three_are_counted(world: dict) -> None:
     human = invoke("verify", world["some.zip"], "--tsa-root", world["roots"], env=world["env"])
     assert human.code == 0
     assert f"E-003 was withheld (added {shown(added['E-003'])})." in human.out  # in local time
-    assert "3 item(s) of the case were withheld from this bundle" in human.out
+    assert "3 items of the case were withheld from this bundle" in human.out
 
 
 def test_withheld_count_cannot_be_understated(world: dict, tmp_path: Path) -> None:
@@ -391,7 +391,7 @@ def test_flipped_byte_in_the_sealed_header_and_body(world: dict, tmp_path: Path)
     slots = len(envelope.MAGIC) + 2
     cases = {
         # Our own key slot: we cannot tell a damaged slot from one for somebody else.
-        "own key slot": (mine, slots + 40, 2, "not addressed to your key (it has 1 recipient(s)), or its header is damaged"),
+        "own key slot": (mine, slots + 40, 2, "not addressed to your key (it has 1 recipient), or its header is damaged"),
         "recipient count, high byte": (mine, slots - 2, 1, "bundle.sealed_damaged"),  # 257: our slot still opens
         "recipient count, low byte": (mine, slots - 1, 1, "bundle.sealed_damaged"),  # 0 recipients
         # Another recipient's slot, the nonce prefix, the body: all bound together.

@@ -105,7 +105,7 @@ def test_changed_evidence_in_the_locker_is_named(worker: Path, home: Path, tmp_p
     assert result.code == 1
     lines = result.out.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("FAIL") and "The locker at" in line)
-    assert "has 1 problem(s) in: Doctor case" in lines[at]
+    assert "has problems (1 in all) in: Doctor case" in lines[at]
     assert lines[at + 1].strip() == "fix: evidencekit check --all"
     assert run_cli("check", "--all").code == 1  # which names the changed file
 

@@ -67,7 +67,7 @@ def seal(session, items: str | None, hash_only: str | None, recipients: tuple[st
                              with_report=report, plain=plain, name=name, hash_only=held, progress=bar)
 
     def lines() -> Iterator[str]:
-        yield t("bundle.sealed", path=str(sealed.path), items=len(sealed.items), withheld=sealed.withheld)
+        yield t("bundle.sealed", path=str(sealed.path), count=len(sealed.items), withheld=sealed.withheld)
         if sealed.held_back:
             yield t("bundle.sealed_held_back", items=", ".join(sealed.held_back))
         if sealed.recipients:
