@@ -69,3 +69,18 @@ def test_a_long_page_is_scaled_first_and_stays_within_a_few_bits(tmp_path: Path)
     image = picture(1, (1280, 8000), "en lang side")
     assert image.width * image.height > media.PDQ_MAX_PIXELS
     assert media.pdq_distance(media.pdq(image), pdq_hex(image)) <= 8
+
+
+def test_a_picture_bomb_is_refused_by_every_reader(tmp_path: Path) -> None:
+    """One guard serves the stored-file description, the report's pictures and the page's previews:
+    a small file that decodes to 400 million pixels is refused by each, never decoded."""
+    from evidencekit._internal.native_host import thumbnail
+    from evidencekit._internal.report import pictures
+
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 20_000)).save(bomb)
+    assert bomb.stat().st_size < 1 << 20
+    assert media.describe(bomb, bomb.name) == media.Described("image/png")  # a type from the name, no hashes
+    assert pictures.decode(bomb.read_bytes()) is None
+    with open(bomb, "rb") as f:
+        assert thumbnail.data_url(f) is None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import mimetypes
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +23,18 @@ from PIL import Image, UnidentifiedImageError
 
 Image.MAX_IMAGE_PIXELS = 200_000_000  # a long page stitched from tiles is tall, not a bomb
 PDQ_MAX_PIXELS = 4_000_000  # PDQ works on a 64 × 64 reduction: a long page is box-scaled to this first (time, memory)
+#: What reading a picture from outside may raise: not a picture, damaged, or a decompression bomb.
+NOT_A_PICTURE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
+                 Image.DecompressionBombWarning)
+
+
+@contextmanager
+def bombs_refused() -> Iterator[None]:
+    """Pictures come from outside: inside this block Pillow's decompression-bomb warning is an
+    error (one of ``NOT_A_PICTURE``), so a bomb is refused instead of decoded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -35,15 +49,12 @@ def describe(source: Path | BinaryIO, name: str) -> Described:
     a stored blob opened through the locker's one reader (``BlobStore.open``)."""
     guessed = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
-                import imagehash  # numpy and scipy behind it cost a fifth of a second: only for pictures
+        with bombs_refused(), Image.open(source) as image:
+            import imagehash  # numpy and scipy behind it cost a fifth of a second: only for pictures
 
-                media_type = image.get_format_mimetype() or guessed
-                return Described(media_type, str(imagehash.phash(image)), pdq(image))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+            media_type = image.get_format_mimetype() or guessed
+            return Described(media_type, str(imagehash.phash(image)), pdq(image))
+    except NOT_A_PICTURE:
         return Described(guessed)
 
 

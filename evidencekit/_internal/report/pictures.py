@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import io
-import warnings
 from math import ceil
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageChops, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
-from evidencekit._internal import media  # noqa: F401 - sets Pillow's limit for tall screenshots
+from evidencekit._internal import media  # also sets Pillow's limit for tall screenshots
 from evidencekit.models import ItemFile
 
 WIDTH = 900  # pixels across the printed text column (A4, 2 px per mm): sharp, not heavy
@@ -76,14 +75,12 @@ def open_image(locker: Any, file: ItemFile) -> Image.Image | None:
 def decode(data: bytes) -> Image.Image | None:
     """Picture bytes as shown to a person (EXIF rotation applied), or None if unreadable."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with media.bombs_refused():
             image = Image.open(io.BytesIO(data))
             image.load()
             turned = image.getexif().get(0x0112, 1) not in (None, 1)  # EXIF orientation
             return ImageOps.exif_transpose(image) if turned else image
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except media.NOT_A_PICTURE:
         return None
 
 
