@@ -38,10 +38,9 @@ def run(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
     folder = _fresh(folder)
     (folder / MARKER).write_text("made by evidencekit demo\n")
     home = folder / "locker"
-    with Locker.open(home) as locker:
+    with Locker.create(home, PASSPHRASE, "interactive") as locker:
         locker.set_setting("ots_calendars", "")
         locker.set_setting("tsa_urls", "")
-        locker.init_identity(PASSPHRASE, "interactive")
         case = locker.create_case(t("demo.case_title"), PASSPHRASE)
         say(t("demo.step_case", title=case.title, home=str(home)))
         items = []

@@ -47,12 +47,14 @@ class Check:
                 "facts": self.params}
 
 
-def run(home: Path | None = None, *, online: bool = False) -> list[Check]:
-    """Every check, in the order a person would fix them: program, browser, connector, locker."""
+def run(home: Path | None = None, *, online: bool = False, passphrase: str | None = None) -> list[Check]:
+    """Every check, in the order a person would fix them: program, browser, connector, locker.
+
+    The locker's contents are checked only with its ``passphrase`` (it is encrypted)."""
     browser = _browser()  # asks the browser its version meanwhile: it takes as long as the rest
     checks = [_python(), _extension()]
     checks += [_host(name, home) for name in hosts.present()]
-    checks += list(_locker(home, online))
+    checks += list(_locker(home, online, passphrase))
     checks.append(_disk(home))
     return checks[:2] + [browser()] + checks[2:]
 
@@ -205,15 +207,22 @@ def _host(browser: str, home: Path | None) -> Check:
     return Check(f"connector.{browser}", "ok", "doctor.host_ok", {"browser": label, "path": str(path)})
 
 
-def _locker(home: Path | None, online: bool) -> Iterator[Check]:
+def _locker(home: Path | None, online: bool, passphrase: str | None) -> Iterator[Check]:
     from evidencekit.locker import Locker, default_home
 
     where = Path(home) if home else default_home()
-    if not (where / "locker.sqlite").is_file():
+    state = Locker.state(where)
+    if state == "none":
         yield Check("locker", "fail", "doctor.locker_missing", {"path": str(where)}, "evidencekit setup")
         return
+    if state == "plain":
+        yield Check("locker", "fail", "doctor.locker_plain", {"path": str(where)}, "evidencekit upgrade")
+        return
+    if passphrase is None:
+        yield Check("locker", "warn", "doctor.locker_locked", {"path": str(where)}, "evidencekit unlock")
+        return
     try:
-        locker = Locker.open(where)
+        locker = Locker.open(where, passphrase)
     except Exception as error:  # noqa: BLE001 - any reason it will not open is the finding
         reason = error.message() if isinstance(error, EvidencekitError) else f"{type(error).__name__}: {error}"
         yield Check("locker", "fail", "doctor.locker_unreadable", {"path": str(where), "reason": reason},

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from sqlcipher3 import dbapi2 as sqlite3
 
 from evidencekit.i18n import t
 
@@ -48,6 +49,10 @@ class WrongPassphrase(UserError):
 
 class LockerError(UserError):
     """The locker cannot be used as it is (newer schema, not a locker, no identity yet)."""
+
+
+class Locked(UserError):
+    """The locker is encrypted and no passphrase was given: ``evidencekit unlock`` first."""
 
 
 class VerificationFailed(EvidencekitError):

@@ -21,7 +21,6 @@ import platformdirs
 from evidencekit import __version__
 from evidencekit._internal.keys import require_strong_passphrase
 from evidencekit._internal.native_host import install as hosts
-from evidencekit.errors import LockerError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
 from evidencekit.models import KeyInfo
@@ -54,15 +53,16 @@ def default_extension_dir() -> Path:
     return platformdirs.user_data_path("evidencekit-extension", appauthor=False)
 
 
-def ensure_identity(locker: Locker, ask: Callable[[], str], strength: str = "moderate") -> Identity:
-    """The worker's identity key, made now (passphrase from ``ask``, strength checked) if there is none."""
-    try:
-        return Identity(locker.identity(), False)
-    except LockerError:  # none yet
-        pass
+def ensure_identity(home: Path | None, ask: Callable[[], str], existing: Callable[[], Locker],
+                    strength: str = "moderate") -> Identity:
+    """The worker's identity key: of the locker ``existing()`` opens, or made now with a new locker
+    (passphrase from ``ask``, strength checked) if there is none."""
+    if Locker.state(home) != "none":
+        return Identity(existing().identity(), False)
     secret = ask()
     require_strong_passphrase(secret)
-    return Identity(locker.init_identity(secret, strength), True)
+    with Locker.create(home, secret, strength) as locker:
+        return Identity(locker.identity(), True)
 
 
 def write_extension(target: Path) -> ExtensionFiles:

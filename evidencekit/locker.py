@@ -1,6 +1,7 @@
-"""The evidence locker: cases, items and their custody log, in one folder.
+"""The evidence locker: cases, items and their custody log, in one folder, encrypted at rest.
 
-Every change is made the same way: evidence bytes go into the content-addressed blob store first,
+The passphrase opens the locker key (``locker.key``), which opens everything else: the database
+and every blob. Every change is made the same way: evidence bytes go into the content-addressed blob store first,
 then one SQLite transaction adds the item records together with their signed custody-log entries.
 A crash before the commit leaves at most an orphan blob; after it, everything is there.
 """
@@ -11,12 +12,10 @@ import base64
 import hashlib
 import hmac
 import io
-import json
 import os
 import re
 import secrets
 import shutil
-import sqlite3
 import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,11 +36,12 @@ from evidencekit._internal import (
     database,
     dates,
     keys,
+    locker_key,
     safe_zip,
     settings,
     stamp_queue,
 )
-from evidencekit.errors import LockerError, NotFound, UserError, naming_full_disk
+from evidencekit.errors import Locked, LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
     DIARY_FILE,
     WHO,
@@ -64,6 +64,9 @@ if TYPE_CHECKING:  # timestamp proofs and media load big libraries: only the com
     from evidencekit._internal.timestamps.model import ProofResult
 
 ITEM_TYPE = "evidencekit.item"
+DATABASE = "locker.db"
+BLOBS = "store"
+PLAIN_DATABASE = "locker.sqlite"  # a locker from before encryption at rest: ``upgrade`` turns it into this one
 _KDF_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-kdf")
 CASE_TYPE = "evidencekit.case"
 DESCRIPTION_TYPE = "evidencekit.description"
@@ -96,29 +99,85 @@ class _Draft:
 
 
 class Locker:
-    """One installation's evidence store; open it with :meth:`Locker.open`."""
+    """One installation's evidence store; open it with :meth:`Locker.open`, make one with :meth:`Locker.create`."""
 
-    def __init__(self, home: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, home: Path, keys_: locker_key.LockerKeys, passphrase: str) -> None:
         self.home = home
-        self.db = conn
-        self.blobs = blobstore.BlobStore(home / "blobs")
-        self._unsealed: dict[int, tuple[bytes, nacl.signing.SigningKey]] = {}
+        self._keys = keys_
         self._pepper = secrets.token_bytes(16)
+        self._opened_with = self._tag(passphrase)
+        self._unsealed: dict[int, tuple[bytes, nacl.signing.SigningKey]] = {}
+        self.db = database.connect(home / DATABASE, keys_.database)
+        self.blobs = blobstore.BlobStore(home / BLOBS, keys_.blob_content, keys_.blob_name)
+
+    @staticmethod
+    def state(home: Path | str | None = None) -> str:
+        """``"encrypted"`` (a locker of this version), ``"plain"`` (one to ``upgrade``) or ``"none"``."""
+        home = Path(home) if home else default_home()
+        if locker_key.exists(home):
+            return "encrypted"
+        return "plain" if (home / PLAIN_DATABASE).exists() else "none"
 
     @classmethod
-    def open(cls, home: Path | str | None = None) -> Locker:
-        """Open (or create) the locker, private to its owner, and clear what killed commands left."""
+    def open(cls, home: Path | str | None = None, passphrase: str | None = None) -> Locker:
+        """Open the locker with its passphrase, private to its owner, and clear what killed commands left.
+
+        Without a passphrase an existing locker raises :class:`Locked`; a folder without a locker
+        says to run ``init`` first, and one from before encryption at rest says to ``upgrade``."""
         home = Path(home) if home else default_home()
         if home.exists() and not home.is_dir():
             raise LockerError("locker.home_not_a_folder", path=str(home))
+        state = cls.state(home)
+        if state == "none":
+            raise LockerError("keys.no_identity")
+        if state == "plain":
+            raise LockerError("locker.needs_upgrade")
+        if passphrase is None:
+            raise Locked("locker.locked")
+        from evidencekit._internal import upgrade
+
+        upgrade.remove_leftovers(home)  # what an upgrade that switched over left of the plain locker
+        return cls._opened(home, locker_key.open_keys(home, passphrase), passphrase)
+
+    @classmethod
+    def create(cls, home: Path | str | None, passphrase: str, strength: str = "moderate") -> Locker:
+        """A new locker with a new identity key, both opened by ``passphrase`` from now on."""
+        home = Path(home) if home else default_home()
+        if home.exists() and not home.is_dir():
+            raise LockerError("locker.home_not_a_folder", path=str(home))
+        if cls.state(home) != "none":
+            raise UserError("keys.identity_exists")
+        if not passphrase:
+            raise UserError("keys.empty_passphrase")
         with naming_full_disk(home.parent if not home.exists() else home):
-            loose = home.exists() and home.stat().st_mode & 0o077
             blobstore.private_folder(home)
-        locker = cls(home, database.connect(home / "locker.sqlite"))
+            for leftover in (home / DATABASE, home / f"{DATABASE}-wal", home / f"{DATABASE}-shm"):
+                leftover.unlink(missing_ok=True)  # of a create killed before its key was written
+            master = secrets.token_bytes(32)
+            keys_ = locker_key.LockerKeys.derive(master)
+            locker = cls._opened(home, keys_, passphrase)
+            try:
+                with database.transaction(locker.db):
+                    locker._store_key("identity", keys.generate(keys_.seeds))
+                locker_key.write(home / locker_key.FILE, master, passphrase, strength)  # the locker exists now
+            except BaseException:
+                locker.close()
+                raise
+        return locker
+
+    @classmethod
+    def _opened(cls, home: Path, keys_: locker_key.LockerKeys, passphrase: str) -> Locker:
+        with naming_full_disk(home):
+            loose = home.stat().st_mode & 0o077
+            blobstore.private_folder(home)
+        locker = cls(home, keys_, passphrase)
         if loose:  # made or loosened by someone else: tighten all of it
             locker._make_private()
         locker.blobs.clean_up(locker._referenced)
         return locker
+
+    def _tag(self, passphrase: str) -> bytes:
+        return hashlib.blake2b(passphrase.encode("utf-8"), key=self._pepper).digest()
 
     def _make_private(self) -> None:
         """Only what the locker owns: the home may be a folder that holds other things too."""
@@ -140,15 +199,6 @@ class Locker:
 
     # identity -----------------------------------------------------------------------------
 
-    def init_identity(self, passphrase: str, strength: str = "moderate") -> KeyInfo:
-        if self._identity_row() is not None:
-            raise UserError("keys.identity_exists")
-        if not passphrase:
-            raise UserError("keys.empty_passphrase")
-        with database.transaction(self.db):
-            self._store_key("identity", keys.generate(passphrase, strength))
-        return self.identity()
-
     def identity(self) -> KeyInfo:
         row = self._identity_row()
         if row is None:
@@ -169,11 +219,13 @@ class Locker:
         return self._opening(key_id, passphrase).result()
 
     def _opening(self, key_id: int, passphrase: str) -> Future[nacl.signing.SigningKey]:
-        """Open a key once per open locker; the slow KDF runs again only for another passphrase.
+        """Open a signing key, sealed under the locker key, for ``passphrase``.
 
-        The database is read here, in the caller's thread; only the KDF may run elsewhere.
+        The passphrase that opened the locker opens its keys at once; another one is checked
+        against ``locker.key`` by the slow KDF (in the background: a capture may load meanwhile).
+        The database is read here, in the caller's thread.
         """
-        tag = hashlib.blake2b(passphrase.encode("utf-8"), key=self._pepper).digest()
+        tag = self._tag(passphrase)
         cached = self._unsealed.get(key_id)
         done: Future[nacl.signing.SigningKey] = Future()
         if cached and hmac.compare_digest(cached[0], tag):
@@ -185,10 +237,19 @@ class Locker:
         sealed = keys.SealedKey(bytes(public_key), bytes(sealed_seed), kdf)
 
         def open_and_remember() -> nacl.signing.SigningKey:
-            signer = keys.unseal(sealed, passphrase)
+            if not hmac.compare_digest(tag, self._opened_with):
+                locker_key.read_master(self.home / locker_key.FILE, passphrase)  # WrongPassphrase unless hers
+                self._opened_with = tag
+            signer = keys.unseal(sealed, self._keys.seeds)
             self._unsealed[key_id] = (tag, signer)
             return signer
 
+        if hmac.compare_digest(tag, self._opened_with):
+            try:
+                done.set_result(open_and_remember())
+            except BaseException as exc:
+                done.set_exception(exc)
+            return done
         return _KDF_POOL.submit(open_and_remember)
 
     def start_unlocking(self, case_id: str, passphrase: str) -> Future[nacl.signing.SigningKey]:
@@ -208,8 +269,8 @@ class Locker:
         identity_key = self._unseal(identity[0], passphrase)  # proves the passphrase either way
         case_id = _new_case_id()
         if anonymous:
-            sealed = keys.generate(passphrase, _strength_of(self.db, identity[0]))
-            signer = keys.unseal(sealed, passphrase)
+            sealed = keys.generate(self._keys.seeds)
+            signer = keys.unseal(sealed, self._keys.seeds)
         else:
             sealed, signer = None, identity_key
         created = canonical.utc_now()
@@ -749,11 +810,6 @@ def _salt() -> str:
 
 def _new_case_id() -> str:
     return base64.b32encode(secrets.token_bytes(5)).decode("ascii").lower()
-
-
-def _strength_of(conn: sqlite3.Connection, key_id: int) -> str:
-    kdf = conn.execute("SELECT kdf FROM keys WHERE id = ?", (key_id,)).fetchone()[0]
-    return str(json.loads(kdf)["strength"])
 
 
 def _key_info(public_key: bytes, role: str) -> KeyInfo:

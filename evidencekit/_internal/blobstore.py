@@ -1,10 +1,12 @@
-"""Content-addressed storage of evidence bytes, and the locker's private work area.
+"""Content-addressed storage of evidence bytes, encrypted, and the locker's private work area.
 
-A blob is named by the SHA-256 of its bytes. It is written to a temporary file in the same file
-system, flushed to disk, renamed into place and made read-only, so a crash leaves either no blob
-or a whole one (at worst an orphan nobody refers to), never a half-written file under a real name.
-Hashing and writing run side by side (both release the GIL) so storing costs little more than
-hashing alone.
+A blob is known by the SHA-256 of its bytes and stored sealed (see :mod:`sealed_blob`) under a file
+name that is an HMAC of that digest, so the store still keeps identical evidence once while nobody
+without the locker key can tell from a name which file it holds. It is written to a temporary file
+in the same file system, flushed to disk, renamed into place and made read-only, so a crash leaves
+either no blob or a whole one (at worst an orphan nobody refers to), never a half-written file
+under a real name. Hashing runs beside encrypting and writing (all three release the GIL) so
+storing costs little more than hashing alone.
 
 Everything a command writes before it becomes evidence (blob halves, copied exports, captured
 pages) lives in that command's own folder ``tmp/work-*`` (see :mod:`workdir`), locked for as long
@@ -16,12 +18,10 @@ blob it is about to record. Folders and files are private to the owner: 0700, 06
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import io
 import os
-import queue
 import secrets
 import stat
 import tempfile
@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from evidencekit._internal import workdir
+from evidencekit._internal import sealed_blob, workdir
+from evidencekit._internal.background import Behind
 from evidencekit.errors import naming_full_disk
 
 CHUNK = 4 * 1024 * 1024
-FLUSH_EVERY = 64 * 1024 * 1024
-_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
 READ_ONLY = stat.S_IRUSR
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
@@ -51,8 +50,10 @@ class StoredBlob:
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, content_key: bytes, name_key: bytes) -> None:
         self.root = root
+        self._content_key = content_key
+        self._name_key = name_key
         self.tmp = root / "tmp"
         with naming_full_disk(root.parent):
             private_folder(root)
@@ -65,7 +66,10 @@ class BlobStore:
         self._fresh: set[str] = set()
 
     def _path(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
+        return self._at(sealed_blob.file_name(self._name_key, sha256))
+
+    def _at(self, name: str) -> Path:
+        return self.root / name[:2] / name
 
     # writing ------------------------------------------------------------------------------
 
@@ -93,7 +97,8 @@ class BlobStore:
             tmp_path = self.work() / f"blob-{secrets.token_hex(8)}"
             fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
             try:
-                digest, size = _copy_hashing(source, fd, progress)
+                digest, size = _seal_hashing(source, sealed_blob.Writer(fd, self._content_key), self._name_key,
+                                             progress)
                 os.fsync(fd)
             except BaseException:
                 os.close(fd)
@@ -129,16 +134,21 @@ class BlobStore:
 
     def open(self, sha256: str) -> BinaryIO:
         """The one way stored bytes are read (media types, bundles, reports, the host's previews,
-        export): no reader holds a blob's path, so a change of how blobs are stored stays here."""
-        return open(self._path(sha256), "rb")
+        export): the plaintext, decrypted as it is read and never written anywhere. A blob whose
+        file was changed raises :class:`sealed_blob.Damaged` (an ``OSError``) when the changed
+        part is read."""
+        name = sealed_blob.file_name(self._name_key, sha256)
+        return io.BufferedReader(sealed_blob.Reader(self._at(name), self._content_key, name), CHUNK)
 
     def state(self, sha256: str) -> str:
-        """``"ok"``, ``"missing"`` or ``"changed"``: the bytes hashed anew, nothing trusted."""
+        """``"ok"``, ``"missing"`` or ``"changed"``: every chunk checked and the bytes hashed anew."""
         try:
             with self.open(sha256) as blob:
                 actual = hashlib.file_digest(blob, "sha256").hexdigest()
         except FileNotFoundError:
             return "missing"
+        except sealed_blob.Damaged:
+            return "changed"
         return "ok" if actual == sha256 else "changed"
 
     def make_private(self) -> None:
@@ -194,10 +204,10 @@ class BlobStore:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return False
-            keep = referenced()
+            keep = {sealed_blob.file_name(self._name_key, sha256) for sha256 in referenced()}
             for name in list(self.all_names()):
                 if name not in keep:
-                    self._path(name).unlink(missing_ok=True)
+                    self._at(name).unlink(missing_ok=True)
             self._fresh.clear()
             return True
         finally:
@@ -255,112 +265,27 @@ def _empty(folder: Path) -> None:
             workdir.remove(entry)
 
 
-def _copy_hashing(source: BinaryIO, fd: int, progress: Callable[[int], None] | None) -> tuple[str, int]:
-    """Copy ``source`` to ``fd``, returning the SHA-256 and size of the bytes written."""
-    try:
-        source_fd = source.fileno()
-        kernel_copy = stat.S_ISREG(os.fstat(source_fd).st_mode) and source.tell() == 0
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        kernel_copy = False
-    if kernel_copy:
-        try:
-            return _kernel_copy_hashing(source_fd, fd, progress)
-        except _NoKernelCopy:
-            os.lseek(source_fd, 0, os.SEEK_SET)
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-    return _threaded_copy_hashing(source, fd, progress)
+def _seal_hashing(source: BinaryIO, writer: sealed_blob.Writer, name_key: bytes,
+                  progress: Callable[[int], None] | None) -> tuple[str, int]:
+    """Hash ``source`` in this thread while a helper seals and writes it; the SHA-256 and size.
 
-
-class _NoKernelCopy(Exception):
-    """This file system pair cannot copy in the kernel; fall back to reading and writing."""
-
-
-def _kernel_copy_hashing(source_fd: int, fd: int, progress: Callable[[int], None] | None) -> tuple[str, int]:
-    """The kernel copies (no bytes through Python) while this thread hashes what has landed.
-
-    What is hashed is read back from the new blob itself, so the name always matches the stored
-    bytes, even if the source changes meanwhile. Periodic flushes let the disk write while we hash.
-    """
-    copied = 0
-    finished = threading.Event()
-    landed = threading.Condition()
-    failure: list[BaseException] = []
-
-    def copy() -> None:
-        nonlocal copied
-        flushed = 0
-        try:
-            while n := os.copy_file_range(source_fd, fd, CHUNK * 4):
-                with landed:
-                    copied += n
-                    landed.notify()
-                if copied - flushed >= FLUSH_EVERY:
-                    os.fdatasync(fd)
-                    flushed = copied
-        except OSError as exc:
-            failure.append(_NoKernelCopy() if copied == 0 and exc.errno in _NO_KERNEL_COPY else exc)
-        finally:
-            with landed:
-                finished.set()
-                landed.notify()
-
-    copier = threading.Thread(target=copy, daemon=True)
-    copier.start()
-    digest, position = hashlib.sha256(), 0
-    while True:
-        with landed:
-            while copied == position and not finished.is_set():
-                landed.wait()
-            available = copied
-        if available == position:
-            break
-        while position < available:
-            chunk = os.pread(fd, min(CHUNK, available - position), position)
-            digest.update(chunk)
-            position += len(chunk)
-            if progress:
-                progress(len(chunk))
-    copier.join()
-    if failure:
-        raise failure[0]
-    return digest.hexdigest(), position
-
-
-def _threaded_copy_hashing(source: BinaryIO, fd: int, progress: Callable[[int], None] | None) -> tuple[str, int]:
+    What is hashed is exactly what is sealed, so the blob's name always matches its bytes, even
+    if the source changes meanwhile."""
     digest = hashlib.sha256()
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-    failure: list[BaseException] = []
-
-    def write() -> None:
-        while (chunk := chunks.get()) is not None:
-            if failure:
-                continue
-            try:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-            except BaseException as exc:  # handed to the reading thread
-                failure.append(exc)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
     size = 0
+    behind = Behind(writer.write)
     try:
         while chunk := source.read(CHUNK):
-            if failure:
-                break
             digest.update(chunk)
             size += len(chunk)
-            chunks.put(chunk)
+            behind.put(chunk)
             if progress:
                 progress(len(chunk))
     finally:
-        chunks.put(None)
-        writer.join()
-    if failure:
-        raise failure[0]
-    return digest.hexdigest(), size
+        behind.finish()
+    sha256 = digest.hexdigest()
+    writer.finish(sealed_blob.file_name(name_key, sha256))
+    return sha256, size
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,7 +10,7 @@ and its times must agree with the timestamps proven for it (``time_problems``).
 from __future__ import annotations
 
 import bisect
-import sqlite3
+from sqlcipher3 import dbapi2 as sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 

@@ -1,4 +1,8 @@
-"""The locker's SQLite database: connection settings, schema and migrations.
+"""The locker's SQLite database, encrypted by SQLCipher: connection settings, schema and migrations.
+
+Every page of the file and of its write-ahead log is encrypted and authenticated (AES-256 and
+HMAC-SHA512 per page) under the locker key's database key, so nothing of it, indexes and freed
+pages included, is readable without the passphrase.
 
 WAL with ``synchronous=FULL`` makes every committed transaction durable and every interrupted
 one vanish whole; that is what lets an item and its custody-log entry appear together or not at
@@ -9,12 +13,16 @@ refused rather than half-understood.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlcipher3 import dbapi2 as sqlite3
+
 from evidencekit.errors import DiskFull, LockerError, is_no_room
+
+Connection = sqlite3.Connection
+Error = sqlite3.Error
 
 # Each entry upgrades the schema by one version; never edit one that has shipped, append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -112,11 +120,13 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (or create) the database, private to its owner, upgraded to the current schema."""
+def connect(path: Path, key: bytes) -> sqlite3.Connection:
+    """Open (or create) the database under ``key``, private to its owner, upgraded to the current schema."""
     try:
         _make_private(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        use_key(conn, key)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a wrong key fails here
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -135,6 +145,11 @@ def connect(path: Path) -> sqlite3.Connection:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {target}")
     return conn
+
+
+def use_key(conn: sqlite3.Connection, key: bytes, schema: str = "main") -> None:
+    """Give SQLCipher the raw 32-byte key (our KDF made it: SQLCipher's own is skipped)."""
+    conn.execute(f"PRAGMA {schema}.key = \"x'{key.hex()}'\"")
 
 
 def _make_private(path: Path) -> None:

@@ -1,7 +1,8 @@
 """Ed25519 signing keys kept sealed under a passphrase.
 
-The 32-byte seed is encrypted with SecretBox under a key derived by argon2id; the KDF parameters
-are stored beside it so a key made with one strength always opens. The public key travels as one
+The 32-byte seed is encrypted with SecretBox under the locker key's seed key (see
+:mod:`locker_key`), which the passphrase opens; in a locker from before encryption at rest, under a
+key derived from the passphrase by argon2id, whose parameters are stored beside it. The public key travels as one
 copyable string in minisign's format (``"Ed" || key id || key``, base64), which lets a recipient
 check a signed manifest with ``minisign`` alone; the fingerprint is digits, easy to read aloud in
 any language.
@@ -78,25 +79,37 @@ def require_strong_passphrase(passphrase: str) -> None:
     raise UserError(_WHY_WEAK.get(warning or "", "keys.weak_passphrase"))
 
 
-def generate(passphrase: str, strength: str = "moderate") -> SealedKey:
-    signing_key = nacl.signing.SigningKey.generate()
-    ops, mem = KDF_STRENGTHS[strength]
-    salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
-    box = nacl.secret.SecretBox(_derive(passphrase, salt, ops, mem))
-    kdf = json.dumps({"alg": "argon2id", "strength": strength, "salt": salt.hex(), "ops": ops, "mem": mem})
-    return SealedKey(bytes(signing_key.verify_key), bytes(box.encrypt(bytes(signing_key))), kdf)
+UNDER_LOCKER_KEY = json.dumps({"alg": "locker-key"})
 
 
-def unseal(sealed: SealedKey, passphrase: str) -> nacl.signing.SigningKey:
+def generate(seed_key: bytes) -> SealedKey:
+    """A new signing key, its seed sealed under the locker's seed key."""
+    return seal(nacl.signing.SigningKey.generate(), seed_key)
+
+
+def seal(signing_key: nacl.signing.SigningKey, seed_key: bytes) -> SealedKey:
+    box = nacl.secret.SecretBox(seed_key)
+    return SealedKey(bytes(signing_key.verify_key), bytes(box.encrypt(bytes(signing_key))), UNDER_LOCKER_KEY)
+
+
+def unseal(sealed: SealedKey, seed_key: bytes) -> nacl.signing.SigningKey:
+    try:
+        return nacl.signing.SigningKey(nacl.secret.SecretBox(seed_key).decrypt(sealed.sealed_seed))
+    except nacl.exceptions.CryptoError as exc:
+        raise WrongPassphrase("keys.wrong_passphrase") from exc
+
+
+def unseal_with_passphrase(sealed: SealedKey, passphrase: str) -> nacl.signing.SigningKey:
+    """A key of a locker from before encryption at rest, sealed under the passphrase itself."""
     params = json.loads(sealed.kdf)
-    box = nacl.secret.SecretBox(_derive(passphrase, bytes.fromhex(params["salt"]), params["ops"], params["mem"]))
+    box = nacl.secret.SecretBox(derive(passphrase, bytes.fromhex(params["salt"]), params["ops"], params["mem"]))
     try:
         return nacl.signing.SigningKey(box.decrypt(sealed.sealed_seed))
     except nacl.exceptions.CryptoError as exc:
         raise WrongPassphrase("keys.wrong_passphrase") from exc
 
 
-def _derive(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
+def derive(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
     return nacl.pwhash.argon2id.kdf(
         nacl.secret.SecretBox.KEY_SIZE, passphrase.encode("utf-8"), salt, opslimit=ops, memlimit=mem
     )

@@ -7,7 +7,7 @@ Each setting has one name, one environment variable and one default, declared he
 from __future__ import annotations
 
 import os
-import sqlite3
+from sqlcipher3 import dbapi2 as sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 

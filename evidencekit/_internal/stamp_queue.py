@@ -18,7 +18,7 @@ before the request goes out. What would come sooner simply stays queued; nothing
 from __future__ import annotations
 
 import re
-import sqlite3
+from sqlcipher3 import dbapi2 as sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor

@@ -21,7 +21,7 @@ import click
 from evidencekit._internal import dates
 from evidencekit._internal.visible import escape_json, visible
 from evidencekit.cli import _click_words
-from evidencekit.errors import UserError, WrongPassphrase
+from evidencekit.errors import Locked, UserError, WrongPassphrase
 from evidencekit.i18n import LANGUAGES, t
 from evidencekit.locker import Locker
 from evidencekit.models import WHO, IncidentFacts
@@ -152,11 +152,28 @@ class Session:
     debug: bool = False
     verbose: bool = False
     _locker: Locker | None = field(default=None, repr=False)
+    _secret: str | None = field(default=None, repr=False)
 
     def locker(self) -> Locker:
+        """The locker, opened with the passphrase (see :func:`passphrase`): an encrypted locker
+        cannot even be listed without it."""
         if self._locker is None:
-            self._locker = Locker.open(self.home)
+            state = Locker.state(self.home)
+            if state != "encrypted":
+                Locker.open(self.home)  # says "run init first" or "upgrade first"
+            if self._secret is not None:
+                self._locker = Locker.open(self.home, self._secret)
+            else:
+                self._secret, self._locker = _opened(self.home, _given_or_remembered(self.home))
         return self._locker
+
+    def known_passphrase(self) -> str | None:
+        """The passphrase this run has, or one it can have without asking (environment, unlock)."""
+        return self._secret if self._secret is not None else _given_or_remembered(self.home)
+
+    def use(self, secret: str, locker: Locker) -> None:
+        """A locker just made (``init``) or opened with a passphrase typed for it (``unlock``)."""
+        self._secret, self._locker = secret, locker
 
     def close(self) -> None:
         if self._locker is not None:
@@ -182,38 +199,59 @@ PASSPHRASE_TRIES = 3
 
 
 def passphrase(confirm: bool = False, unlocked: bool = True) -> str:
-    """From ``EVIDENCEKIT_PASSPHRASE``, else from this login session's ``evidencekit unlock`` (unless
-    ``unlocked`` is false or the passphrase is new), else asked (twice when new) on a terminal.
+    """The passphrase: from ``EVIDENCEKIT_PASSPHRASE``, else from this login session's
+    ``evidencekit unlock`` (unless ``unlocked`` is false or the passphrase is new), else asked
+    (twice when new) on a terminal. Without a terminal, an encrypted locker says it is locked.
 
-    An existing passphrase is checked as soon as it is typed, and asked again (three tries in all):
-    a typo should not cost the work she came to do. Without an identity key there is nothing to
-    unlock, and she is told to run ``init`` before being asked at all."""
+    An existing passphrase opens the locker as soon as it is typed, and is asked again (three
+    tries in all): a typo should not cost the work she came to do."""
+    session = _session()
+    home = session.home if session else None
+    if confirm:
+        given = os.environ.get("EVIDENCEKIT_PASSPHRASE")
+        if given is not None:
+            return given
+        if not sys.stdin.isatty():
+            raise UserError("keys.passphrase_needed")
+        return str(click.prompt(t("keys.prompt_new"), hide_input=True, confirmation_prompt=t("keys.prompt_repeat"),
+                                err=True))
+    if session is not None and session._secret is not None and unlocked:
+        return session._secret
+    if Locker.state(home) != "encrypted":
+        Locker.open(home)  # "run init first", "upgrade first"
+    secret, locker = _opened(home, _given_or_remembered(home) if unlocked else os.environ.get("EVIDENCEKIT_PASSPHRASE"))
+    if session is not None:
+        if session._locker is not None:
+            locker.close()
+        else:
+            session._locker = locker
+        session._secret = secret
+    else:
+        locker.close()
+    return secret
+
+
+def _given_or_remembered(home: Path | None) -> str | None:
     given = os.environ.get("EVIDENCEKIT_PASSPHRASE")
     if given is not None:
         return given
-    session = None if confirm else _session()
-    locker = session.locker() if session else None
-    if locker is not None:
-        locker.identity()  # "run evidencekit init first"
-    if unlocked and not confirm:
-        from evidencekit import unlocking
+    from evidencekit import unlocking
 
-        remembered = unlocking.passphrase(session.home if session else None)
-        if remembered is not None:
-            return remembered
+    return unlocking.passphrase(home)
+
+
+def _opened(home: Path | None, known: str | None) -> tuple[str, Locker]:
+    """The locker opened with ``known``, or with a passphrase asked for on the terminal."""
+    if known is not None:
+        return known, Locker.open(home, known)
     if not sys.stdin.isatty():
-        raise UserError("keys.passphrase_needed")
-    if confirm:
-        return str(click.prompt(t("keys.prompt_new"), hide_input=True, confirmation_prompt=t("keys.prompt_repeat"),
-                                err=True))
+        raise Locked("locker.locked")
     left = PASSPHRASE_TRIES
     while True:
         secret = str(click.prompt(t("keys.prompt"), hide_input=True, err=True))
         left -= 1
         try:
-            if locker is not None:
-                locker.identity_signer(secret)  # kept unlocked: the command does not wait for it again
-            return secret
+            return secret, Locker.open(home, secret)
         except WrongPassphrase:
             if not left:
                 raise

@@ -17,7 +17,7 @@ from evidencekit.i18n import t
 def doctor(session, online: bool, as_json: bool) -> int:
     from evidencekit import doctor as checks
 
-    found = checks.run(session.home, online=online)
+    found = checks.run(session.home, online=online, passphrase=session.known_passphrase())
     emit(as_json, report_json(found), lambda: report_lines(found))
     return 0 if checks.healthy(found) else 1
 

@@ -8,7 +8,9 @@ import click
 
 from evidencekit._internal.keys import require_strong_passphrase
 from evidencekit.cli._common import Command, Group, emit, json_option, kdf_option, pass_session, passphrase
+from evidencekit.errors import UserError
 from evidencekit.i18n import t
+from evidencekit.locker import Locker
 from evidencekit.models import KeyInfo
 
 
@@ -17,9 +19,12 @@ from evidencekit.models import KeyInfo
 @json_option
 @pass_session
 def init(session, kdf: str, as_json: bool) -> None:
+    if Locker.state(session.home) != "none":
+        raise UserError("keys.identity_exists")
     secret = passphrase(confirm=True)
     require_strong_passphrase(secret)  # before the locker exists: a refusal leaves nothing behind
-    info = session.locker().init_identity(secret, kdf)
+    session.use(secret, Locker.create(session.home, secret, kdf))
+    info = session.locker().identity()
     emit(as_json, info.to_json(), lambda: _key_lines(info, "keys.created"))
 
 

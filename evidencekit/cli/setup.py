@@ -40,12 +40,12 @@ def setup(ctx: click.Context, session, yes: bool, kdf: str, extension_dir: Path 
             echo(line, err=True)
         return passphrase(confirm=True)
 
-    identity = installation.ensure_identity(session.locker(), ask, kdf)
+    identity = installation.ensure_identity(session.home, ask, session.locker, kdf)
     browsers = hosts.present()
     connectors = [entry for browser in browsers for entry in hosts.install(browser, None, session.home)]
     files = installation.write_extension(extension_dir or installation.default_extension_dir())
     changed = identity.created or files.changed or any(c.changed for c in connectors)
-    checks = doctor.run(session.home)
+    checks = doctor.run(session.home, passphrase=session.known_passphrase())
     data = {"language": language(), "changed": changed, "identity": {**identity.key.to_json(), "created": identity.created},
             "connectors": [c.to_json() for c in connectors], "extension": files.to_json(), "doctor": report_json(checks)}
 

@@ -1,0 +1,103 @@
+"""The locker key: one random 32-byte key that encrypts everything in the locker, sealed under the
+passphrase in the file ``locker.key``.
+
+The passphrase opens it with the argon2id KDF and SecretBox of :mod:`keys` (the strength chosen at
+``init``); every other key is derived from it, one per use, so no key serves two purposes. The
+file is the only thing in a locker that can be read without the passphrase, and it says no more
+than that a locker exists and how hard its passphrase is to guess by trial. Its presence is also
+what makes a folder an encrypted locker: ``upgrade`` switches an older locker over by renaming
+it into place, last.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.exceptions
+import nacl.secret
+import nacl.utils
+
+from evidencekit._internal import keys
+from evidencekit.errors import LockerError, WrongPassphrase
+
+FILE = "locker.key"
+FORMAT = "evidencekit.locker-key"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class LockerKeys:
+    """The keys derived from the locker key, each for one purpose."""
+
+    database: bytes  # SQLCipher's raw key for the database file
+    blob_content: bytes  # per-blob keys are derived from it and each blob's random salt
+    blob_name: bytes  # HMAC key naming a blob by its plaintext SHA-256
+    seeds: bytes  # SecretBox key sealing the signing keys' seeds
+
+    @classmethod
+    def derive(cls, master: bytes) -> LockerKeys:
+        def sub(purpose: str) -> bytes:
+            return hmac.new(master, f"evidencekit locker key v1: {purpose}".encode("ascii"), hashlib.sha256).digest()
+
+        return cls(sub("database"), sub("blob content"), sub("blob name"), sub("signing key seeds"))
+
+
+def exists(home: Path) -> bool:
+    return (home / FILE).exists()
+
+
+def create(home: Path, passphrase: str, strength: str) -> LockerKeys:
+    """A new random locker key, sealed under ``passphrase``, written to ``home/locker.key``."""
+    master = secrets.token_bytes(32)
+    write(home / FILE, master, passphrase, strength)
+    return LockerKeys.derive(master)
+
+
+def write(path: Path, master: bytes, passphrase: str, strength: str) -> None:
+    """Seal ``master`` and write it whole, flushed, under ``path`` (never over an existing file)."""
+    ops, mem = keys.KDF_STRENGTHS[strength]
+    salt = nacl.utils.random(16)
+    box = nacl.secret.SecretBox(keys.derive(passphrase, salt, ops, mem))
+    body = json.dumps({"type": FORMAT, "v": VERSION, "kdf": {"alg": "argon2id", "strength": strength,
+                                                             "salt": salt.hex(), "ops": ops, "mem": mem},
+                       "sealed": base64.b64encode(bytes(box.encrypt(master))).decode("ascii")}, indent=1)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, body.encode("ascii") + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_master(path: Path, passphrase: str) -> bytes:
+    """The locker key in ``path``, opened with ``passphrase``; a wrong one raises WrongPassphrase."""
+    try:
+        data = json.loads(path.read_text("ascii"))
+        kdf = data["kdf"]
+        if data.get("type") != FORMAT or data.get("v") != VERSION or kdf["alg"] != "argon2id":
+            raise ValueError(data.get("type"))
+        salt, ops, mem, sealed = bytes.fromhex(kdf["salt"]), int(kdf["ops"]), int(kdf["mem"]), data["sealed"]
+        sealed_bytes = base64.b64decode(sealed, validate=True)
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise LockerError("locker.key_unreadable", path=str(path)) from exc
+    box = nacl.secret.SecretBox(keys.derive(passphrase, salt, ops, mem))
+    try:
+        return bytes(box.decrypt(sealed_bytes))
+    except nacl.exceptions.CryptoError as exc:
+        raise WrongPassphrase("keys.wrong_passphrase") from exc
+
+
+def strength(path: Path) -> str:
+    """The KDF strength the locker key was sealed with (new anonymous keys use the same)."""
+    return str(json.loads(path.read_text("ascii"))["kdf"]["strength"])
+
+
+def open_keys(home: Path, passphrase: str) -> LockerKeys:
+    return LockerKeys.derive(read_master(home / FILE, passphrase))
