@@ -36,10 +36,12 @@ from evidencekit._internal import (
     database,
     dates,
     keys,
+    layout,
     locker_key,
     safe_zip,
     settings,
     stamp_queue,
+    upgrade,
 )
 from evidencekit.errors import Locked, LockerError, NotFound, UserError, naming_full_disk
 from evidencekit.models import (
@@ -64,9 +66,6 @@ if TYPE_CHECKING:  # timestamp proofs and media load big libraries: only the com
     from evidencekit._internal.timestamps.model import ProofResult
 
 ITEM_TYPE = "evidencekit.item"
-DATABASE = "locker.db"
-BLOBS = "store"
-PLAIN_DATABASE = "locker.sqlite"  # a locker from before encryption at rest: ``upgrade`` turns it into this one
 _KDF_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidencekit-kdf")
 CASE_TYPE = "evidencekit.case"
 DESCRIPTION_TYPE = "evidencekit.description"
@@ -107,8 +106,8 @@ class Locker:
         self._pepper = secrets.token_bytes(16)
         self._opened_with = self._tag(passphrase)
         self._unsealed: dict[int, tuple[bytes, nacl.signing.SigningKey]] = {}
-        self.db = database.connect(home / DATABASE, keys_.database)
-        self.blobs = blobstore.BlobStore(home / BLOBS, keys_.blob_content, keys_.blob_name)
+        self.db = database.connect(home / layout.DATABASE, keys_.database)
+        self.blobs = blobstore.BlobStore(home / layout.BLOBS, keys_.blob_content, keys_.blob_name)
 
     @staticmethod
     def state(home: Path | str | None = None) -> str:
@@ -116,7 +115,7 @@ class Locker:
         home = Path(home) if home else default_home()
         if locker_key.exists(home):
             return "encrypted"
-        return "plain" if (home / PLAIN_DATABASE).exists() else "none"
+        return "plain" if (home / layout.PLAIN_DATABASE).exists() else "none"
 
     @classmethod
     def open(cls, home: Path | str | None = None, passphrase: str | None = None) -> Locker:
@@ -134,8 +133,6 @@ class Locker:
             raise LockerError("locker.needs_upgrade")
         if passphrase is None:
             raise Locked("locker.locked")
-        from evidencekit._internal import upgrade
-
         upgrade.remove_leftovers(home)  # what an upgrade that switched over left of the plain locker
         return cls._opened(home, locker_key.open_keys(home, passphrase), passphrase)
 
@@ -151,7 +148,7 @@ class Locker:
             raise UserError("keys.empty_passphrase")
         with naming_full_disk(home.parent if not home.exists() else home):
             blobstore.private_folder(home)
-            for leftover in (home / DATABASE, home / f"{DATABASE}-wal", home / f"{DATABASE}-shm"):
+            for leftover in (home / layout.DATABASE, home / f"{layout.DATABASE}-wal", home / f"{layout.DATABASE}-shm"):
                 leftover.unlink(missing_ok=True)  # of a create killed before its key was written
             master = secrets.token_bytes(32)
             keys_ = locker_key.LockerKeys.derive(master)
@@ -159,7 +156,7 @@ class Locker:
             try:
                 with database.transaction(locker.db):
                     locker._store_key("identity", keys.generate(keys_.seeds))
-                locker_key.write(home / locker_key.FILE, master, passphrase, strength)  # the locker exists now
+                locker_key.write(home / layout.KEY, master, passphrase, strength)  # the locker exists now
             except BaseException:
                 locker.close()
                 raise
@@ -182,7 +179,7 @@ class Locker:
     def _make_private(self) -> None:
         """Only what the locker owns: the home may be a folder that holds other things too."""
         self.blobs.make_private()
-        blobstore.private_tree(self.home / "profiles")
+        blobstore.private_tree(self.home / layout.PROFILES)
 
     def close(self) -> None:
         """Remove this command's work folder (sweeping blobs of a failed add), then close."""
@@ -238,7 +235,7 @@ class Locker:
 
         def open_and_remember() -> nacl.signing.SigningKey:
             if not hmac.compare_digest(tag, self._opened_with):
-                locker_key.read_master(self.home / locker_key.FILE, passphrase)  # WrongPassphrase unless hers
+                locker_key.read_master(self.home / layout.KEY, passphrase)  # WrongPassphrase unless hers
                 self._opened_with = tag
             signer = keys.unseal(sealed, self._keys.seeds)
             self._unsealed[key_id] = (tag, signer)
@@ -576,7 +573,7 @@ class Locker:
         record = {"manifest_sha256": canonical.sha256_hex(manifest), "items": [i.label for i in items],
                   "recipients": recipients}
         with database.transaction(self.db):
-            entry = self._log_record(case_id, signer, "bundle.seal", "evidencekit.seal", record)
+            entry = self.log_record(case_id, signer, "bundle.seal", "evidencekit.seal", record)
             stamp_queue.request(self.db, case_id, entry.seq, entry.digest)
         return entry
 
@@ -586,15 +583,16 @@ class Locker:
         item = self.item(ref, target.id)
         signer = self.case_signer(target.id, passphrase)
         with database.transaction(self.db):
-            entry = self._log_record(target.id, signer, "item.mark", "evidencekit.mark",
+            entry = self.log_record(target.id, signer, "item.mark", "evidencekit.mark",
                                      {"item": item.label, "sensitive": sensitive}, subject=item.label)
             self.db.execute("INSERT OR REPLACE INTO item_marks (case_id, number, sensitive, seq) VALUES (?, ?, ?, ?)",
                             (target.id, item.number, int(sensitive), entry.seq))
         return self.item(item.label, target.id)
 
-    def _log_record(self, case_id: str, signer: nacl.signing.SigningKey, action: str, record_type: str,
+    def log_record(self, case_id: str, signer: nacl.signing.SigningKey, action: str, record_type: str,
                     fields: dict[str, Any], subject: str | None = None) -> LogEntry:
-        """Append an entry committing to a salted record of its own; inside the caller's transaction."""
+        """Append an entry committing to a salted record of its own; inside the caller's transaction
+        (``upgrade`` records itself this way too)."""
         record = canonical.dumps({"type": record_type, "v": 1, "salt": _salt(), "case": case_id,
                                   "created": canonical.utc_now(), **fields})
         entry = custody_log.append(self.db, case_id, signer, action, canonical.sha256_hex(record), subject)
@@ -637,7 +635,7 @@ class Locker:
         """A persistent browser profile kept in the locker, for logged-in captures."""
         if not re.fullmatch(r"[\w.-]{1,64}", name) or name.startswith("."):
             raise UserError("cases.bad_profile", name=name)
-        folder = self.home / "profiles" / name
+        folder = self.home / layout.PROFILES / name
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return folder
 
@@ -731,7 +729,7 @@ class Locker:
         target = self.case(case)
         signer = self.case_signer(target.id, passphrase)
         with database.transaction(self.db):
-            entry = self._log_record(target.id, signer, "case.describe", DESCRIPTION_TYPE, {"text": text})
+            entry = self.log_record(target.id, signer, "case.describe", DESCRIPTION_TYPE, {"text": text})
             stamp_queue.request(self.db, target.id, entry.seq, entry.digest)
         description = self.case_description(target.id)
         assert description is not None

@@ -25,9 +25,9 @@ import nacl.secret
 import nacl.utils
 
 from evidencekit._internal import keys
+from evidencekit._internal.layout import KEY
 from evidencekit.errors import LockerError, WrongPassphrase
 
-FILE = "locker.key"
 FORMAT = "evidencekit.locker-key"
 VERSION = 1
 
@@ -50,13 +50,13 @@ class LockerKeys:
 
 
 def exists(home: Path) -> bool:
-    return (home / FILE).exists()
+    return (home / KEY).exists()
 
 
 def create(home: Path, passphrase: str, strength: str) -> LockerKeys:
     """A new random locker key, sealed under ``passphrase``, written to ``home/locker.key``."""
     master = secrets.token_bytes(32)
-    write(home / FILE, master, passphrase, strength)
+    write(home / KEY, master, passphrase, strength)
     return LockerKeys.derive(master)
 
 
@@ -100,4 +100,4 @@ def strength(path: Path) -> str:
 
 
 def open_keys(home: Path, passphrase: str) -> LockerKeys:
-    return LockerKeys.derive(read_master(home / FILE, passphrase))
+    return LockerKeys.derive(read_master(home / KEY, passphrase))
