@@ -35,10 +35,6 @@ def talk(*frames: bytes, env: dict[str, str], args: tuple[str, ...] = ()) -> tup
     return replies, proc.returncode, proc.stderr.decode()
 
 
-def work_folders(home: Path) -> list[Path]:
-    return list((home / "blobs" / "tmp").glob("work-*"))
-
-
 def refused(replies: list[dict[str, Any]], code: str) -> dict[str, Any]:
     errors = [r for r in replies if r["type"] == "error"]
     assert errors, replies

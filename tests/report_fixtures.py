@@ -74,7 +74,7 @@ class ReportCase:
     header_sources: list = field(default_factory=list)
 
     def locker(self) -> Locker:
-        return Locker.open(self.home)
+        return Locker.open(self.home, PASSPHRASE)
 
 
 @contextmanager
@@ -111,8 +111,7 @@ def report_case(folder: Path, *, capture: bool = True) -> Iterator[ReportCase]:
             env.setenv(name, value)
         built = ReportCase(home, roots=[x509.load_pem_x509_certificate(tsa.ca_pem)],
                            header_sources=[BitcoinRpc(rpc.url)])
-        with Locker.open(home) as locker:
-            locker.init_identity(PASSPHRASE, "interactive")
+        with Locker.create(home, PASSPHRASE, "interactive") as locker:
             locker.create_case("Vaktrom – harassment by a colleague", PASSPHRASE)
             if capture:
                 _captures(locker, built)

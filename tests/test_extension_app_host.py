@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from conftest import CORPUS, PASSPHRASE, run_cli
-from host_support import AMBIGUOUS_CHAT, PINNED_ORIGIN, frame, refused, talk, work_folders
+from host_support import AMBIGUOUS_CHAT, PINNED_ORIGIN, frame, refused, talk
+from locker_files import work_folders
 from evidencekit.locker import Locker
 
 @pytest.fixture

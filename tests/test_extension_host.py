@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from conftest import PASSPHRASE, run_cli
-from host_support import frame, refused, talk, work_folders
+from host_support import frame, refused, talk
+from locker_files import work_folders
 from evidencekit._internal.native_host.transfer import MAX_FILE
 from evidencekit.locker import Locker
 
