@@ -127,6 +127,7 @@ def connect(path: Path, key: bytes) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
         use_key(conn, key)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a wrong key fails here
+        conn.execute("PRAGMA temp_store=MEMORY")  # sorting never spills decrypted rows to a temporary file
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
