@@ -39,6 +39,7 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
     yield folder
     run_cli("lock")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
