@@ -18,8 +18,9 @@ def _home(home: Path | str | None) -> Path:
 
 
 def unlock(locker: Locker, passphrase: str) -> float:
-    """Check ``passphrase`` against the identity key, then hold it for this login session; the
-    idle timeout in seconds. A wrong passphrase raises and leaves any earlier unlock as it was."""
+    """Check that ``passphrase`` opens ``locker`` (its locker key), then hold it for this login
+    session; the idle timeout in seconds. A wrong passphrase raises and leaves any earlier unlock
+    as it was."""
     locker.identity_signer(passphrase)
     idle = float(locker.setting_value("unlock_idle"))  # type: ignore[arg-type]
     agent.start(locker.home, passphrase, idle)
