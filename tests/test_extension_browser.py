@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,6 +227,35 @@ def test_full_page_asks_for_the_debugger_permission_first(browser: Browser) -> N
     browser.open("/bands?n=2&h=500")
     message = browser.fails("self.evidencekitCapture({mode: 'full'})", worker=browser.unpinned)
     assert "needs the debugger permission" in message
+
+
+def hosts_of(home: Path) -> list[int]:
+    """The process ids of the native hosts the browser started for the locker at ``home``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and b"native-host" in (entry / "cmdline").read_bytes()
+                    and f"EVIDENCEKIT_HOME={home}".encode() in (entry / "environ").read_bytes().split(b"\0")):
+                found.append(int(entry.name))
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_a_host_started_again_gets_this_sessions_passphrase(unlocked: Browser) -> None:
+    """The browser ends an idle host; the next one starts locked, and the worker unlocks it with the
+    passphrase this browser session holds, so the worker is not asked again."""
+    assert unlocked.pinned.evaluate("self.evidencekitCases()")["locked"] is False
+    running = hosts_of(unlocked.home)
+    assert len(running) == 1, running
+    os.kill(running[0], signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while hosts_of(unlocked.home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not hosts_of(unlocked.home)
+    again = unlocked.pinned.evaluate("self.evidencekitCases()")
+    assert again["locked"] is False and [c["title"] for c in again["cases"]] == ["Other case", "Harassment at work"]
+    assert hosts_of(unlocked.home) and hosts_of(unlocked.home) != running
 
 
 def test_popup_of_a_locked_locker_asks_for_the_passphrase(browser: Browser) -> None:
