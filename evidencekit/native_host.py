@@ -7,7 +7,7 @@ them to the public library.
 The conversation (all JSON, every message carries the extension's request ``id``)::
 
     hello  {lang, extension}                      -> hello  {protocol, version}
-    cases                                         -> cases  {ready, cases: [{id, title, current, …}]}
+    cases                                         -> cases  {locker, locked, cases: [{id, title, current, …}]}
     unlock {passphrase, caseId?}                  -> unlocked {case}
     begin  {caseId?, passphrase?, facts, page, files: [{name, size, sha256}]} -> ready
     chunk  {file, seq, data (base64)}             (no reply; in order, file by file)
@@ -41,9 +41,17 @@ process's memory until ``lock`` or the port closes)::
     key                                           -> key {publicKey, fingerprint}
 
 Anything wrong gets ``{"type": "error", "id", "code", "message"}`` with one sentence in the
-browser's language, and the capture it belonged to is dropped whole. The passphrase arrives with
-``unlock``/``begin`` (the popup asks for it once per browser session), or comes from
-``EVIDENCEKIT_PASSPHRASE``; it is only held in memory, never written or logged.
+browser's language, and the capture it belonged to is dropped whole.
+
+The locker is encrypted at rest: the host opens it only with a passphrase it has, in this order
+the one the request carries, the one ``unlock`` kept, ``EVIDENCEKIT_PASSPHRASE``, and the login
+session's ``evidencekit unlock``. Without one, ``cases`` answers ``locked: true`` with no cases
+(their titles are encrypted) and every other request that reads the locker answers the error
+``extension.locked``, so the pages show the unlock form. ``locker`` in the ``cases`` reply is
+``encrypted``, ``plain`` (made by an earlier version: ``evidencekit upgrade``) or ``none`` (no
+locker yet). Once no passphrase is known any more (``lock``, or ``evidencekit lock`` in a
+terminal), the next request closes the locker. The passphrase is only held in memory, never
+written or logged.
 """
 
 from __future__ import annotations
@@ -59,11 +67,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from evidencekit import __version__
+from evidencekit import __version__, unlocking
 from evidencekit._internal import keys
 from evidencekit._internal.native_host import HOST_NAME, PROTOCOL, downloads, framing, schema
 from evidencekit._internal.native_host.install import EXTENSION_ID, GECKO_ID
-from evidencekit.errors import EvidencekitError, LockerError, UserError
+from evidencekit.errors import EvidencekitError, Locked, UserError
 from evidencekit.i18n import LANGUAGES, detect_language
 from evidencekit.locker import Locker, normalise_date
 from evidencekit.models import Case, IncidentFacts, Item
@@ -77,6 +85,8 @@ ORIGINS = (f"chrome-extension://{EXTENSION_ID}/", f"moz-extension:{GECKO_ID}")
 REPLY_BUDGET = 700_000  # characters of a list reply; the browser takes at most 1 MiB
 TRANSCRIPT = "evidencekit-transcript.json"
 CONVERSATIONS_ASKED = 500  # the choice the page shows; an export with more is imported whole or by name
+# Messages that never close the locker: they need none, or belong to a transfer begun while it was open.
+KEEP_OPEN = frozenset({"hello", "chunk", "end", "abort", "import_answer", "lock"})
 
 
 class _Stop(Exception):
@@ -124,6 +134,7 @@ class NativeHost:
         self._pending: _Pending | None = None
         self._failed: OrderedDict[str, EvidencekitError] = OrderedDict()
         self._secret: str | None = None  # from unlock, in memory only, until lock
+        self._asked: str | None = None  # the passphrase the request being answered carries
 
     # plumbing -----------------------------------------------------------------------------
 
@@ -139,12 +150,23 @@ class NativeHost:
     def _error_reply(self, request: str | None, error: EvidencekitError) -> dict[str, Any]:
         return {"type": "error", "id": request, "code": error.key, "message": error.message(self._lang)}
 
+    def _known(self) -> str | None:
+        """The passphrase the request carries, else the one ``unlock`` kept, else
+        ``EVIDENCEKIT_PASSPHRASE``, else this login session's ``evidencekit unlock``; None: locked."""
+        return (self._asked or self._secret or os.environ.get("EVIDENCEKIT_PASSPHRASE")
+                or unlocking.passphrase(self._home))
+
     def locker(self) -> Locker:
+        """The locker, opened with a passphrase the host has (opening removes what killed hosts left)."""
         if self._locker is None:
-            self._locker = Locker.open(self._home)  # which removes what killed hosts left (workdir)
+            try:
+                self._locker = Locker.open(self._home, self._known())
+            except Locked:
+                raise Locked("extension.locked") from None
         return self._locker
 
     def close(self) -> None:
+        """Drop an unfinished transfer and close the locker: its keys leave this process's memory."""
         self._drop_pending()
         if self._locker is not None:
             self._locker.close()
@@ -173,10 +195,14 @@ class NativeHost:
     def handle(self, message: dict[str, Any]) -> None:
         """Act on one message and answer it; errors become error replies, never an exit."""
         request = schema.request_id(message)
+        self._asked = None
         try:
             if self._origin is not None and self._origin not in ORIGINS:
                 raise UserError("extension.wrong_origin")  # the browser's allowed_origins, checked again
             checked = schema.check(message)
+            self._asked = checked.get("passphrase")
+            if checked["type"] not in KEEP_OPEN and self._locker is not None and self._known() is None:
+                self.close()  # locked elsewhere (``evidencekit lock``): the keys go too
             getattr(self, f"_on_{checked['type']}")(checked)
         except EvidencekitError as error:
             self._fail(request, error)
@@ -211,25 +237,26 @@ class NativeHost:
                     "version": __version__, "lang": self._lang})
 
     def _on_cases(self, message: dict[str, Any]) -> None:
-        locker = self.locker()
-        try:
-            locker.identity()
-            ready = True
-        except LockerError:
-            ready = False
-        cases = [{"id": c.id, "title": c.title, "current": c.current, "anonymous": c.anonymous,
-                  "items": c.item_count} for c in locker.cases()]
-        self._send({"type": "cases", "id": message["id"], "ready": ready, "cases": cases})
+        """What the locker holds, as far as the host may tell: a locked locker shows no titles."""
+        state = Locker.state(self._home)
+        cases: list[dict[str, Any]] | None = []
+        if state == "encrypted":
+            try:
+                cases = [_case_json(c) for c in self.locker().cases()]
+            except Locked:
+                cases = None
+        self._send({"type": "cases", "id": message["id"], "locker": state, "locked": cases is None,
+                    "cases": cases or []})
 
-    def _passphrase(self, given: str | None) -> str:
-        """The one sent, else the one ``unlock`` kept, else ``EVIDENCEKIT_PASSPHRASE``."""
-        secret = given or self._secret or os.environ.get("EVIDENCEKIT_PASSPHRASE")
+    def _passphrase(self) -> str:
+        """The passphrase to sign with (see :meth:`_known`); without one the locker is locked."""
+        secret = self._known()
         if not secret:
-            raise UserError("extension.locked")
+            raise Locked("extension.locked")
         return secret
 
-    def _unlocked_case(self, case_ref: str | None, passphrase: str | None) -> tuple[Case, str]:
-        secret = self._passphrase(passphrase)
+    def _unlocked_case(self, case_ref: str | None) -> tuple[Case, str]:
+        secret = self._passphrase()
         locker = self.locker()
         case = locker.case(case_ref)
         locker.case_signer(case.id, secret)
@@ -241,7 +268,7 @@ class NativeHost:
             self._secret = message["passphrase"]
             self._send({"type": "unlocked", "id": message["id"], "case": None})
             return
-        case, self._secret = self._unlocked_case(message.get("caseId"), message["passphrase"])
+        case, self._secret = self._unlocked_case(message.get("caseId"))
         self._send({"type": "unlocked", "id": message["id"], "case": {"id": case.id, "title": case.title}})
 
     def _on_begin(self, message: dict[str, Any]) -> None:
@@ -254,7 +281,7 @@ class NativeHost:
         check_files(message["files"])
         facts = _facts(message.get("facts"))
         record.web_capture(message["page"], (), self._origin)  # its times must parse before bytes move
-        case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
+        case, secret = self._unlocked_case(message.get("caseId"))
         workdir = self.locker().scratch()
         transfer = Transfer(message["id"], message["files"], workdir)
         self._pending = _Pending(transfer, case, secret, facts, message["page"])
@@ -327,12 +354,15 @@ class NativeHost:
         return self.locker().case(message.get("caseId"))
 
     def _on_lock(self, message: dict[str, Any]) -> None:
+        """Forget the passphrase, here and in this login session's ``evidencekit unlock``, and close
+        the locker. Only ``EVIDENCEKIT_PASSPHRASE`` stays: the browser's environment is not ours."""
         self._secret = None
-        self._drop_pending()
+        unlocking.lock(self._home)
+        self.close()
         self._send({"type": "locked", "id": message["id"]})
 
     def _on_case_create(self, message: dict[str, Any]) -> None:
-        case = self.locker().create_case(message["title"], self._passphrase(message.get("passphrase")),
+        case = self.locker().create_case(message["title"], self._passphrase(),
                                          bool(message.get("anonymous")))
         self._send({"type": "case", "id": message["id"], "case": _case_json(case)})
 
@@ -391,7 +421,7 @@ class NativeHost:
         self._send({"type": "timeline", "id": message["id"], "moments": shown, "more": more})
 
     def _on_note(self, message: dict[str, Any]) -> None:
-        case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
+        case, secret = self._unlocked_case(message.get("caseId"))
         item = self.locker().add_note(message["text"], secret, _facts(message.get("facts")), case.id)
         self._send({"type": "stored", "id": message["id"], "item": item.label, "items": [item.label]})
         self._stamp(message["id"])
@@ -404,7 +434,7 @@ class NativeHost:
         self._failed.pop(message["id"], None)
         check_files(message["files"], uploads=True)
         facts = _facts(message.get("facts"))
-        case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
+        case, secret = self._unlocked_case(message.get("caseId"))
         transfer = Transfer(message["id"], message["files"], self.locker().scratch(), uploads=True)
         self._pending = _Pending(transfer, case, secret, facts, None, kind, options)
         self._send({"type": "ready", "id": message["id"], "bytes": transfer.size})
@@ -476,7 +506,7 @@ class NativeHost:
         url = check_url(message["url"])  # http(s) only, before any browser starts
         facts = _facts(message.get("facts"))
         case = self._case(message)
-        item = web.capture(self.locker(), url, self._passphrase(message.get("passphrase")), facts=facts, case=case.id)
+        item = web.capture(self.locker(), url, self._passphrase(), facts=facts, case=case.id)
         self._send({"type": "stored", "id": message["id"], "item": item.label, "items": [item.label],
                     "title": item.acquired.get("title") or "", "url": item.acquired.get("final_url") or url})
         self._stamp(message["id"])
@@ -503,7 +533,7 @@ class NativeHost:
     def _on_seal(self, message: dict[str, Any]) -> None:
         from evidencekit import bundle
 
-        case, secret = self._unlocked_case(message.get("caseId"), message.get("passphrase"))
+        case, secret = self._unlocked_case(message.get("caseId"))
         suffix = bundle.SEALED_SUFFIX if message["recipients"] else bundle.PLAIN_SUFFIX
         output = downloads.free_name(f"evidencekit-{case.id}-{date.today().isoformat()}", suffix)
         sealed = bundle.seal(self.locker(), secret, items=message["items"], recipients=message["recipients"],

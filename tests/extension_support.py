@@ -1,9 +1,9 @@
 """A real Chromium with the unpacked extension and the real native host, for the extension tests.
 
 The host manifest is installed in the browser's own profile folder by ``evidencekit extension
-install --profile-dir``; the extension is the automation copy (the same code, with the grants a
-worker gives by clicking). The browser gets the environment without the passphrase: the pages
-must unlock, as the worker does.
+install --profile-dir`` (its launcher made to run the evidencekit the tests import); the extension
+is the automation copy (the same code, with the grants a worker gives by clicking). The browser
+gets the environment without the passphrase: the pages must unlock, as the worker does.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import run_cli
+from host_support import host_from_this_tree
 from evidencekit._internal.browser import BrowserNotFound, find_browser, launch_args
 from evidencekit._internal.native_host import install
 
@@ -31,6 +32,7 @@ def extension_browser(root: Path, env: dict[str, str], *, unpinned: bool = False
         pytest.skip(f"no browser: {error.message('en')}")
     profile = root / "profile"
     assert run_cli("extension", "install", "--browser", "chromium", "--profile-dir", profile, env=env).code == 0
+    host_from_this_tree(profile / install.PROFILE_SUBDIR / install.launcher_name())
     copies = [install.automation_copy(root / "pinned")]
     if unpinned:
         copies.append(install.automation_copy(root / "unpinned", pinned=False))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,16 +26,18 @@ from PIL import Image
 from conftest import CORPUS, PASSPHRASE, run_cli
 from extension_support import extension_browser
 from host_support import AMBIGUOUS_CHAT
+from locker_files import make_locker, open_locker
 from servers.chain import SyntheticChain
 from servers.ots_calendar import LoopbackCalendar
 from evidencekit._internal.native_host import install
-from evidencekit.locker import Locker
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 WHATSAPP = CORPUS / "exports" / "whatsapp" / "WhatsApp Chat with Dmitry S EN+Media Android.txt"
 SLACK = CORPUS / "exports" / "slack" / "testarchive.zip"
 VIEWS = ("items", "timeline", "diary", "add", "import", "capture", "report", "handover", "stamps", "key", "cases")
 CASE_PAGE = f"chrome-extension://{install.EXTENSION_ID}/case.html"
+POPUP = f"chrome-extension://{install.EXTENSION_ID}/popup.html"
+OLD_LOCKER = Path(__file__).parent / "previous_locker" / "locker-0.1.0.tar.gz"
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": calendar.url, "EVIDENCEKIT_MIN_CALENDARS": "1",
            "EVIDENCEKIT_TSA_URLS": "", "XDG_DOWNLOAD_DIR": str(root / "Downloads")}
-    with Locker.open(root / "locker") as locker:
-        locker.init_identity(PASSPHRASE, "interactive")
+    make_locker(root / "locker").close()
     union = {**env, "EVIDENCEKIT_HOME": str(root / "union"), "EVIDENCEKIT_PASSPHRASE": "union rep passphrase 42"}
     assert run_cli("init", "--kdf", "interactive", env=union).code == 0
     (root / "picked").mkdir()
@@ -101,6 +104,9 @@ def test_the_worker_does_her_whole_case_in_the_page(world: dict[str, Any]) -> No
     with extension_browser(root / "en", env) as (context, _):
         page = open_case_page(context)
         page.wait_for_selector("#view-unlock:not([hidden])")
+        assert page.is_hidden("#nav") and page.is_hidden("#casePick")  # locked: no case titles, no views
+        assert page.eval_on_selector_all("#case option", "nodes => nodes.length") == 0
+        assert "encrypted on this computer" in page.inner_text("#view-unlock")
         shoot(page, "en", "unlock")
         page.fill("#passphrase", "not the passphrase")
         page.click("#unlockForm button[type=submit]")
@@ -214,12 +220,15 @@ def test_the_worker_does_her_whole_case_in_the_page(world: dict[str, Any]) -> No
         page.click("#lock")
         page.wait_for_selector("#view-unlock:not([hidden])")
         assert page.evaluate("chrome.storage.session.get('passphrase')") == {}
+        assert page.is_hidden("#casePick") and page.eval_on_selector_all("#case option", "nodes => nodes.length") == 0
+        page.reload()  # a locked locker stays locked on a fresh page: the host closed it
+        page.wait_for_selector("#view-unlock:not([hidden])")
     check = run_cli("check", "--json", env=env)
     assert check.code == 0, check.out
     with pytest.MonkeyPatch.context() as patch:
         for name in ("EVIDENCEKIT_OTS_CALENDARS", "EVIDENCEKIT_TSA_URLS"):  # the servers she uses
             patch.setenv(name, env[name])
-        with Locker.open(env["EVIDENCEKIT_HOME"]) as locker:
+        with open_locker(Path(env["EVIDENCEKIT_HOME"])) as locker:
             stamps = locker.stamps()
     assert stamps and all(s.status != "queued" for s in stamps)
 
@@ -232,6 +241,13 @@ def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
         page.wait_for_selector("#view-unlock:not([hidden])")
         assert page.inner_text("#unlockForm button") == "Lås opp"
         shoot(page, "nb", "unlock")
+        popup = context.new_page()
+        popup.set_viewport_size({"width": 360, "height": 640})
+        popup.goto(POPUP)
+        popup.wait_for_selector("#unlock:not([hidden])")
+        assert popup.inner_text("#status") == "Bevisskapet er låst: skriv passordfrasen din for å se sakene dine."
+        popup.screenshot(path=str(ARTIFACTS / "extension-popup-nb-locked.png"), full_page=True)
+        popup.close()
         page.fill("#passphrase", PASSPHRASE)
         page.click("#unlockForm button[type=submit]")
         page.wait_for_selector("body[data-shown=items]")
@@ -260,6 +276,51 @@ def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
         shoot(page, "nb", "item")
         with Image.open(io.BytesIO(page.screenshot())) as shot:
             assert shot.width == 1280
+
+
+def test_first_run_an_old_locker_and_a_locked_one_each_say_what_to_do(tmp_path: Path) -> None:
+    """No locker yet, then one made by an earlier version, then that one upgraded: the page and the
+    popup each say what to do in one sentence, and after ``evidencekit upgrade`` the page asks for
+    the passphrase and opens the old cases. The same host answers throughout."""
+    home = tmp_path / "locker"
+    env = {**os.environ, "EVIDENCEKIT_HOME": str(home), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE, "EVIDENCEKIT_LANG": "en",
+           "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
+    ARTIFACTS.mkdir(exist_ok=True)
+    with extension_browser(tmp_path, env) as (context, _):
+        page = open_case_page(context)
+        assert said(page, "error") == "evidencekit is not set up on this computer yet. Run “evidencekit init” once, then reload this page."
+        assert page.is_hidden("#nav") and page.is_hidden("#view-unlock") and page.is_hidden("#casePick")
+        shoot(page, "en", "first-run")
+        popup = context.new_page()
+        popup.set_viewport_size({"width": 360, "height": 640})
+        popup.goto(POPUP)
+        popup.wait_for_selector("#status:not(:empty)")
+        assert popup.inner_text("#status") == "evidencekit has no key yet. In a terminal, run: evidencekit init"
+        assert popup.is_disabled("button[data-mode=visible]") and popup.is_hidden("#unlock") and popup.is_hidden("#casePick")
+
+        with tarfile.open(OLD_LOCKER) as archive:
+            archive.extractall(tmp_path / "old", filter="data")
+        shutil.move(tmp_path / "old" / "locker", home)
+        page.reload()
+        assert "made by an earlier version of evidencekit" in said(page, "error")
+        assert "evidencekit upgrade" in page.inner_text("#message") and page.is_hidden("#view-unlock")
+        shoot(page, "en", "upgrade")
+        popup.reload()
+        popup.wait_for_selector("#status:not(:empty)")
+        assert popup.inner_text("#status").endswith("run: evidencekit upgrade")
+        popup.screenshot(path=str(ARTIFACTS / "extension-popup-en-upgrade.png"), full_page=True)
+
+        assert run_cli("upgrade", env=env).code == 0
+        page.reload()
+        page.wait_for_selector("#view-unlock:not([hidden])")
+        page.fill("#passphrase", PASSPHRASE)
+        page.click("#unlockForm button[type=submit]")
+        page.wait_for_selector("body[data-shown=items]")
+        titles = page.eval_on_selector_all("#case option", "nodes => nodes.map(n => n.textContent)")
+        assert "Harassment by Ola Nordmann at Kiosken" in titles
+        popup.reload()
+        popup.wait_for_selector("#case option", state="attached")  # this browser session's passphrase
+        assert popup.is_hidden("#unlock") and popup.is_visible("#lock")
 
 
 def test_app_opens_the_case_page_or_says_how(tmp_path: Path) -> None:

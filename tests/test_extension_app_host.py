@@ -18,8 +18,8 @@ from PIL import Image
 
 from conftest import CORPUS, PASSPHRASE, run_cli
 from host_support import AMBIGUOUS_CHAT, PINNED_ORIGIN, frame, refused, talk
-from locker_files import work_folders
-from evidencekit.locker import Locker
+from locker_files import make_locker, open_locker, work_folders
+from evidencekit._internal import layout
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
@@ -28,10 +28,14 @@ def env(tmp_path: Path) -> dict[str, str]:
                    "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": "",
                    "XDG_DOWNLOAD_DIR": str(tmp_path / "Downloads")}
     environment.pop("EVIDENCEKIT_PASSPHRASE", None)  # the page gives it, as the worker typed it
-    with Locker.open(home) as locker:
-        locker.init_identity(PASSPHRASE, "interactive")
+    with make_locker(home) as locker:
         locker.create_case("Work", PASSPHRASE)
     return environment
+
+
+def with_passphrase(env: dict[str, str]) -> dict[str, str]:
+    """The environment of a command run in a terminal to check what the page did: it gives the passphrase."""
+    return {**env, "EVIDENCEKIT_PASSPHRASE": PASSPHRASE}
 
 
 def upload(kind: str, request: str, files: dict[str, bytes], *, cut: int | None = None, **fields: Any) -> list[bytes]:
@@ -100,11 +104,11 @@ def test_the_case_page_works_a_case_through_the_host(env: dict[str, str], tmp_pa
     assert diary["text"] == "He shouted at me in front of customers." and diary["facts"]["witnesses"] == ["Kari", "Ali"]
     order = [m["item"] for m in reply(replies, "tl", "timeline")["moments"]]
     assert order == ["E-004", "E-004", "E-004", "E-002", "E-003", "E-001"]  # 2024 chat, 1 March, 2 March
-    assert reply(replies, "k", "key")["fingerprint"] == run_cli("keys", "show", "--json", env=env).json()["fingerprint"]
+    assert reply(replies, "k", "key")["fingerprint"] == run_cli("keys", "show", "--json", env=with_passphrase(env)).json()["fingerprint"]
     assert {k: reply(replies, "s", "stamps")[k] for k in ("queued", "pending", "complete")} == dict.fromkeys(
         ("queued", "pending", "complete"), 0)  # no server configured: nothing owed to any
     assert refused(replies, "extension.locked")["id"] == "after"
-    shown = run_cli("show", "E-003", "--json", env=env).json()
+    shown = run_cli("show", "E-003", "--json", env=with_passphrase(env)).json()
     assert shown["files"][0]["name"] == "brev.pdf" and shown["incident"]["channel"] == "Messenger"
     assert not work_folders(Path(env["EVIDENCEKIT_HOME"]))
 
@@ -166,10 +170,10 @@ def test_refusals_leave_the_case_as_it_was(env: dict[str, str]) -> None:
     assert reply(replies, "cut", "aborted")
     refused([r for r in replies if r["id"] == "bad"], "extension.digest_mismatch")
     refused([r for r in replies if r["id"] == "nothing"], "extension.no_transfer")
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         assert locker.items() == []
     assert not work_folders(home)
-    assert not list((home / "blobs").rglob("*.mp4"))
+    assert not list((home / layout.BLOBS).rglob("*.mp4"))
 
 
 def test_another_extension_is_refused_every_request(env: dict[str, str]) -> None:
@@ -200,10 +204,10 @@ def test_an_export_of_several_conversations_asks_which_to_show(env: dict[str, st
         "chat": "traveling-sailor", "messages": 56, "from": None, "to": None}  # the list names what was chosen
     assert reply(replies, "all", "stored")["summary"]["messages"] == 158
     refused([r for r in replies if r["id"] == "none"], "importers.no_such_conversation")
-    chosen = run_cli("show", "E-001", "--json", env=env).json()
+    chosen = run_cli("show", "E-001", "--json", env=with_passphrase(env)).json()
     assert chosen["acquired"]["conversations"] == ["=traveling-sailor"]  # chosen by its exact name
-    assert not run_cli("show", "E-002", "--json", env=env).json()["acquired"].get("conversations")  # all
-    assert [i["id"] for i in run_cli("list", "--json", env=env).json()] == ["E-001", "E-002"]
+    assert not run_cli("show", "E-002", "--json", env=with_passphrase(env)).json()["acquired"].get("conversations")  # all
+    assert [i["id"] for i in run_cli("list", "--json", env=with_passphrase(env)).json()] == ["E-001", "E-002"]
     assert not work_folders(Path(env["EVIDENCEKIT_HOME"]))
 
 
@@ -231,9 +235,9 @@ def test_the_page_captures_an_address_as_the_command_line_does(env: dict[str, st
     stored = reply(replies, "c", "stored")
     assert stored["item"] == "E-001" and stored["url"] == site.url("post") and stored["title"]
     assert reply(replies, "c", "stamped")
-    shown = run_cli("show", "E-001", "--json", env=env).json()
+    shown = run_cli("show", "E-001", "--json", env=with_passphrase(env)).json()
     assert shown["kind"] == "web" and shown["acquired"]["method"] == "web-capture"  # as `capture URL` stores it
     assert {"page-full.png", "page.mhtml", "traffic.har", "page.wacz"} <= {f["name"] for f in shown["files"]}
     assert shown["incident"]["channel"] == "Bygdeprat"
-    assert run_cli("check", env=env).code == 0
+    assert run_cli("check", env=with_passphrase(env)).code == 0
     assert not work_folders(Path(env["EVIDENCEKIT_HOME"]))

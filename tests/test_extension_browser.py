@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,12 @@ from PIL import Image
 from capture_pages.site import NO_DNS, Handler, band_colour
 from conftest import PASSPHRASE
 from extension_support import extension_browser
+from locker_files import make_locker, open_locker
+from evidencekit._internal import layout
 from evidencekit._internal.demo_site import serve_loopback
 from evidencekit._internal.native_host import install
-from evidencekit.locker import Locker
 
+ARTIFACTS = Path(__file__).parent / "artifacts"
 NOISE_JS = """<!doctype html><title>Noise</title><body style="margin:0"><canvas id=c width=1280 height=%d></canvas>
 <script>const c = document.getElementById('c'), g = c.getContext('2d'), img = g.createImageData(1280, %d);
 let s = 42; const d = new Uint32Array(img.data.buffer);
@@ -71,11 +75,11 @@ class Browser:
         return Path(self.env["EVIDENCEKIT_HOME"])
 
     def item(self, label: str, case: str | None = None) -> dict[str, Any]:
-        with Locker.open(self.home) as locker:
+        with open_locker(self.home) as locker:
             return locker.item(label, case).to_json()
 
     def count(self) -> int:
-        with Locker.open(self.home) as locker:
+        with open_locker(self.home) as locker:
             return sum(c.item_count for c in locker.cases())
 
 
@@ -84,8 +88,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     root = tmp_path_factory.mktemp("extension")
     env = {**os.environ, "EVIDENCEKIT_HOME": str(root / "locker"), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
            "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
-    with Locker.open(root / "locker") as locker:
-        locker.init_identity(PASSPHRASE, "interactive")
+    with make_locker(root / "locker") as locker:
         locker.create_case("Other case", PASSPHRASE)
         locker.create_case("Harassment at work", PASSPHRASE)  # the current one
     with serve_loopback(Pages) as base, extension_browser(root, env, unpinned=True, args=[NO_DNS]) as (context, workers):
@@ -109,14 +112,14 @@ def reported_digests(result: dict[str, Any]) -> dict[str, str]:
 
 def exported_from(browser: Browser, label: str, case: str, tmp_path: Path) -> Path:
     target = tmp_path / label
-    with Locker.open(browser.home) as locker:
+    with open_locker(browser.home) as locker:
         locker.export_item(label, target, case)
     return target
 
 
 def exported(browser: Browser, label: str, tmp_path: Path) -> Path:
     target = tmp_path / label
-    with Locker.open(browser.home) as locker:
+    with open_locker(browser.home) as locker:
         locker.export_item(label, target)
     return target
 
@@ -125,11 +128,15 @@ def test_locked_until_the_passphrase_is_given(browser: Browser) -> None:
     browser.pinned.evaluate("self.evidencekitLock()")
     browser.open("/bands?n=2&h=500")
     before = browser.count()
+    locked = browser.pinned.evaluate("self.evidencekitCases()")
+    assert locked == {"locker": "encrypted", "locked": True, "cases": []}  # the titles are encrypted
     assert "The locker is locked: enter your passphrase" in browser.fails("self.evidencekitCapture({mode: 'visible'})")
     assert "The passphrase is wrong" in browser.fails("p => self.evidencekitUnlock(p)", "not it")
     assert browser.pinned.evaluate("self.evidencekitStatus()")["unlocked"] is False
     browser.pinned.evaluate("p => self.evidencekitUnlock(p)", PASSPHRASE)
     assert browser.pinned.evaluate("self.evidencekitStatus()")["unlocked"] is True
+    opened = browser.pinned.evaluate("self.evidencekitCases()")
+    assert opened["locked"] is False and [c["title"] for c in opened["cases"]] == ["Other case", "Harassment at work"]
     assert browser.count() == before
 
 
@@ -208,7 +215,7 @@ def test_bad_requests_store_nothing(unlocked: Browser) -> None:
     assert "setting 'who' is not valid" in unlocked.fails("self.evidencekitCapture({mode: 'visible', who: 'boss'})")
     assert unlocked.count() == before
     # The running host keeps its own work folder (see workdir); nothing of the refused captures is in it.
-    left = [p for folder in (unlocked.home / "blobs" / "tmp").glob("work-*") for p in folder.iterdir()]
+    left = [p for folder in (unlocked.home / layout.BLOBS / "tmp").glob("work-*") for p in folder.iterdir()]
     assert [p.name for p in left if p.name != "lock"] == []
 
 
@@ -222,7 +229,66 @@ def test_full_page_asks_for_the_debugger_permission_first(browser: Browser) -> N
     assert "needs the debugger permission" in message
 
 
-def test_popup_lists_the_cases_and_explains_the_permission(browser: Browser) -> None:
+def hosts_of(home: Path) -> list[int]:
+    """The process ids of the native hosts the browser started for the locker at ``home``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and b"native-host" in (entry / "cmdline").read_bytes()
+                    and f"EVIDENCEKIT_HOME={home}".encode() in (entry / "environ").read_bytes().split(b"\0")):
+                found.append(int(entry.name))
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_a_host_started_again_gets_this_sessions_passphrase(unlocked: Browser) -> None:
+    """The browser ends an idle host; the next one starts locked, and the worker unlocks it with the
+    passphrase this browser session holds, so the worker is not asked again."""
+    assert unlocked.pinned.evaluate("self.evidencekitCases()")["locked"] is False
+    running = hosts_of(unlocked.home)
+    assert len(running) == 1, running
+    os.kill(running[0], signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while hosts_of(unlocked.home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not hosts_of(unlocked.home)
+    again = unlocked.pinned.evaluate("self.evidencekitCases()")
+    assert again["locked"] is False and [c["title"] for c in again["cases"]] == ["Other case", "Harassment at work"]
+    assert hosts_of(unlocked.home) and hosts_of(unlocked.home) != running
+
+
+def test_popup_of_a_locked_locker_asks_for_the_passphrase(browser: Browser) -> None:
+    """Locked, the popup shows the passphrase field and no case (their titles are encrypted); Unlock
+    lists them. Photographed into ``tests/artifacts/`` for a person to look at."""
+    browser.pinned.evaluate("self.evidencekitLock()")
+    browser.pinned.evaluate("chrome.storage.session.remove('last')")  # an earlier test's capture outcome
+    popup = browser.context.new_page()
+    try:
+        popup.set_viewport_size({"width": 360, "height": 640})
+        popup.goto(f"chrome-extension://{install.EXTENSION_ID}/popup.html")
+        popup.wait_for_selector("#unlock:not([hidden])")
+        assert popup.inner_text("#status") == "The locker is locked: type your passphrase to see your cases."
+        assert popup.eval_on_selector_all("#case option", "nodes => nodes.length") == 0
+        assert popup.is_hidden("#casePick") and popup.is_hidden("#lock")
+        ARTIFACTS.mkdir(exist_ok=True)
+        popup.screenshot(path=str(ARTIFACTS / "extension-popup-en-locked.png"), full_page=True)
+        popup.fill("#passphrase", "not it")
+        popup.press("#passphrase", "Enter")
+        popup.wait_for_selector("#result.error")
+        assert "The passphrase is wrong" in popup.inner_text("#result")
+        popup.fill("#passphrase", PASSPHRASE)
+        popup.click("#unlockButton")
+        popup.wait_for_selector("#case option:nth-child(2)", state="attached")
+        assert popup.is_hidden("#unlock") and popup.is_visible("#casePick") and popup.is_visible("#lock")
+        assert popup.inner_text("#status") == ""
+        assert popup.input_value("#passphrase") == ""
+    finally:
+        popup.close()
+
+
+def test_popup_lists_the_cases_and_explains_the_permission(unlocked: Browser) -> None:
+    browser = unlocked
     popup = browser.context.new_page()
     try:
         popup.goto(f"chrome-extension://{install.EXTENSION_ID}/popup.html")

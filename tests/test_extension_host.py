@@ -10,19 +10,22 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import PASSPHRASE, run_cli
-from host_support import frame, refused, talk
-from locker_files import work_folders
+from host_support import Conversation, frame, refused, talk
+from locker_files import make_locker, open_locker, work_folders
+from evidencekit._internal import layout
 from evidencekit._internal.native_host.transfer import MAX_FILE
-from evidencekit.locker import Locker
 
 PAGE: dict[str, Any] = {
     "url": "https://chat.example.org/thread/42",
@@ -50,8 +53,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("host") / "locker"
     environment = {**os.environ, "EVIDENCEKIT_HOME": str(home), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
                    "EVIDENCEKIT_LANG": "en", "EVIDENCEKIT_OTS_CALENDARS": "", "EVIDENCEKIT_TSA_URLS": ""}
-    with Locker.open(home) as locker:
-        locker.init_identity(PASSPHRASE, "interactive")
+    with make_locker(home) as locker:
         locker.create_case("Test case", PASSPHRASE)
     return environment
 
@@ -77,7 +79,7 @@ def capture(request: str, files: dict[str, bytes], *, chunk: int = 1024 * 1024, 
 
 
 def items(home: Path) -> list[str]:
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         return [item.label for item in locker.items()]
 
 
@@ -113,7 +115,8 @@ def test_capture_is_stored_like_the_cli_does(env: dict[str, str], home: Path, pn
         env=env, args=("chrome-extension://eopfhibapmcgopbnjjnmgppnjhbicfmc/",))
     assert code == 0 and err == ""
     assert [r["type"] for r in replies] == ["hello", "cases", "ready", "stored", "stamped"], replies
-    assert replies[1]["ready"] is True and [c["title"] for c in replies[1]["cases"]] == ["Test case"]
+    assert replies[1]["locker"] == "encrypted" and replies[1]["locked"] is False
+    assert [c["title"] for c in replies[1]["cases"]] == ["Test case"]
     stored = replies[3]
     assert {f["name"]: f["sha256"] for f in stored["files"]} == {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
 
@@ -212,15 +215,89 @@ def test_no_file_can_be_written_outside_the_locker(env: dict[str, str], home: Pa
     assert not Path("/tmp/outside.png").exists()
 
 
+READING = ("items", "timeline", "recipients", "stamps", "key")  # requests that only read the locker
+
+
+def cases_and_reading(when: str) -> list[bytes]:
+    """``cases`` and every request of ``READING``, with ids ending in ``when``."""
+    return [frame({"type": kind, "id": f"{kind}-{when}"}) for kind in ("cases", *READING)]
+
+
 def test_locked_and_wrong_passphrase(env: dict[str, str], unchanged: None, png: bytes) -> None:
+    """Without a passphrase the encrypted locker stays shut: ``cases`` says locked and shows no title,
+    every request that reads the locker answers "locked"; a wrong passphrase is "wrong passphrase";
+    after unlock the same requests answer, and ``lock`` shuts the locker again."""
     without = {k: v for k, v in env.items() if k != "EVIDENCEKIT_PASSPHRASE"}
     begin = json.loads(capture("cap-1", {"page-full.png": png})[0][4:])
     del begin["passphrase"]
-    replies, _, _ = talk(frame(begin), frame({"type": "unlock", "id": "u1", "passphrase": "wrong"}),
-                         frame({"type": "unlock", "id": "u2", "passphrase": PASSPHRASE}), env=without)
-    refused(replies[:1], "extension.locked")
-    refused(replies[1:2], "keys.wrong_passphrase")
-    assert replies[2]["type"] == "unlocked" and replies[2]["case"]["title"] == "Test case"
+    replies, code, err = talk(
+        *cases_and_reading("before"), frame(begin), frame({"type": "note", "id": "n1", "text": "not stored"}),
+        frame({"type": "unlock", "id": "u1", "passphrase": "wrong"}),
+        frame({"type": "unlock", "id": "u2", "passphrase": PASSPHRASE}), *cases_and_reading("open"),
+        frame({"type": "lock", "id": "l1"}), *cases_and_reading("after"), env=without)
+    assert code == 0 and "Traceback" not in err
+    by_id = {r["id"]: r for r in replies}
+    for when in ("before", "after"):
+        assert by_id[f"cases-{when}"] == {"type": "cases", "id": f"cases-{when}", "locker": "encrypted",
+                                          "locked": True, "cases": []}
+        for kind in READING:
+            refused([by_id[f"{kind}-{when}"]], "extension.locked")
+    before_unlock = replies[:replies.index(by_id["u2"])]
+    assert "Test case" not in json.dumps(before_unlock)  # the titles are encrypted: none leaks while locked
+    for request in ("cap-1", "n1"):
+        assert refused([by_id[request]], "extension.locked")["message"].startswith("The locker is locked")
+    refused([by_id["u1"]], "keys.wrong_passphrase")
+    assert by_id["u2"]["type"] == "unlocked" and by_id["u2"]["case"]["title"] == "Test case"
+    assert by_id["cases-open"]["locked"] is False and [c["title"] for c in by_id["cases-open"]["cases"]] == ["Test case"]
+    assert [by_id[f"{kind}-open"]["type"] for kind in READING] == list(READING)
+    assert by_id["l1"]["type"] == "locked"
+
+
+def test_no_locker_yet_and_a_locker_to_upgrade_each_say_so(tmp_path: Path) -> None:
+    """The first run (no locker) and a locker of an earlier version: ``cases`` names the state, and
+    every other request says what to do in one sentence; the old locker is left as it was."""
+    with tarfile.open(Path(__file__).parent / "previous_locker" / "locker-0.1.0.tar.gz") as archive:
+        archive.extractall(tmp_path / "old", filter="data")
+    old = tmp_path / "old" / "locker"
+    before = sorted((p.relative_to(old), p.read_bytes()) for p in old.rglob("*") if p.is_file())
+    for home, state, code in ((tmp_path / "none", "none", "keys.no_identity"), (old, "plain", "locker.needs_upgrade")):
+        environment = {**os.environ, "EVIDENCEKIT_HOME": str(home), "EVIDENCEKIT_PASSPHRASE": PASSPHRASE,
+                       "EVIDENCEKIT_LANG": "en"}
+        replies, exit_code, err = talk(frame({"type": "cases", "id": "c"}), frame({"type": "items", "id": "i"}),
+                                       frame({"type": "unlock", "id": "u", "passphrase": PASSPHRASE}), env=environment)
+        assert exit_code == 0 and "Traceback" not in err
+        assert replies[0] == {"type": "cases", "id": "c", "locker": state, "locked": False, "cases": []}
+        refused(replies[1:2], code)
+        refused(replies[2:], code)
+    assert sorted((p.relative_to(old), p.read_bytes()) for p in old.rglob("*") if p.is_file()) == before
+    assert not (tmp_path / "none").exists()
+
+
+def test_the_login_sessions_unlock_opens_the_host_and_lock_ends_it(env: dict[str, str]) -> None:
+    """``evidencekit unlock`` in a terminal opens the locker for the browser too; ``evidencekit lock``
+    shuts a running host's locker at its next request, and the page's ``lock`` ends the unlock."""
+    runtime = Path(tempfile.mkdtemp(prefix="ekrun-", dir="/tmp"))  # a socket's path is at most 107 bytes
+    session = {**env, "XDG_RUNTIME_DIR": str(runtime)}
+    without = {k: v for k, v in session.items() if k != "EVIDENCEKIT_PASSPHRASE"}
+    try:
+        assert run_cli("unlock", env=session, stdin=subprocess.DEVNULL).code == 0
+        host = Conversation(without)
+        opened = host.ask({"type": "cases", "id": "c1"})
+        assert opened["locked"] is False and [c["title"] for c in opened["cases"]] == ["Test case"]
+        assert host.ask({"type": "key", "id": "k1"})["type"] == "key"
+        assert run_cli("lock", "--json", env=without).json()["was_unlocked"] is True
+        refused([host.ask({"type": "items", "id": "i1"})], "extension.locked")
+        assert host.ask({"type": "cases", "id": "c2"})["locked"] is True
+        assert run_cli("unlock", env=session, stdin=subprocess.DEVNULL).code == 0
+        assert host.ask({"type": "items", "id": "i2"})["type"] == "items"
+        assert host.ask({"type": "lock", "id": "l1"})["type"] == "locked"
+        assert run_cli("lock", "--json", env=without).json()["was_unlocked"] is False  # the page's lock ended it
+        refused([host.ask({"type": "items", "id": "i3"})], "extension.locked")
+        code, err = host.close()
+        assert code == 0 and "Traceback" not in err
+    finally:
+        run_cli("lock", env=without)
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.mark.parametrize("change", [
@@ -253,7 +330,7 @@ def test_work_folders_of_killed_hosts_are_removed(env: dict[str, str], home: Pat
     folder whose owner still runs."""
     from evidencekit._internal import workdir
 
-    tmp = home / "blobs" / "tmp"
+    tmp = home / layout.BLOBS / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     killed = subprocess.run([sys.executable, "-c", (
         "import sys; from pathlib import Path; from evidencekit._internal import workdir; "

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from host_support import host_from_this_tree
 from evidencekit import __version__
 from evidencekit._internal.native_host import HOST_NAME, install
 
@@ -43,6 +44,7 @@ def fake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def ask_launcher(launcher: Path, env: dict[str, str]) -> dict:
     """Start the launcher as a browser does (origin as argument) and ask it for the cases."""
+    host_from_this_tree(launcher)
     body = json.dumps({"type": "cases", "id": "c1"}).encode()
     proc = subprocess.run([str(launcher), f"chrome-extension://{install.EXTENSION_ID}/"],
                           input=struct.pack("=I", len(body)) + body, capture_output=True, env=env, timeout=60)
@@ -69,10 +71,14 @@ def test_install_writes_every_browsers_manifest(case_home: Path, fake_home: Path
         else:
             assert manifest["allowed_origins"] == [f"chrome-extension://{install.EXTENSION_ID}/"]
             assert "allowed_extensions" not in manifest
-    # the launcher takes no arguments from the manifest and keeps the locker chosen at install time
+    # the launcher takes no arguments from the manifest and keeps the locker chosen at install time;
+    # started without a passphrase, it finds that locker encrypted and locked
     env = {k: v for k, v in os.environ.items() if k not in ("EVIDENCEKIT_HOME", "EVIDENCEKIT_PASSPHRASE")}
     reply = ask_launcher(fake_home / WHERE["chrome"] / "evidencekit-native-host", env)
-    assert reply["type"] == "cases" and [c["title"] for c in reply["cases"]] == ["Test case"]
+    assert reply == {"type": "cases", "id": "c1", "locker": "encrypted", "locked": True, "cases": []}
+    reply = ask_launcher(fake_home / WHERE["chromium"] / "evidencekit-native-host",
+                         {**env, "EVIDENCEKIT_PASSPHRASE": os.environ["EVIDENCEKIT_PASSPHRASE"]})
+    assert reply["locked"] is False and [c["title"] for c in reply["cases"]] == ["Test case"]
 
     human = run_cli("extension", "install", "--browser", "chrome")
     assert "Google Chrome: connector written to" in human.out and "Load unpacked" in human.out

@@ -3,12 +3,13 @@
    Used by the popup, the keyboard shortcut and tests:
      self.evidencekitCapture({mode: "visible"|"full"|"selection", note, who, channel,
                               incidentDate, caseId})  -> {item: "E-012", files: [{name, sha256}]}
-     self.evidencekitCases()                             -> {ready, cases: [{id, title, current}]}
+     self.evidencekitCases()                             -> {locker, locked, cases: [{id, title, current}]}
      self.evidencekitUnlock(passphrase, caseId?)         -> checks it with evidencekit, keeps it
      self.evidencekitLock()                              -> forgets it (here and in the host)
      self.evidencekitHost(type, fields, expect)          -> one of the case page's requests, answered
    The passphrase is kept in chrome.storage.session only: in memory, for this browser session,
-   readable by the extension's own pages and this worker, never written to disk. */
+   readable by the extension's own pages and this worker, never written to disk. The locker is
+   encrypted at rest: until the host has a passphrase, it lists no cases ("locked"). */
 "use strict";
 
 if (typeof importScripts === "function" && !(self.EK && self.EK.capture)) {
@@ -104,9 +105,21 @@ self.evidencekitCapture = (options) => {
   return run;
 };
 
+/** The cases, or {locked: true} while the host has no passphrase. A host started again since she
+    unlocked (the browser ends an idle port) is given this session's passphrase first. */
 self.evidencekitCases = async () => {
-  const reply = await EK.host.cases();
-  return {ready: reply.ready, cases: reply.cases};
+  let reply = await EK.host.cases();
+  const secret = reply.locked ? await storedPassphrase() : null;
+  if (secret) {
+    try {
+      await EK.host.unlock(secret, null);
+    } catch (error) {
+      if (error.code === "keys.wrong_passphrase") await chrome.storage.session.remove("passphrase");
+      throw error;
+    }
+    reply = await EK.host.cases();
+  }
+  return {locker: reply.locker, locked: reply.locked, cases: reply.cases};
 };
 
 self.evidencekitUnlock = async (passphrase, caseId) => {

@@ -142,18 +142,24 @@ function showView(name, keepMessage) {
   }
   $("nav").hidden = name === "unlock";
   $("lock").hidden = name === "unlock";
+  $("casePick").hidden = name === "unlock";
+  if (name === "unlock") forgetCases();
   if (!keepMessage) say("", "");
   if (name !== "item") history.replaceState(null, "", `#${name}`);
   delete document.body.dataset.shown;
   return Promise.resolve(LOADERS[name]())
-    .then(() => { document.body.dataset.shown = name; })
+    .then(() => { if (state.view === name) document.body.dataset.shown = name; }) // not if it led elsewhere
     .catch((error) => say("error", error.message));
 }
 
+/** The cases for the choice at the top. A locked locker lists none (their titles are encrypted);
+    no locker yet, or one to upgrade, is said in one sentence instead. */
 async function loadCaseChoice() {
   const reply = await ask("cases");
+  if (reply.locker === "none") throw new Error(text("appNoIdentity"));
+  if (reply.locker === "plain") throw new Error(text("appNeedsUpgrade"));
+  if (reply.locked) return reply; // nothing to choose from until she unlocks
   state.cases = reply.cases;
-  if (!reply.ready) throw new Error(text("appNoIdentity"));
   const select = $("case");
   select.replaceChildren();
   const current = state.cases.find((c) => c.id === state.caseId) || state.cases.find((c) => c.current) || state.cases[0];
@@ -163,7 +169,10 @@ async function loadCaseChoice() {
 }
 
 async function loadCases() {
-  await loadCaseChoice();
+  if ((await loadCaseChoice()).locked) { // locked elsewhere meanwhile (evidencekit lock in a terminal)
+    await relock({code: "extension.locked"});
+    return;
+  }
   const list = $("caseList");
   list.replaceChildren();
   for (const c of state.cases) {
@@ -177,6 +186,12 @@ async function loadCases() {
     list.append(card);
   }
   if (!state.cases.length) list.append(element("li", "hint", text("appNoCases")));
+}
+
+/** Locked: the case titles leave the page too (the chosen case is remembered for after the unlock). */
+function forgetCases() {
+  state.cases = [];
+  $("case").replaceChildren();
 }
 
 function chooseCase(id) {
@@ -648,6 +663,7 @@ async function unlock(event) {
     if (!secret) throw new Error(text("errorEmptyPassphrase"));
     await ask("unlock", {passphrase: secret, caseId: state.caseId}); // which keeps it for this session
     $("passphrase").value = "";
+    await loadCaseChoice(); // the titles can be read now
     await showView(state.caseId ? "items" : "cases");
   });
 }
@@ -720,13 +736,14 @@ function wire() {
 async function start() {
   wire();
   const asked = location.hash.slice(1);
+  let reply;
   try {
-    await loadCaseChoice();
+    reply = await loadCaseChoice();
   } catch (error) {
     say("error", error.message);
     return;
   }
-  if (!(await passphrase())) {
+  if (reply.locked) {
     await showView("unlock");
     return;
   }

@@ -25,14 +25,27 @@ function setBusy(busy) {
   for (const button of document.querySelectorAll("button[data-mode]")) button.disabled = busy;
 }
 
+/** Locked: the passphrase field and no case choice (the titles are encrypted); open: the Lock link. */
+function showLocked(locked) {
+  $("unlock").hidden = !locked;
+  $("casePick").hidden = locked;
+  $("lock").hidden = locked;
+}
+
 async function loadCases() {
   const select = $("case");
   select.replaceChildren();
   try {
-    const {ready, cases} = await ask("cases");
-    if (!ready) {
-      $("status").textContent = text("statusNoIdentity");
+    const {locker, locked, cases} = await ask("cases");
+    if (locker !== "encrypted") { // no locker yet, or one of an earlier version
+      $("status").textContent = text(locker === "plain" ? "statusNeedsUpgrade" : "statusNoIdentity");
+      $("casePick").hidden = true;
       setBusy(true);
+      return;
+    }
+    showLocked(locked);
+    if (locked) { // a capture still works: it unlocks with the typed passphrase first
+      $("status").textContent = text("statusLocked");
       return;
     }
     if (!cases.length) {
@@ -53,8 +66,6 @@ async function loadCases() {
 
 async function loadStatus() {
   const status = await ask("status");
-  $("unlock").hidden = status.unlocked;
-  $("lock").hidden = !status.unlocked;
   fullPageAllowed = status.fullPage;
   $("fullExplain").hidden = status.fullPage;
   if (status.shortcut) {
@@ -84,8 +95,7 @@ async function capture(mode) {
       if (!passphrase) throw new Error(text("errorEmptyPassphrase"));
       await ask("unlock", {passphrase, caseId});
       $("passphrase").value = "";
-      $("unlock").hidden = true;
-      $("lock").hidden = false;
+      showLocked(false);
     }
     const [tab] = await chrome.tabs.query({active: true, currentWindow: true});
     const options = {mode, caseId, tabId: tab ? tab.id : undefined};
@@ -97,13 +107,29 @@ async function capture(mode) {
     show("ok", text("resultStored", [outcome.item, outcome.files[0].sha256.slice(0, 16)]));
     loadCases();
   } catch (error) {
-    if (error.code === "keys.wrong_passphrase" || error.code === "extension.locked") {
-      $("unlock").hidden = false;
-      $("lock").hidden = true;
-    }
+    if (error.code === "keys.wrong_passphrase" || error.code === "extension.locked") showLocked(true);
     show("error", error.message);
   } finally {
     setBusy(false);
+  }
+}
+
+async function unlock() {
+  const passphrase = $("passphrase").value;
+  if (!passphrase) {
+    show("error", text("errorEmptyPassphrase"));
+    return;
+  }
+  $("unlockButton").disabled = true;
+  try {
+    await ask("unlock", {passphrase});
+    $("passphrase").value = "";
+    show("", "");
+    await loadCases();
+  } catch (error) {
+    show("error", error.message);
+  } finally {
+    $("unlockButton").disabled = false;
   }
 }
 
@@ -118,10 +144,16 @@ document.addEventListener("DOMContentLoaded", () => {
     chrome.tabs.create({url: chrome.runtime.getURL("case.html")});
     window.close();
   });
+  $("unlockButton").addEventListener("click", unlock);
+  $("passphrase").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      unlock();
+    }
+  });
   $("lock").addEventListener("click", async () => {
     await ask("lock");
-    $("unlock").hidden = false;
-    $("lock").hidden = true;
+    await loadCases();
   });
   loadStatus().catch((error) => { $("status").textContent = error.message; });
   loadCases();
