@@ -18,7 +18,7 @@ from evidencekit._internal.progress import Progress
 from evidencekit.errors import LockerError, naming_full_disk
 from evidencekit.locker import Locker, default_home
 
-__all__ = ["Upgraded", "upgrade"]
+__all__ = ["Upgraded", "needed", "upgrade"]
 
 UPGRADE_TYPE = "evidencekit.upgrade"
 
@@ -30,16 +30,29 @@ class Upgraded:
     size: int
 
 
-def upgrade(home: Path | str | None, passphrase: str, progress: Progress | None = None) -> Upgraded:
-    """Encrypt the locker in ``home`` under ``passphrase`` (its current one, checked first).
+def needed(home: Path | str | None) -> Path:
+    """The locker folder, if it holds a locker to upgrade; else the one sentence saying why not.
 
-    A wrong passphrase, a full disk or a kill leaves the old locker as it was."""
+    An encrypted locker is told so, after losing what an upgrade killed past its switch left of
+    the plain one: "encrypted already" must be true of every file in the folder."""
     home = Path(home) if home else default_home()
     state = Locker.state(home)
     if state == "encrypted":
+        steps.remove_leftovers(home)
         raise LockerError("upgrade.already")
     if state == "none":
         raise LockerError("keys.no_identity")
+    return home
+
+
+def upgrade(home: Path | str | None, passphrase: str, progress: Progress | None = None) -> Upgraded:
+    """Encrypt the locker in ``home`` under ``passphrase`` (its current one, checked first).
+
+    A wrong passphrase, a full disk or a kill leaves the old locker as it was; what a failure
+    built of the new one is removed at once (a kill's, by the next upgrade)."""
+    home = needed(home)
+    steps.remove_new_leftovers(home)  # of a killed upgrade: useless, and they take room
+    steps.ensure_room(home)
     old = steps.open_plain(home)
     try:
         signers = steps.unsealed_keys(old, passphrase)  # before anything is written
@@ -50,17 +63,21 @@ def upgrade(home: Path | str | None, passphrase: str, progress: Progress | None 
     master = secrets.token_bytes(32)
     keys_ = locker_key.LockerKeys.derive(master)
     with naming_full_disk(home):
-        steps.remove_new_leftovers(home)
-        blobstore.private_folder(staging)
-        steps.copy_database(home / PLAIN_DATABASE, staging / DATABASE, keys_.database)
-        locker = Locker(staging, keys_, passphrase)
         try:
-            count, size = steps.seal_blobs(home / PLAIN_BLOBS, locker.blobs, progress)
-            cases = _record(locker, signers, keys_.seeds)
-        finally:
-            locker.close()
-        locker_key.write(staging / KEY, master, passphrase, strength)
-        steps.switch(home, staging, keys_.database)
+            blobstore.private_folder(staging)
+            steps.copy_database(home / PLAIN_DATABASE, staging / DATABASE, keys_.database)
+            locker = Locker(staging, keys_, passphrase)
+            try:
+                count, size = steps.seal_blobs(home / PLAIN_BLOBS, locker.blobs, progress)
+                cases = _record(locker, signers, keys_.seeds)
+            finally:
+                locker.close()
+            locker_key.write(staging / KEY, master, passphrase, strength)
+            steps.switch(home, staging, keys_.database)
+        except BaseException:
+            if Locker.state(home) == "plain":  # not switched over: the old locker stays, alone
+                steps.remove_new_leftovers(home)
+            raise
     return Upgraded(cases, count, size)
 
 

@@ -22,7 +22,11 @@ import nacl.signing
 from evidencekit._internal import blobstore, database, keys
 from evidencekit._internal.layout import BLOBS, DATABASE, KEY, PLAIN_BLOBS, PLAIN_DATABASE, STAGING
 from evidencekit._internal.progress import Progress, running
-from evidencekit.errors import LockerError
+from evidencekit.errors import DiskFull, LockerError
+
+#: room beyond a copy of the old locker: the databases' shared memory and journals, the new log
+#: entries, the sealed blobs' headers and tags
+SPARE_ROOM = 1 << 20
 
 
 def remove_leftovers(home: Path) -> None:
@@ -42,6 +46,16 @@ def remove_new_leftovers(home: Path) -> None:
     for folder in (home / BLOBS, home / STAGING):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def ensure_room(home: Path) -> None:
+    """DiskFull at once, before anything is written, when the disk cannot hold the new locker beside
+    the old one: found half way, the refusal would come after most of the work (and SQLite's own
+    reading of the old database needs a little room)."""
+    plain = [home / PLAIN_DATABASE, home / f"{PLAIN_DATABASE}-wal", *_plain_blobs(home / PLAIN_BLOBS)]
+    size = sum(path.stat().st_size for path in plain if path.exists())
+    if shutil.disk_usage(home).free < size + size // 32 + SPARE_ROOM:
+        raise DiskFull(home)
 
 
 def open_plain(home: Path) -> plain_sqlite.Connection:
@@ -80,10 +94,7 @@ def copy_database(plain: Path, encrypted: Path, key: bytes) -> None:
 
 def seal_blobs(plain: Path, store: blobstore.BlobStore, progress: Progress | None) -> tuple[int, int]:
     """Every blob of the plain store, sealed into ``store``; how many and their bytes."""
-    if not plain.is_dir():
-        return 0, 0
-    blobs = sorted(blob for folder in plain.iterdir() if len(folder.name) == 2 and folder.is_dir()
-                   for blob in folder.iterdir())
+    blobs = _plain_blobs(plain)
     total = sum(blob.stat().st_size for blob in blobs)
     advance = running(progress, "upgrading", total)
     with store.storing():
@@ -91,6 +102,14 @@ def seal_blobs(plain: Path, store: blobstore.BlobStore, progress: Progress | Non
             with open(blob, "rb") as source:
                 store.put_stream(source, advance)
     return len(blobs), total
+
+
+def _plain_blobs(plain: Path) -> list[Path]:
+    """The blob files of a plain store (``xx/<sha256>``), not its work folder."""
+    if not plain.is_dir():
+        return []
+    return sorted(blob for folder in plain.iterdir() if len(folder.name) == 2 and folder.is_dir()
+                  for blob in folder.iterdir())
 
 
 def switch(home: Path, staging: Path, database_key: bytes) -> None:

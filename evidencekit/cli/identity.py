@@ -8,7 +8,7 @@ import click
 
 from evidencekit._internal.keys import require_strong_passphrase
 from evidencekit.cli._common import Command, Group, emit, json_option, kdf_option, pass_session, passphrase
-from evidencekit.errors import UserError
+from evidencekit.errors import LockerError, UserError
 from evidencekit.i18n import t
 from evidencekit.locker import Locker
 from evidencekit.models import KeyInfo
@@ -19,7 +19,10 @@ from evidencekit.models import KeyInfo
 @json_option
 @pass_session
 def init(session, kdf: str, as_json: bool) -> None:
-    if Locker.state(session.home) != "none":
+    state = Locker.state(session.home)
+    if state == "plain":
+        raise LockerError("locker.needs_upgrade")
+    if state != "none":
         raise UserError("keys.identity_exists")
     secret = passphrase(confirm=True)
     require_strong_passphrase(secret)  # before the locker exists: a refusal leaves nothing behind
