@@ -32,7 +32,7 @@ from evidencekit.cli._common import (
 from evidencekit.cli._progress import progress
 from evidencekit.errors import UserError
 from evidencekit.i18n import t
-from evidencekit.locker import default_home
+from evidencekit.locker import Locker
 from evidencekit.models import BundleReport
 
 VERDICT_KEYS = {"valid": "bundle.verdict_valid", "valid_with_warnings": "bundle.verdict_warnings",
@@ -85,7 +85,7 @@ def identity_if_sealed(session, path: Path):
 
     if not bundle.is_sealed(path):
         return None
-    if not (session.home or default_home()).joinpath("locker.sqlite").exists():
+    if Locker.state(session.home) == "none":
         raise UserError("bundle.sealed_needs_key")
     return session.locker().identity_signer(passphrase())
 
