@@ -30,6 +30,7 @@ from bundle_support import invoke
 from conftest import PASSPHRASE, Result
 from evidencekit._internal import keys
 from evidencekit._internal.bundle import container, envelope, layout
+from locker_files import open_locker
 
 EVIDENCE = b"Du skal faa svi for dette. Vi vet hvor du bor.\n" * 50
 FORGED = b"Beklager, det var min feil. Alt er i orden.\n"
@@ -241,9 +242,7 @@ def _plaintext_and_trailer(sealed: Path, reader: nacl.signing.SigningKey) -> tup
 
 
 def _identity(world: dict, who: str) -> nacl.signing.SigningKey:
-    from evidencekit.locker import Locker
-
-    with Locker.open(world["envs"][who]["EVIDENCEKIT_HOME"]) as locker:
+    with open_locker(Path(world["envs"][who]["EVIDENCEKIT_HOME"])) as locker:
         return locker.identity_signer(PASSPHRASE)
 
 

@@ -32,7 +32,7 @@ from evidencekit._internal import canonical, keys
 from evidencekit._internal.bundle import build, container, layout, minisign
 from evidencekit._internal.timestamps.rfc3161 import default_roots, load_roots
 from evidencekit.i18n import LANGUAGES, t
-from evidencekit.locker import Locker
+from locker_files import open_locker
 from servers.block_sources import BitcoindRpc
 from servers.chain import SyntheticChain
 from servers.ots_calendar import LoopbackCalendar
@@ -92,7 +92,7 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> dict:
         output = root / "case.zip"
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(build, "default_roots", lambda: roots)
-            with Locker.open(home) as locker:
+            with open_locker(home) as locker:
                 bundle.seal(locker, PASSPHRASE, plain=True, output=output, with_report=False)
         key = json.loads(ok("keys", "show", "--json"))
         yield {"bundle": output, "key": key["public_key"], "fingerprint": key["fingerprint"],
@@ -331,7 +331,7 @@ def test_signer_pem_must_be_the_manifests_signer(sent: dict, tmp_path: Path) -> 
     content = _members(sent)
     other = nacl.signing.SigningKey.generate()
     content[layout.SIGNER_PEM] = layout.signer_pem(bytes(other.verify_key))
-    with Locker.open(sent["home"]) as locker:
+    with open_locker(sent["home"]) as locker:
         case_id = locker.case(None).id
         signer = locker.case_signer(case_id, PASSPHRASE)
     manifest = json.loads(content[layout.MANIFEST])

@@ -30,7 +30,7 @@ from conftest import PASSPHRASE, Result
 from evidencekit._internal import canonical, keys
 from evidencekit._internal.bundle import container, envelope, layout, minisign
 from evidencekit._internal.dates import shown
-from evidencekit.locker import Locker
+from locker_files import open_locker
 from servers.block_sources import BitcoindRpc
 from servers.chain import SyntheticChain
 from servers.ots_calendar import LoopbackCalendar
@@ -89,7 +89,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         ok("seal", "--no-stamp", "--plain", "-o", paths["b.zip"])
         roots = root / "tsa-root.pem"
         roots.write_bytes(tsa.ca_pem)
-        with Locker.open(root / "locker") as locker:
+        with open_locker(root / "locker") as locker:
             identity = locker.identity_signer(PASSPHRASE)
         env["EVIDENCEKIT_HOME"] = str(root / "locker")
         # The recipient confirms the blocks with a node of their choosing (a header carried in

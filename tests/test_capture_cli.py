@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from evidencekit._internal import layout
 from evidencekit._internal.browser import BrowserNotFound, find_browser
 from evidencekit._internal.demo_site import serve_demo
 
@@ -41,7 +42,7 @@ def test_capture_makes_one_item_with_seven_files_and_facts(case_home: Path, tmp_
     assert "Kari Nordmann" in (out / "page-text.txt").read_text(encoding="utf-8")
     assert run_cli("check").code == 0
     assert [e["action"] for e in run_cli("log", "--json").json()] == ["case.create", "item.add"]
-    assert not list((case_home / "blobs" / "tmp").iterdir())  # no work files left behind
+    assert not list((case_home / layout.BLOBS / "tmp").iterdir())  # no work files left behind
 
 
 def test_capture_errors_change_nothing(case_home: Path) -> None:

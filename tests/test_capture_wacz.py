@@ -24,8 +24,9 @@ from capture_pages.site import Handler, png, serve_loopback, session_or_skip
 from conftest import PASSPHRASE, quiet_locker_env, run_cli
 from evidencekit._internal.browser import BrowserNotFound, find_browser
 from evidencekit._internal.capture.cdxj import surt
-from evidencekit.locker import Locker, Source
+from evidencekit.locker import Source
 from evidencekit.models import IncidentFacts
+from locker_files import open_locker
 
 CSS = b"body { background: #fafafa; }\n.post { color: #223; }\n" * 40
 LATIN1 = "<html><body><p>Blåbærsyltetøy på skjærgården</p></body></html>".encode("latin-1")
@@ -235,7 +236,7 @@ def test_older_capture_gets_the_same_wacz_rebuilt(captured: dict[str, Any], tmp_
     files = tmp_path / "files"
     assert run_cli("export", "E-001", "-o", files, env=env).code == 0
     (files / "page.wacz").unlink()
-    with Locker.open(Path(env["EVIDENCEKIT_HOME"])) as locker:
+    with open_locker(Path(env["EVIDENCEKIT_HOME"])) as locker:
         item = locker.item("E-001")
         sources = [Source(f.name, path=files / f.name, media_type=f.media_type)
                    for f in item.files if f.name != "page.wacz"]
@@ -266,7 +267,7 @@ def test_no_wacz_and_taken_names_are_one_sentence(captured: dict[str, Any], tmp_
     assert len(note.err.strip().splitlines()) == 1 and not (tmp_path / "n.wacz").exists()
     shot = tmp_path / "page-viewport.png"
     shot.write_bytes(png((1, 2, 3), 4, 4))
-    with Locker.open(Path(env["EVIDENCEKIT_HOME"])) as locker:  # as the browser extension stores one
+    with open_locker(Path(env["EVIDENCEKIT_HOME"])) as locker:  # as the browser extension stores one
         extension = locker.add_items([("web", [Source(shot.name, path=shot, media_type="image/png")],
                                        {"method": "extension"}, IncidentFacts())], PASSPHRASE)[0]
     before = run_cli("log", "--json", env=env).out

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import PASSPHRASE, run_cli
-from evidencekit.locker import Locker, Source
+from evidencekit.locker import Source
 from evidencekit.models import IncidentFacts
+from locker_files import open_locker
 
 CHAT = ("18.03.2022, 14:50 - Per Hansen: Hei\n"
         "19.03.2022, 22:15 - Per Hansen: Du får sparken\n")
@@ -45,7 +46,7 @@ def test_list_and_show_tell_what_happened(case_home: Path, tmp_path: Path) -> No
 def test_show_of_a_capture_gives_its_address_and_title(case_home: Path) -> None:
     acquired = {"method": "capture", "requested_url": "http://example.org/p", "final_url": "https://example.org/post/7",
                 "title": "Innlegg om nattevakten", "started": {"utc": "2026-03-01T21:47:00Z"}}
-    with Locker.open(case_home) as locker:  # the record a capture stores (tests/test_capture_* make real ones)
+    with open_locker(case_home) as locker:  # the record a capture stores (tests/test_capture_* make real ones)
         locker.add_items([("web", [Source("page-text.txt", data=b"Innlegg om nattevakten")], acquired,
                            IncidentFacts())], PASSPHRASE)
     shown = ok("show", "E-001")

@@ -16,6 +16,7 @@ import pytest
 
 from bundle_support import invoke
 from conftest import quiet_locker_env
+from evidencekit._internal import layout
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler's pdftotext is not installed")
 
@@ -152,12 +153,12 @@ def test_bad_input_is_one_sentence_and_stores_nothing(case: Path, tmp_path: Path
                                                       args: list[str], says: str) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "letter.txt").write_text("Dear HR\n", encoding="utf-8")
-    before, log, blobs = _items(), invoke("log", "--json").out, sorted((case / "locker" / "blobs").rglob("*"))
+    before, log, blobs = _items(), invoke("log", "--json").out, sorted((case / "locker" / layout.BLOBS).rglob("*"))
     result = invoke("notice", *args, "--no-stamp")
     assert result.code == 2, result
     assert result.out == "" and says in result.err and len(result.err.strip().splitlines()) == 1, result.err
     assert _items() == before and invoke("log", "--json").out == log
-    assert sorted((case / "locker" / "blobs").rglob("*")) == blobs
+    assert sorted((case / "locker" / layout.BLOBS).rglob("*")) == blobs
 
 
 def test_bokmal_error_and_help(case: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from PIL import Image
 from bundle_support import invoke
 from conftest import quiet_locker_env
 from evidencekit._internal.demo_site import serve_demo
+from locker_files import connect
 
 ACCOUNT = "Since March my team leader comments on my body in front of customers. It is harassment because it is unwanted, it is about my sex, and he goes on after I told him to stop."
 PHONE = "+47 912 34 567"
@@ -175,12 +177,10 @@ def test_case_describe_round_trip(home: Path) -> None:
 
 def test_a_changed_description_is_found(home: Path) -> None:
     """The description is committed to by its log entry: editing it in the database shows in ``check``."""
-    import sqlite3
-
     ok("init", "--kdf", "interactive")
     ok("case", "new", "Tampered")
     seq = invoke("case", "describe", "What he did.", "--no-stamp", "--json").json()["seq"]
-    with sqlite3.connect(home / "locker.sqlite") as db:
+    with closing(connect(home)) as db:
         db.execute("UPDATE log_records SET record = replace(record, 'What he did.', 'Nothing.') WHERE seq = ?",
                    (seq,))
     checked = invoke("check")

@@ -24,6 +24,7 @@ from evidencekit._internal.redact import MASK, burn, check_burned
 from evidencekit.errors import UserError
 from evidencekit.locker import Locker, Source
 from evidencekit.models import IncidentFacts
+from locker_files import make_locker, open_locker
 from report_fixtures import WHATSAPP, import_item, needs_corpus, picture
 
 BOXES = [report.Box.parse("10,20,100,40"), report.Box.parse("560,380,80,40")]  # the second reaches the corner
@@ -58,8 +59,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as env:
         for name, value in quiet_locker_env(folder).items():
             env.setenv(name, value)
-        with Locker.open(folder) as locker:
-            locker.init_identity(PASSPHRASE, "interactive")
+        with make_locker(folder) as locker:
             locker.create_case("Redaction case", PASSPHRASE)
             facts = IncidentFacts("2025-03-05", "colleague", "Slack", "Kari saw it too")
             locker.add_items([("file", [Source("photo.png", data=_png_with_metadata())], {"method": "file"}, facts)],
@@ -90,7 +90,7 @@ def _chunks(png: bytes) -> list[bytes]:
 
 
 def test_boxes_replace_exactly_the_boxed_pixels_and_nothing_else(home: Path) -> None:
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         original = locker.item("E-001")
         before = _bytes(locker, original.files[0].sha256)
         made = report.redact(locker, "E-001", PASSPHRASE, boxes=BOXES)
@@ -140,7 +140,7 @@ def test_check_burned_refuses_leftovers() -> None:
 
 
 def test_a_turned_jpeg_is_boxed_as_shown_and_loses_its_exif(home: Path) -> None:
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         made = report.redact(locker, "E-002", PASSPHRASE, boxes=[report.Box.parse("sideways.jpg:0,0,50,290")])
         [file] = made.files
         data = _bytes(locker, file.sha256)
@@ -157,7 +157,7 @@ def test_a_turned_jpeg_is_boxed_as_shown_and_loses_its_exif(home: Path) -> None:
 
 
 def test_masks_hide_every_occurrence_in_transcript_text_and_record(home: Path) -> None:
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         original = locker.item("E-003")
         made = report.redact(locker, "E-003", PASSPHRASE, masks=["dmitry", "ELON"])
         contents = {f.name: _bytes(locker, f.sha256).decode("utf-8") for f in made.files}
@@ -176,7 +176,7 @@ def test_masks_hide_every_occurrence_in_transcript_text_and_record(home: Path) -
 
 
 def test_files_that_cannot_be_redacted_are_left_out(home: Path) -> None:
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         both = report.redact(locker, "E-004", PASSPHRASE, boxes=[report.Box.parse("pic.png:0,0,10,10")],
                              masks=["Kari"])
         only_box = report.redact(locker, "E-004", PASSPHRASE, boxes=[report.Box.parse("pic.png:0,0,10,10")])
@@ -203,12 +203,12 @@ def test_files_that_cannot_be_redacted_are_left_out(home: Path) -> None:
     (["E-099", "--mask", "Kari"], "E-099"),
 ])
 def test_bad_input_is_one_sentence_and_changes_nothing(home: Path, args: list[str], says: str) -> None:
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         count, log = len(locker.items()), len(locker.log())
     result = run_cli("redact", *args, "--no-stamp")
     assert result.code == 2, result
     assert says in result.err and len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         assert (len(locker.items()), len(locker.log())) == (count, log)
 
 
@@ -216,7 +216,7 @@ def test_bundle_with_only_the_redaction_verifies_and_names_the_withheld_original
     made = run_cli("redact", "E-001", "--box", "10,20,100,40", "--no-stamp", "--json")
     assert made.code == 0, made.err
     label = made.json()["id"]
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         original = locker.item("E-001")
         sealed = bundle.seal(locker, PASSPHRASE, items=[label], output=tmp_path / "only-redaction.zip")
         clear_strips = report.build(locker, options=report.Options(items=["E-001"])).sections[0].pictures[0]
@@ -251,7 +251,7 @@ def test_bundle_with_only_the_redaction_verifies_and_names_the_withheld_original
 
 
 def test_a_redaction_of_a_sensitive_picture_is_blurred_too(home: Path) -> None:
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         made = report.redact(locker, "E-001", PASSPHRASE, boxes=BOXES[:1])
         locker.mark_sensitive("E-001", PASSPHRASE)
         try:

@@ -17,8 +17,9 @@ from pathlib import Path
 from PIL import Image
 
 from conftest import PASSPHRASE, run_cli
-from evidencekit.locker import Locker, Source
+from evidencekit.locker import Source
 from evidencekit.models import IncidentFacts
+from locker_files import open_locker
 
 CHAT = ("30.03.2024, 23:50 - Per Hansen: Du er ubrukelig\n"
         "31.03.2024, 01:55 - Per Hansen: Jeg vet hvor du bor\n"
@@ -44,7 +45,7 @@ def _capture(home: Path) -> None:
     acquired = {"method": "capture", "requested_url": "https://example.org/per", "final_url": "https://example.org/per",
                 "title": "Per sin profil", "started": {"utc": "2024-03-31T01:30:00Z", "local": "2024-03-31T03:30:00",
                                                        "zone": "Europe/Oslo"}}
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         locker.add_items([("web", [Source("page-full.png", data=picture.getvalue()),
                                    Source("page-text.txt", data="Per sin profil".encode())], acquired,
                            IncidentFacts())], PASSPHRASE)
