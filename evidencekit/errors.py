@@ -73,6 +73,7 @@ class DiskFull(UserError):
 
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 _SQLITE_FULL = 13
+_SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB: a page that fails its check reads so
 _SQLITE_IOERR_SHMSIZE = 10 | (19 << 8)  # the shared-memory file could not grow
 
 
@@ -93,6 +94,13 @@ def disk_full(error: BaseException) -> DiskFull | None:
         return None
     filename = getattr(error, "filename", None)
     return DiskFull(Path(os.fsdecode(filename)).parent if filename else None)
+
+
+def damaged_database(error: BaseException) -> LockerError | None:
+    """``error`` as :class:`LockerError` if SQLite found a page of the locker's database that does
+    not check out (SQLCipher authenticates every page): the last resort, whatever query read it."""
+    code = getattr(error, "sqlite_errorcode", 0) if isinstance(error, sqlite3.DatabaseError) else 0
+    return LockerError("locker.database_damaged", reason=str(error)) if code & 0xFF in _SQLITE_DAMAGED else None
 
 
 @contextmanager

@@ -671,11 +671,13 @@ class Locker:
         return custody_log.head(self.db, self.case(case).id)
 
     def check(self, case: str | None = None) -> CheckReport:
-        """Re-hash every blob and re-verify records, chain and signatures of one case.
+        """Re-hash every blob and re-verify records, chain and signatures of one case, after every
+        page of the database is checked (a damaged one raises :class:`LockerError`).
 
         Also clears what killed commands left (work folders, orphan blobs) and tightens the
         locker's permissions.
         """
+        database.check_pages(self.db)
         target = self.case(case)
         self.blobs.clean_up(self._referenced, sweep=True)
         self._make_private()
