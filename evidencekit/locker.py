@@ -180,6 +180,7 @@ class Locker:
         """Only what the locker owns: the home may be a folder that holds other things too."""
         self.blobs.make_private()
         blobstore.private_tree(self.home / layout.PROFILES)
+        blobstore.private_file(self.home / layout.KEY)  # sealed, but a copy invites guessing offline
 
     def close(self) -> None:
         """Remove this command's work folder (sweeping blobs of a failed add), then close."""
