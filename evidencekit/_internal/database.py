@@ -132,7 +132,7 @@ def connect(path: Path, key: bytes) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except (OSError, sqlite3.DatabaseError) as exc:
-        if is_no_room(exc):
+        if is_no_room(exc, path.parent):
             raise DiskFull(path.parent) from exc
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise LockerError("locker.not_a_database", path=str(path), reason=reason or str(exc)) from exc
@@ -200,7 +200,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except BaseException as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        if is_no_room(exc):
+        if is_no_room(exc, _folder(conn) if isinstance(exc, Error) else None):
             raise DiskFull(_folder(conn)) from exc
         raise
 
