@@ -73,17 +73,34 @@ class DiskFull(UserError):
 
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
 _SQLITE_FULL = 13
-_SQLITE_IOERR_SHMSIZE = 10 | (19 << 8)  # the shared-memory file could not grow
+_SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB: a page that fails its check reads so
+_SQLITE_IOERR = 10
+_SQLITE_IOERR_SHMSIZE = _SQLITE_IOERR | (19 << 8)  # the shared-memory file could not grow
+_SHM_ROOM = 64 * 1024  # SQLite grows its shared-memory file 32 KiB at a time
 
 
-def is_no_room(error: BaseException) -> bool:
-    """Whether ``error`` means a full disk or quota, as the OS or SQLite reports it."""
+def is_no_room(error: BaseException, folder: Path | str | None = None) -> bool:
+    """Whether ``error`` means a full disk or quota, as the OS or SQLite reports it.
+
+    SQLCipher's module reports SQLite's primary code only, so a shared-memory file that could not
+    grow is a bare I/O error: given the ``folder`` SQLite writes in, one on a disk with no room
+    left for that file counts as a full disk too."""
     if isinstance(error, OSError):
         return error.errno in _NO_ROOM
     if isinstance(error, sqlite3.Error):
         code = getattr(error, "sqlite_errorcode", 0)
-        return code & 0xFF == _SQLITE_FULL or code == _SQLITE_IOERR_SHMSIZE
+        if code & 0xFF == _SQLITE_FULL or code == _SQLITE_IOERR_SHMSIZE:
+            return True
+        return code == _SQLITE_IOERR and folder is not None and _room_left(folder) < _SHM_ROOM
     return False
+
+
+def _room_left(folder: Path | str) -> int:
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return _SHM_ROOM
+    return info.f_bavail * info.f_frsize
 
 
 def disk_full(error: BaseException) -> DiskFull | None:
@@ -93,6 +110,13 @@ def disk_full(error: BaseException) -> DiskFull | None:
         return None
     filename = getattr(error, "filename", None)
     return DiskFull(Path(os.fsdecode(filename)).parent if filename else None)
+
+
+def damaged_database(error: BaseException) -> LockerError | None:
+    """``error`` as :class:`LockerError` if SQLite found a page of the locker's database that does
+    not check out (SQLCipher authenticates every page): the last resort, whatever query read it."""
+    code = getattr(error, "sqlite_errorcode", 0) if isinstance(error, sqlite3.DatabaseError) else 0
+    return LockerError("locker.database_damaged", reason=str(error)) if code & 0xFF in _SQLITE_DAMAGED else None
 
 
 @contextmanager
@@ -105,6 +129,6 @@ def naming_full_disk(folder: Path | str) -> Iterator[None]:
     try:
         yield
     except (OSError, sqlite3.Error) as error:
-        if is_no_room(error):
+        if is_no_room(error, folder):
             raise DiskFull(folder) from error
         raise

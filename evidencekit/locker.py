@@ -180,6 +180,7 @@ class Locker:
         """Only what the locker owns: the home may be a folder that holds other things too."""
         self.blobs.make_private()
         blobstore.private_tree(self.home / layout.PROFILES)
+        blobstore.private_file(self.home / layout.KEY)  # sealed, but a copy invites guessing offline
 
     def close(self) -> None:
         """Remove this command's work folder (sweeping blobs of a failed add), then close."""
@@ -671,11 +672,13 @@ class Locker:
         return custody_log.head(self.db, self.case(case).id)
 
     def check(self, case: str | None = None) -> CheckReport:
-        """Re-hash every blob and re-verify records, chain and signatures of one case.
+        """Re-hash every blob and re-verify records, chain and signatures of one case, after every
+        page of the database is checked (a damaged one raises :class:`LockerError`).
 
         Also clears what killed commands left (work folders, orphan blobs) and tightens the
         locker's permissions.
         """
+        database.check_pages(self.db)
         target = self.case(case)
         self.blobs.clean_up(self._referenced, sweep=True)
         self._make_private()

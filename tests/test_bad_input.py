@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import shutil
 import subprocess
 import sys
 import unicodedata
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from conftest import Result, run_cli
+from conftest import PASSPHRASE, Result, run_cli
+from evidencekit._internal import layout
 from evidencekit._internal.database import SCHEMA_VERSION
+from locker_files import connect
 
 
 def _snapshot(home: Path) -> tuple[str, str]:
@@ -29,12 +31,12 @@ def test_wrong_passphrase_changes_nothing(case_home: Path, tmp_path: Path) -> No
     f = tmp_path / "x.txt"
     f.write_text("x")
     before = _snapshot(case_home)
-    blobs_before = sorted(p.name for p in (case_home / "blobs").rglob("*") if p.is_file())
+    blobs_before = sorted(p.name for p in (case_home / layout.BLOBS).rglob("*") if p.is_file())
     result = run_cli("add", f, env={"EVIDENCEKIT_PASSPHRASE": "wrong"})
     assert result.code == 2
     assert result.err.strip() == "The passphrase is wrong; nothing was changed."
     assert _snapshot(case_home) == before
-    assert sorted(p.name for p in (case_home / "blobs").rglob("*") if p.is_file()) == blobs_before
+    assert sorted(p.name for p in (case_home / layout.BLOBS).rglob("*") if p.is_file()) == blobs_before
     assert run_cli("note", "text", env={"EVIDENCEKIT_PASSPHRASE": "wrong"}).code == 2
     assert run_cli("case", "new", "Other", env={"EVIDENCEKIT_PASSPHRASE": "wrong"}).code == 2
     assert _snapshot(case_home) == before
@@ -43,29 +45,40 @@ def test_wrong_passphrase_changes_nothing(case_home: Path, tmp_path: Path) -> No
 def test_no_passphrase_and_no_terminal(case_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "x.txt"
     f.write_text("x")
+    before = _snapshot(case_home)
     monkeypatch.delenv("EVIDENCEKIT_PASSPHRASE")
     result = run_cli("add", f, stdin=subprocess.DEVNULL)
     assert result.code == 2
-    assert "EVIDENCEKIT_PASSPHRASE" in result.err
+    _one_clear_sentence(result)
+    assert "evidencekit unlock" in result.err
+    monkeypatch.setenv("EVIDENCEKIT_PASSPHRASE", PASSPHRASE)
+    assert _snapshot(case_home) == before
 
 
 def test_newer_schema_is_refused(case_home: Path) -> None:
-    with sqlite3.connect(case_home / "locker.sqlite") as db:
+    with closing(connect(case_home)) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     result = run_cli("list")
     assert result.code == 2
     _one_clear_sentence(result)
     assert "newer version of evidencekit" in result.err
-    with sqlite3.connect(case_home / "locker.sqlite") as db:
+    with closing(connect(case_home)) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
 
 
-def test_not_a_locker(home: Path) -> None:
-    home.mkdir()
-    (home / "locker.sqlite").write_bytes(b"this is no database" * 100)
+@pytest.mark.parametrize("garbage, says", [(layout.DATABASE, "is not an evidencekit locker or is damaged"),
+                                           (layout.KEY, "locker key file"),
+                                           (layout.PLAIN_DATABASE, "evidencekit upgrade")])
+def test_not_a_locker(home: Path, garbage: str, says: str) -> None:
+    """A locker's database or key that is no such file, or an old locker's that is none either."""
+    if garbage != layout.PLAIN_DATABASE:
+        assert run_cli("init", "--kdf", "interactive").code == 0
+    home.mkdir(exist_ok=True)
+    (home / garbage).write_bytes(b"this is no database" * 100)
     result = run_cli("list")
     assert result.code == 2
     _one_clear_sentence(result)
+    assert says in result.err
 
 
 @pytest.mark.parametrize("kind", ["missing", "folder", "fifo"])

@@ -1,12 +1,14 @@
-"""``check`` passes on a clean case and names exactly what was tampered with."""
+"""``check`` passes on a clean case and names exactly what was tampered with: a sealed blob file
+changed, cut short, swapped or moved under another blob's name, a row edited through the database's
+key, and a damaged database file."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import nacl.signing
@@ -14,7 +16,10 @@ import pytest
 import rfc8785
 
 from conftest import PASSPHRASE, run_cli
-from evidencekit._internal import keys
+from evidencekit._internal import database, keys, layout, sealed_blob
+from locker_files import blob_file, connect
+
+PAGE = 4096  # SQLCipher 4's page size
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +46,16 @@ def filled(template: Path, home: Path) -> Path:
 
 def _blob(home: Path, item: str) -> Path:
     sha = run_cli("show", item, "--json").json()["files"][0]["sha256"]
-    return home / "blobs" / sha[:2] / sha
+    return blob_file(home, sha)
 
 
-def _db(home: Path) -> sqlite3.Connection:
-    return sqlite3.connect(home / "locker.sqlite", isolation_level=None)
+def _db(home: Path) -> closing[database.Connection]:
+    """The database through its key, each statement committed at once, closed after the block."""
+    return closing(connect(home))
+
+
+def _writable(blob: Path) -> None:
+    os.chmod(blob, stat.S_IRUSR | stat.S_IWUSR)
 
 
 def _check_fails_with(expected: str) -> str:
@@ -57,13 +67,55 @@ def _check_fails_with(expected: str) -> str:
     return result.out
 
 
-def test_blob_byte_flipped(filled: Path) -> None:
+@pytest.mark.parametrize("where", [3, len(sealed_blob.MAGIC) + 5, sealed_blob.HEADER + 4, -1],
+                         ids=["magic", "salt", "ciphertext", "tag"])
+def test_blob_byte_flipped(filled: Path, where: int) -> None:
     blob = _blob(filled, "E-002")
-    os.chmod(blob, stat.S_IRUSR | stat.S_IWUSR)
+    _writable(blob)
     data = bytearray(blob.read_bytes())
-    data[3] ^= 0x01
+    data[where] ^= 0x01
     blob.write_bytes(bytes(data))
-    _check_fails_with("E-002 two.txt: the stored file was changed")
+    out = _check_fails_with("E-002 two.txt: the stored file was changed")
+    assert "E-001" not in out and "E-003" not in out
+
+
+def test_blob_cut_short(filled: Path) -> None:
+    blob = _blob(filled, "E-001")
+    _writable(blob)
+    os.truncate(blob, blob.stat().st_size - 1)
+    _check_fails_with("E-001 one.txt: the stored file was changed")
+
+
+def test_blob_files_swapped(filled: Path) -> None:
+    """Each file is sealed for its own name: two swapped files open as neither."""
+    one, two = _blob(filled, "E-001"), _blob(filled, "E-002")
+    swap = one.with_name("swap")
+    os.replace(one, swap)
+    os.replace(two, one)
+    os.replace(swap, two)
+    out = _check_fails_with("E-001 one.txt: the stored file was changed")
+    assert "E-002 two.txt: the stored file was changed" in out and "E-003" not in out
+
+
+def test_blob_moved_under_another_blobs_name(filled: Path) -> None:
+    one, three = _blob(filled, "E-001"), _blob(filled, "E-003")
+    os.replace(one, three)
+    out = _check_fails_with("E-001 one.txt: the stored file is missing")
+    assert "E-003 three.txt: the stored file was changed" in out
+
+
+@pytest.mark.parametrize("chunks_left", [1, 2])
+def test_blob_cut_at_a_chunk_boundary(filled: Path, tmp_path: Path, chunks_left: int) -> None:
+    """Whole chunks cut off the end leave a shorter file of whole chunks: the last one left was not
+    sealed as the last, so the cut is found."""
+    recording = tmp_path / "recording.m4a"
+    recording.write_bytes(os.urandom(2 * sealed_blob.CHUNK + 1000))  # three chunks
+    assert run_cli("add", recording).code == 0
+    blob = _blob(filled, "E-004")
+    _writable(blob)
+    os.truncate(blob, sealed_blob.HEADER + chunks_left * sealed_blob.SEALED_CHUNK)
+    out = _check_fails_with("E-004 recording.m4a: the stored file was changed")
+    assert "E-001" not in out
 
 
 def test_blob_deleted(filled: Path) -> None:
@@ -117,3 +169,23 @@ def test_item_row_deleted(filled: Path) -> None:
     with _db(filled) as db:
         db.execute("DELETE FROM items WHERE number = 2")
     _check_fails_with("E-002 is recorded in the custody log but is missing from the locker")
+
+
+@pytest.mark.parametrize("page", ["first", "middle", "last"])
+def test_database_byte_flipped(filled: Path, page: str) -> None:
+    """Every page of the database is authenticated, also those the case's rows are not on: a flipped
+    byte is a damaged locker, said in one sentence, never a traceback or an internal error."""
+    db = filled / layout.DATABASE
+    assert not (filled / f"{layout.DATABASE}-wal").exists()  # all of it is in the file itself
+    data = bytearray(db.read_bytes())
+    pages = len(data) // PAGE
+    number = {"first": 0, "middle": pages // 2, "last": pages - 1}[page]
+    data[number * PAGE + 100] ^= 0x01
+    db.write_bytes(bytes(data))
+    for command in (("check",), ("check", "--json"), ("list",)):
+        result = run_cli(*command)
+        if command == ("list",) and result.code == 0:
+            continue  # the page it reads may be whole: only check must look at every page
+        assert result.code == 2, command + (result.out, result.err)
+        assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result.err
+        assert "damaged" in result.err and result.out == "", result.err

@@ -1,7 +1,7 @@
 """A command killed at any instant leaves the case whole, and its leftovers go with the next command.
 
 ``add`` killed by SIGKILL leaves the new item complete or absent; a killed command's work folder
-(``blobs/tmp/work-*``) and orphan blobs are removed by the next command or ``check``, never those
+(``store/tmp/work-*``) and orphan blobs are removed by the next command or ``check``, never those
 of a command still running. The helpers here serve the other kill campaigns too.
 """
 
@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from conftest import PASSPHRASE, run_cli
+from evidencekit._internal import layout
 from evidencekit.errors import UserError
-from evidencekit.locker import Locker, Source
+from evidencekit.locker import Source
 from evidencekit.models import IncidentFacts
+from locker_files import blob_file, blob_files, open_locker, stray_blob_files, write_blob_file
 
 FULL_CAMPAIGN = 50
 SIZE = 32 * 1024 * 1024
@@ -105,14 +107,13 @@ def wait_until_gone(marker: str, timeout: float = 40) -> list[str]:
 
 
 def work_leftovers(home: Path) -> list[Path]:
-    return list((home / "blobs" / "tmp").iterdir())
+    return list((home / layout.BLOBS / "tmp").iterdir())
 
 
-def orphan_blobs(home: Path) -> set[str]:
-    """Blob files that no item of the (only) case refers to, read without opening the locker."""
-    stored = {p.name for p in (home / "blobs").glob("??/*")}
+def orphan_blobs(home: Path) -> set[Path]:
+    """Blob files that no item of the (only) case refers to, found without opening the locker."""
     named = {f["sha256"] for item in run_cli("list", "--json").json() for f in item["files"]}
-    return stored - named
+    return set(stray_blob_files(home, named))
 
 
 # add ------------------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ def test_sigkill_during_add_never_leaves_half_an_item(case_home: Path, tmp_path:
         assert work_leftovers(case_home) == [], f"trial {trial}"
         assert orphan_blobs(case_home) == set(), f"trial {trial}"
     print(f"after kills: {outcomes}")
-    assert os.path.exists(case_home / "locker.sqlite")
+    assert os.path.exists(case_home / layout.DATABASE)
 
 
 # work folders and orphan blobs ----------------------------------------------------------------
@@ -160,19 +161,16 @@ def test_sigkill_during_add_never_leaves_half_an_item(case_home: Path, tmp_path:
 
 def _dead_command(home: Path) -> Path:
     """What a command killed mid-way leaves: its work folder, whose lock nobody holds any more."""
-    folder = home / "blobs" / "tmp" / "work-killed"
+    folder = home / layout.BLOBS / "tmp" / "work-killed"
     (folder / "scratch-1").mkdir(parents=True)
     (folder / "lock").touch()
     (folder / "scratch-1" / "export.zip").write_bytes(b"the worker's chat" * 1000)
     return folder
 
 
-def _orphan(home: Path, data: bytes) -> str:
+def _orphan(home: Path, data: bytes) -> Path:
     """A blob stored by a command killed before it recorded the item."""
-    name = hashlib.sha256(data).hexdigest()
-    (home / "blobs" / name[:2]).mkdir(mode=0o700, exist_ok=True)
-    (home / "blobs" / name[:2] / name).write_bytes(data)
-    return name
+    return write_blob_file(home, data)
 
 
 def test_next_command_removes_a_killed_commands_work_and_orphans(case_home: Path) -> None:
@@ -190,8 +188,8 @@ def test_check_sweeps_orphans_and_keeps_every_recorded_blob(case_home: Path, tmp
     assert run_cli("add", evidence).code == 0
     orphan = _orphan(case_home, b"nobody refers to me")
     assert run_cli("check").code == 0
-    assert orphan_blobs(case_home) == set() and not (case_home / "blobs" / orphan[:2] / orphan).exists()
-    assert len(list((case_home / "blobs").glob("??/*"))) == 1
+    assert orphan_blobs(case_home) == set() and not orphan.exists()
+    assert blob_files(case_home) == [blob_file(case_home, hashlib.sha256(evidence.read_bytes()).hexdigest())]
     assert run_cli("check").code == 0
 
 
@@ -199,7 +197,7 @@ def test_a_failed_add_takes_its_new_blobs_with_it(case_home: Path, tmp_path: Pat
     good = tmp_path / "good.txt"
     good.write_text("first file of two")
     sources = [Source(good.name, path=good), Source("gone.txt", path=tmp_path / "gone.txt")]
-    with Locker.open(case_home) as locker, pytest.raises(UserError):
+    with open_locker(case_home) as locker, pytest.raises(UserError):
         locker.add_items([("file", sources, {}, IncidentFacts())], PASSPHRASE)
     assert orphan_blobs(case_home) == set()
     assert work_leftovers(case_home) == []
@@ -208,20 +206,20 @@ def test_a_failed_add_takes_its_new_blobs_with_it(case_home: Path, tmp_path: Pat
 def test_a_running_command_is_never_robbed(case_home: Path) -> None:
     """While one command stores (and until it records), no other may sweep; its folder stays."""
     data = b"an add in progress"
-    with Locker.open(case_home) as running:
+    with open_locker(case_home) as running:
         with running.blobs.storing():
             blob = running.blobs.put_bytes(data).sha256  # stored, not yet recorded: an orphan for now
             work = running.blobs.work()
             dead = _dead_command(case_home)
             assert run_cli("list").code == 0  # finds the dead command but may not sweep yet
-            assert (case_home / "blobs" / blob[:2] / blob).exists() and work.exists()
+            assert blob_file(case_home, blob).exists() and work.exists()
             assert dead.exists() and not (dead / "scratch-1").exists()  # emptied, kept as a reminder
             with pytest.raises(BlockingIOError):  # the running command's lock is really held
                 _try_lock(work / "lock")
             running.add_items([("diary", [Source("diary.txt", data=data)], {}, IncidentFacts())], PASSPHRASE)
     assert run_cli("list").code == 0  # now the owed sweep runs, and keeps what was recorded
     assert not dead.exists() and work_leftovers(case_home) == []
-    assert (case_home / "blobs" / blob[:2] / blob).exists() and orphan_blobs(case_home) == set()
+    assert blob_file(case_home, blob).exists() and orphan_blobs(case_home) == set()
     assert run_cli("check").code == 0
 
 
@@ -235,7 +233,7 @@ def _try_lock(path: Path) -> None:
 
 def test_leftovers_of_older_versions_go_once_they_are_old(case_home: Path) -> None:
     """Before work folders were locked, a killed import left its copy of the export for good."""
-    tmp = case_home / "blobs" / "tmp"
+    tmp = case_home / layout.BLOBS / "tmp"
     old_copy, old_half, fresh = tmp / "work-x1y2z3", tmp / "4242-0123456789abcdef", tmp / "work-just-made"
     (old_copy / "export").mkdir(parents=True)
     (old_copy / "export" / "chat.zip").write_bytes(b"the whole chat")

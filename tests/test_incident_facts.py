@@ -15,8 +15,9 @@ import pytest
 from bundle_support import invoke
 from conftest import PASSPHRASE
 from evidencekit.errors import UserError
-from evidencekit.locker import Locker, normalise_date
+from evidencekit.locker import normalise_date
 from evidencekit.models import IncidentFacts
+from locker_files import open_locker
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler's pdftotext is not installed")
 
@@ -88,7 +89,7 @@ def test_every_fact_through_note_show_and_timeline(diary: Path) -> None:
 
 
 def test_facts_are_in_the_signed_record_and_old_records_still_read(diary: Path) -> None:
-    with Locker.open(diary) as locker:
+    with open_locker(diary) as locker:
         raw = bytes(locker.db.execute("SELECT record FROM items WHERE number = 1").fetchone()[0])
         record = json.loads(raw)
         assert record["incident"]["witnesses"] == FACTS["witnesses"] and "salt" in record

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import PASSPHRASE, run_cli
-from evidencekit.locker import Locker
+from evidencekit._internal import layout
+from locker_files import blob_files, open_locker
 from test_crash_import import whatsapp_zip
 
 
@@ -31,7 +32,7 @@ def _loose(home: Path) -> list[str]:
     """Everything under ``home`` that is not as private as it must be."""
     found = []
     for path in [home, *home.rglob("*")]:
-        is_blob = path.parent.parent == home / "blobs" and len(path.parent.name) == 2
+        is_blob = path.parent.parent == home / layout.BLOBS and len(path.parent.name) == 2
         wanted = 0o700 if path.is_dir() else 0o400 if is_blob else 0o600
         if _mode(path) != wanted:
             found.append(f"{oct(_mode(path))} {path.relative_to(home)}")
@@ -48,12 +49,12 @@ def test_everything_is_private_under_a_permissive_umask(home: Path, tmp_path: Pa
         result = run_cli(*args, umask=0)
         assert result.code == 0, result.err
     assert _loose(home) == []
-    with _umask(0), Locker.open(home) as locker:  # while a command runs: -wal, -shm, its work folder
+    with _umask(0), open_locker(home) as locker:  # while a command runs: -wal, -shm, its work folder
         locker.add_note("another note", PASSPHRASE)
         scratch = locker.scratch()
         (scratch / "page.png").write_bytes(b"work in progress")  # written by someone else's code
         names = {p.name for p in home.iterdir()}
-        assert {"locker.sqlite-wal", "locker.sqlite-shm"} <= names
+        assert {f"{layout.DATABASE}-wal", f"{layout.DATABASE}-shm"} <= names
         assert _mode(scratch) == 0o700 and _mode(scratch.parent) == 0o700
         assert [line for line in _loose(home) if not line.endswith("page.png")] == []
     assert _loose(home) == []
@@ -67,9 +68,10 @@ def test_a_loose_folder_that_existed_is_tightened(home: Path) -> None:
     assert run_cli("note", "first", "--no-stamp").code == 0
     # as an older evidencekit (or a careless copy) left it
     os.chmod(home, 0o777)
-    blob = next((home / "blobs").glob("??/*"))
-    for path, mode in ((home / "blobs", 0o777), (blob.parent, 0o755), (blob, 0o444),
-                       (home / "locker.sqlite", 0o666), (home / "blobs" / "tmp", 0o777)):
+    blob = blob_files(home)[0]
+    for path, mode in ((home / layout.BLOBS, 0o777), (blob.parent, 0o755), (blob, 0o444),
+                       (home / layout.DATABASE, 0o666), (home / layout.KEY, 0o644),
+                       (home / layout.BLOBS / "tmp", 0o777)):
         os.chmod(path, mode)
     assert run_cli("list", umask=0).code == 0
     assert _loose(home) == []
@@ -77,7 +79,7 @@ def test_a_loose_folder_that_existed_is_tightened(home: Path) -> None:
 
 def test_check_tightens_files_even_in_a_private_folder(case_home: Path) -> None:
     assert run_cli("note", "first", "--no-stamp").code == 0
-    blob = next((case_home / "blobs").glob("??/*"))
+    blob = blob_files(case_home)[0]
     os.chmod(blob, 0o644)
     assert run_cli("check").code == 0
     assert _mode(blob) == 0o400

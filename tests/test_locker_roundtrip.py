@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import closing
 from pathlib import Path
 
 from PIL import Image
 
 from conftest import run_cli
+from locker_files import blob_file, connect, open_locker
 
 
 def _sha(path: Path) -> str:
@@ -53,6 +55,13 @@ def test_add_three_files_and_a_note_round_trip(case_home: Path, tmp_path: Path) 
     human = run_cli("show", "E-003")
     assert _sha(originals[2]) in human.out and "image/png" in human.out
     assert run_cli("check").code == 0
+
+    with open_locker(case_home) as locker:  # at rest only sealed bytes; the store opens the evidence
+        for path in originals:
+            at_rest = blob_file(case_home, _sha(path)).read_bytes()
+            assert path.read_bytes()[:64] not in at_rest and len(at_rest) > path.stat().st_size
+            with locker.blobs.open(_sha(path)) as blob:
+                assert blob.read() == path.read_bytes()
 
 
 def test_items_are_numbered_per_case(case_home: Path, tmp_path: Path) -> None:
@@ -103,9 +112,7 @@ def test_marking_sensitive_is_logged_and_checked(case_home: Path, tmp_path: Path
     assert run_cli("mark", "E-001", "--not-sensitive", "--json").json()["sensitive"] is False
     assert [e["action"] for e in run_cli("log", "--json").json()][-2:] == ["item.mark", "item.mark"]
     assert run_cli("check").code == 0
-    import sqlite3
-
-    with sqlite3.connect(case_home / "locker.sqlite") as db:
+    with closing(connect(case_home)) as db:
         db.execute("UPDATE log_records SET record = replace(record, 'false', 'true ')")
     broken = run_cli("check")
     assert broken.code == 1 and "The record of #4 was changed" in broken.out

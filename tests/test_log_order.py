@@ -6,8 +6,10 @@ with its own case key."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 
 from conftest import PASSPHRASE, run_cli
 from evidencekit._internal import canonical, custody_log, keys
-from evidencekit.locker import Locker
+from locker_files import connect, open_locker
 
 Fields = dict[str, Any]
 
@@ -43,8 +45,9 @@ def _entry(seq: int, time: str | None = None, action: str = "item.add", subject:
 
 @pytest.fixture(scope="module")
 def signer() -> nacl.signing.SigningKey:
-    """A case key as the locker makes it: generated and sealed under a passphrase, then opened."""
-    return keys.unseal(keys.generate(PASSPHRASE, "interactive"), PASSPHRASE)
+    """A case key as the locker makes it: generated and sealed under a locker's seed key, then opened."""
+    seed_key = secrets.token_bytes(32)
+    return keys.unseal(keys.generate(seed_key), seed_key)
 
 
 def _problems(signer: nacl.signing.SigningKey, entries: list[Fields]) -> list[tuple[str, str]]:
@@ -198,11 +201,10 @@ def filled(case_home: Path, tmp_path: Path) -> Path:
 
 def _rewrite(home: Path, change: Callable[[list[Fields]], list[Fields]]) -> None:
     """Re-sign the whole log with the case key after ``change``: what only the key holder can do."""
-    with Locker.open(home) as locker:
+    with open_locker(home) as locker:
         case_id = locker.case().id
         signer = locker.case_signer(case_id, PASSPHRASE)
-    db = sqlite3.connect(home / "locker.sqlite", isolation_level=None)
-    with db:
+    with closing(connect(home)) as db:
         bodies = [canonical.loads(body) for (body,) in db.execute("SELECT body FROM log_entries ORDER BY seq")]
         for fields in bodies:
             del fields["prev"], fields["signer"]
@@ -210,7 +212,6 @@ def _rewrite(home: Path, change: Callable[[list[Fields]], list[Fields]]) -> None
         db.execute("DELETE FROM log_entries WHERE case_id = ?", (case_id,))
         db.executemany("INSERT INTO log_entries (case_id, seq, body, signature) VALUES (?, ?, ?, ?)",
                        [(case_id, n, body, sig) for n, (body, sig) in enumerate(rewritten, 1)])
-    db.close()
 
 
 def _check_says(*expected: str) -> None:

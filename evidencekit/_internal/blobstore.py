@@ -245,6 +245,11 @@ def private_tree(root: Path, blobs: Path | None = None) -> None:
             _tighten(here / name, READ_ONLY if is_blob_folder else PRIVATE_FILE)
 
 
+def private_file(path: Path) -> None:
+    """Tighten one file the locker owns to 0600 (a link is left alone, never followed)."""
+    _tighten(path, PRIVATE_FILE)
+
+
 def _tighten(path: Path, mode: int) -> None:
     try:
         info = path.lstat()

@@ -133,7 +133,7 @@ def connect(path: Path, key: bytes) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except (OSError, sqlite3.DatabaseError) as exc:
-        if is_no_room(exc):
+        if is_no_room(exc, path.parent):
             raise DiskFull(path.parent) from exc
         reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise LockerError("locker.not_a_database", path=str(path), reason=reason or str(exc)) from exc
@@ -149,8 +149,20 @@ def connect(path: Path, key: bytes) -> sqlite3.Connection:
 
 
 def use_key(conn: sqlite3.Connection, key: bytes, schema: str = "main") -> None:
-    """Give SQLCipher the raw 32-byte key (our KDF made it: SQLCipher's own is skipped)."""
+    """Give SQLCipher the raw 32-byte key (our KDF made it: SQLCipher's own is skipped).
+
+    SQLCipher's own log is silenced: a page that fails its check reaches us as an error that the
+    worker is told about in one sentence, not also as raw lines on stderr."""
+    conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f"PRAGMA {schema}.key = \"x'{key.hex()}'\"")
+
+
+def check_pages(conn: sqlite3.Connection) -> None:
+    """Check every page of the file against its HMAC, also the pages no query of ``check`` reads
+    (indexes, other tables, free pages), so a changed byte anywhere in the database is found."""
+    failed = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+    if failed:
+        raise LockerError("locker.database_damaged", reason=failed[0][0])
 
 
 def _make_private(path: Path) -> None:
@@ -189,7 +201,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except BaseException as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        if is_no_room(exc):
+        if is_no_room(exc, _folder(conn) if isinstance(exc, Error) else None):
             raise DiskFull(_folder(conn)) from exc
         raise
 

@@ -17,7 +17,7 @@ import click
 from evidencekit import __version__
 from evidencekit.cli._common import Group, Session, echo, option
 from evidencekit._internal.interrupt import quiet_browser_leftovers, terminate_as_interrupt
-from evidencekit.errors import EvidencekitError, disk_full
+from evidencekit.errors import EvidencekitError, damaged_database, disk_full
 from evidencekit.i18n import LANGUAGES, set_language, t
 
 
@@ -79,10 +79,10 @@ def main() -> None:
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if debug:
             raise
-        full = disk_full(exc)  # not a bug: a full disk that no code closer to the write named
-        if full is not None:
-            echo(full.message(), err=True)
-            sys.exit(full.exit_code)
+        named = disk_full(exc) or damaged_database(exc)  # not bugs: a full disk or a damaged locker
+        if named is not None:  # that no code closer to the write or read named
+            echo(named.message(), err=True)
+            sys.exit(named.exit_code)
         echo(t("cli.unexpected", error=f"{type(exc).__name__}: {exc}"), err=True)
         sys.exit(70)
     sys.exit(status if isinstance(status, int) else 0)
