@@ -53,8 +53,7 @@ def run(folder: Path, say: Callable[[str], None] = print) -> DemoResult:
         for item in items:
             say(t("demo.step_item", item=item.label, kind=t("kinds." + item.kind), count=len(item.files)))
         report = locker.check()
-        say(t("check.all_holds", title=case.title, items=report.items, files=report.files, entries=report.entries)
-            if report.ok else t("check.problems_found", title=case.title, count=len(report.problems)))
+        say(report.summary(case.title))
         sealed = bundle.seal(locker, PASSPHRASE, items=[i.label for i in items[:2]], output=folder / "bundle.zip")
         say(t("bundle.sealed", path=str(sealed.path), count=len(sealed.items), withheld=sealed.withheld,
               recipients=0))

@@ -20,7 +20,7 @@ from pathlib import Path
 from evidencekit import __version__
 from evidencekit._internal.native_host import HOST_NAME
 from evidencekit._internal.native_host import install as hosts
-from evidencekit.errors import EvidencekitError, UserError
+from evidencekit.errors import EvidencekitError, UserError, WrongPassphrase
 from evidencekit.i18n import t
 
 LOW_DISK = 1024**3  # below this a few screen recordings fill the disk: say so
@@ -223,6 +223,9 @@ def _locker(home: Path | None, online: bool, passphrase: str | None) -> Iterator
         return
     try:
         locker = Locker.open(where, passphrase)
+    except WrongPassphrase:  # the locker may be fine: the passphrase given to this command is not hers
+        yield Check("locker", "fail", "doctor.locker_wrong_passphrase", {"path": str(where)})
+        return
     except Exception as error:  # noqa: BLE001 - any reason it will not open is the finding
         reason = error.message() if isinstance(error, EvidencekitError) else f"{type(error).__name__}: {error}"
         yield Check("locker", "fail", "doctor.locker_unreadable", {"path": str(where), "reason": reason},

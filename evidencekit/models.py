@@ -163,6 +163,14 @@ class CheckReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def summary(self, title: str, lang: str | None = None) -> str:
+        """The line ``check`` gives a case: all holds (with what was checked) or how many problems."""
+        if not self.ok:
+            return t("check.problems_found", lang, title=title, count=len(self.problems))
+        return t("check.all_holds", lang, title=title, items=t("check.count_items", lang, count=self.items),
+                 files=t("check.count_files", lang, count=self.files),
+                 entries=t("check.count_entries", lang, count=self.entries))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "case": self.case_id,

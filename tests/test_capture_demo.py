@@ -1,4 +1,5 @@
-"""The built-in sample: served on loopback only, and captured whole (lazy comments included)."""
+"""The built-in sample: served on loopback only, captured whole (lazy comments included), and the
+``demo`` command's encrypted demo locker that the next steps it prints open."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from capture_pages.site import no_floats, session_or_skip
+from conftest import run_cli
+from evidencekit._internal import layout
 from evidencekit._internal.capture import capture_page
 from evidencekit._internal.demo_site import serve_demo
+from evidencekit.locker import Locker
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -51,3 +57,21 @@ def test_demo_pages_are_captured_whole(tmp_path: Path) -> None:
         no_floats(capture.metadata)
         assert capture.metadata["http"]["server"]["ip"] == "127.0.0.1"
         assert capture.metadata["page"]["image_height"] > 800
+
+
+def test_the_demo_makes_an_encrypted_locker_its_next_steps_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session_or_skip().close()
+    result = run_cli("demo", "-o", tmp_path / "demo", cwd=tmp_path)
+    assert result.code == 0, result.err[-3000:]
+    home = tmp_path / "demo" / "locker"
+    assert 'everything holds — 3 items, ' in result.out and "(passphrase: demo)" in result.out
+    assert Locker.state(home) == "encrypted"
+    assert not (home / layout.DATABASE).read_bytes().startswith(b"SQLite format 3\0")
+    assert b"Per Testesen" not in b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    listed = run_cli("--home", home, "list", "--json", env={"EVIDENCEKIT_PASSPHRASE": "demo"})
+    assert listed.code == 0 and [i["number"] for i in listed.json()] == [1, 2, 3]
+    monkeypatch.delenv("EVIDENCEKIT_PASSPHRASE", raising=False)
+    locked = run_cli("--home", home, "list")
+    assert locked.code == 2 and locked.err.strip() == \
+        "The locker is locked: its contents are encrypted. Unlock it first with: evidencekit unlock"
+    assert run_cli("verify", tmp_path / "demo" / "bundle.zip").code == 0

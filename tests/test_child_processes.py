@@ -18,7 +18,8 @@ import pytest
 from conftest import run_cli
 from evidencekit._internal.browser import BrowserNotFound, dies_with_parent, find_browser
 from evidencekit._internal.demo_site import serve_demo
-from test_crash_safety import kill_after, live_processes, marked_env, start_cli, wait_until_gone, work_leftovers
+from locker_files import work_folders
+from test_crash_safety import kill_after, live_processes, marked_env, start_cli, wait_until_gone
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 
@@ -101,7 +102,7 @@ def test_a_killed_capture_leaves_no_browser(case_home: Path, short_tmp: Path, gr
         marker, env = _kill_once_chromium_runs(["capture", site.url("post"), "--no-stamp"], short_tmp, group)
         assert wait_until_gone(marker) == []
         assert run_cli("check").code == 0
-        assert work_leftovers(case_home) == []
+        assert work_folders(case_home) == []
         # the browser's profile and files went to a folder of the killed run's: the next run removes it
         assert run_cli("capture", site.url("post"), "--no-stamp", env=env).code == 0
     assert list(Path(env["TMPDIR"]).iterdir()) == []

@@ -8,6 +8,7 @@ here as an English word in some help page or error.
 from __future__ import annotations
 
 import re
+import tarfile
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from conftest import run_cli
 from evidencekit.cli import cli
+from evidencekit.i18n import catalog
 
 ENGLISH = [
     "Usage", "Options", "Commands", "Show this message", "Show the version", "Missing", "No such",
@@ -52,7 +54,7 @@ def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[
 def test_every_help_page_is_in_bokmal(home: Path) -> None:
     runner = CliRunner()
     pages = every_command(cli)
-    assert len(pages) > 30  # the walk really reached the subcommands
+    assert len(pages) > 30 and ("upgrade",) in pages and ("unlock",) in pages  # the walk reached every command
     for path in pages:
         result = runner.invoke(cli, ["--lang", "nb", *path, "--help"])
         assert result.exit_code == 0, (path, result.output)
@@ -113,3 +115,42 @@ def test_lists_and_help_given_as_errors_keep_their_lines(home: Path) -> None:
     assert listed.code == 2 and "Velg blant:\n    ots_calendars,\n" in listed.err
     for said in (bare.err, listed.err):
         assert "[U+000A]" not in said and "[U+0009]" not in said and not english_in(said)
+
+
+NEW_WITH_ENCRYPTION = {"locker": ["locked", "needs_upgrade"], "upgrade": ["already", "done", "done_one"],
+                       "doctor": ["locker_locked", "locker_plain", "locker_wrong_passphrase"], "cli": ["upgrade_help"]}
+
+
+def test_the_encrypted_lockers_words_are_in_both_catalogs() -> None:
+    for domain, names in NEW_WITH_ENCRYPTION.items():
+        for name in names:
+            english, bokmal = catalog("en", domain).get(name), catalog("nb", domain).get(name)
+            assert english and bokmal and english != bokmal, f"{domain}.{name}"
+
+
+def test_a_locked_and_an_old_locker_are_answered_in_bokmal(home: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with tarfile.open(Path(__file__).parent / "previous_locker" / "locker-0.1.0.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")  # its folder is locker/, the home fixture's
+    old = run_cli("--lang", "nb", "list")
+    assert old.code == 2 and old.err.strip() == (
+        "Dette bevisskapet er laget av en eldre versjon av evidencekit og er ikke kryptert ennå. Krypter det først "
+        "med: evidencekit upgrade (den spør om passordfrasen din; ingenting går tapt).")
+    doctor = run_cli("--lang", "nb", "doctor").out
+    assert f"FEIL   Bevisskapet i {home} er laget av en eldre versjon og er ikke kryptert ennå." in doctor
+    assert "løsning: evidencekit upgrade" in doctor
+
+    upgraded = run_cli("--lang", "nb", "upgrade")
+    assert upgraded.code == 0 and upgraded.out.startswith("Bevisskapet er nå kryptert: 2 saker og ")
+    again = run_cli("--lang", "nb", "upgrade")
+    assert again.code == 2 and again.err.strip() == "Dette bevisskapet er allerede kryptert; det er ingenting å oppgradere."
+
+    monkeypatch.delenv("EVIDENCEKIT_PASSPHRASE")
+    locked = run_cli("--lang", "nb", "list")
+    assert locked.code == 2 and locked.err.strip() == \
+        "Bevisskapet er låst: innholdet er kryptert. Lås det opp først med: evidencekit unlock"
+    doctor = run_cli("--lang", "nb", "doctor").out
+    assert f"merk   Bevisskapet i {home} er låst (kryptert); innholdet sjekkes når du har låst det opp." in doctor
+    assert "løsning: evidencekit unlock" in doctor
+    for said in (old.err, upgraded.out, again.err, locked.err, doctor):
+        assert not english_in(said) and "Traceback" not in said, said

@@ -1,7 +1,8 @@
 """``evidencekit doctor`` names each piece and, for a broken one, the command that fixes it.
 
 Each test breaks one real thing (a connector removed, no browser on PATH, evidence changed in
-the locker, a locker that is no database) in a temporary HOME and reads what doctor says.
+the locker, a locker that is no database, a locker not unlocked, a locker of an earlier version)
+in a temporary HOME and reads what doctor says.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tarfile
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
+from locker_files import blob_file
+from evidencekit._internal import layout
 from evidencekit._internal.browser import BrowserNotFound, find_browser
 from evidencekit._internal.demo_site import serve_loopback
 from evidencekit._internal.native_host import HOST_NAME
@@ -98,7 +102,7 @@ def test_changed_evidence_in_the_locker_is_named(worker: Path, home: Path, tmp_p
     note.write_text("evidence\n")
     assert run_cli("add", note, "--no-stamp").code == 0
     sha = run_cli("show", "E-001", "--json").json()["files"][0]["sha256"]
-    blob = home / "blobs" / sha[:2] / sha
+    blob = blob_file(home, sha)
     os.chmod(blob, stat.S_IRUSR | stat.S_IWUSR)
     blob.write_bytes(b"changed\n")
     result = run_cli("doctor")
@@ -111,12 +115,50 @@ def test_changed_evidence_in_the_locker_is_named(worker: Path, home: Path, tmp_p
 
 
 def test_a_locker_that_is_no_database_is_named(worker: Path, home: Path) -> None:
-    (home / "locker.sqlite").write_bytes(b"this is not a database" * 100)
+    (home / layout.DATABASE).write_bytes(b"this is not a database" * 100)
     result = run_cli("doctor", "--json")
     assert result.code == 1 and "Traceback" not in result.err
     locker = failing(result.json())["locker"]
     assert locker["message"].startswith(f"The locker at {home} cannot be opened:")
     assert locker["fix"] == "evidencekit check --all"
+
+
+def test_a_locked_locker_is_a_note_pointing_at_unlock(worker: Path, home: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVIDENCEKIT_PASSPHRASE")  # and no unlock in this login session for this locker
+    result = run_cli("doctor")
+    assert result.code == 0, result.out  # locked is how an encrypted locker rests: nothing to fix
+    lines = result.out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "The locker at" in line)
+    assert lines[at].startswith("note") and f"{home} is locked" in lines[at]
+    assert lines[at + 1].strip() == "fix: evidencekit unlock"
+    assert not any(line.startswith("FAIL") for line in lines)
+    pieces = [c["piece"] for c in run_cli("doctor", "--json").json()["checks"]]
+    assert "keys" not in pieces and "timestamps" not in pieces  # its contents are not read without the passphrase
+
+
+def test_a_wrong_passphrase_is_named_as_such(worker: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVIDENCEKIT_PASSPHRASE", "not the passphrase")
+    result = run_cli("doctor", "--json")
+    assert result.code == 1
+    locker = failing(result.json())["locker"]
+    assert locker["message"] == (f"The passphrase this command was given (by EVIDENCEKIT_PASSPHRASE or "
+                                 f"evidencekit unlock) does not open the locker at {home}.")
+    assert locker["fix"] is None  # not "check --all": nothing in the locker is wrong
+
+
+def test_a_locker_of_an_earlier_version_points_at_upgrade(home: Path, tmp_path: Path) -> None:
+    with tarfile.open(Path(__file__).parent / "previous_locker" / "locker-0.1.0.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")  # its folder is locker/, the home fixture's
+    result = run_cli("doctor")
+    lines = result.out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "The locker at" in line)
+    assert result.code == 1 and lines[at].startswith("FAIL")
+    assert "made by an earlier version and is not encrypted yet" in lines[at]
+    assert lines[at + 1].strip() == "fix: evidencekit upgrade"
+    assert run_cli("upgrade").code == 0  # the fix it named works
+    locker = next(c for c in run_cli("doctor", "--json").json()["checks"] if c["piece"] == "locker")
+    assert locker["status"] == "ok" and locker["facts"]["count"] == 2
 
 
 def test_no_locker_yet_points_at_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from conftest import PASSPHRASE
 from evidencekit import __version__
@@ -37,6 +41,40 @@ def tracked_data_files() -> dict[str, bytes]:
         elif name.startswith("extension/"):
             wanted["data/" + name] = (ROOT / name).read_bytes()
     return wanted
+
+
+def runtime_requirements() -> list[Requirement]:
+    return [Requirement(line) for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+
+
+def test_the_wheelhouse_holds_every_runtime_dependency() -> None:
+    """The offline install below needs a wheel of each dependency pyproject names, at a version it allows."""
+    if not any(WHEELHOUSE.glob("*.whl")):
+        pytest.skip(f"no wheelhouse at {WHEELHOUSE}: run make test, which fills it")
+    held: dict[str, list] = {}
+    for wheel in WHEELHOUSE.glob("*.whl"):
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        held.setdefault(name, []).append(version)
+    wanted = runtime_requirements()
+    assert "sqlcipher3-wheels" in {canonicalize_name(r.name) for r in wanted}  # the encrypted database
+    missing = [str(r) for r in wanted if not any(v in r.specifier for v in held.get(canonicalize_name(r.name), []))]
+    assert missing == [], f"not in the wheelhouse (run make install again): {missing}"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_install_fills_the_wheelhouse_again_when_pyproject_changes(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"  # make only says what it would do (-n)
+    venv.mkdir()
+    (venv / ".installed").touch()  # installed after pyproject last changed
+
+    def would_run(*args: str) -> str:
+        return subprocess.run(["make", "-n", *args, f"VENV={venv}", "install"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60, check=True).stdout
+
+    assert "--wheel-dir" not in would_run()
+    said = would_run("-W", "pyproject.toml")  # as if pyproject had just changed
+    assert f"--wheel-dir {venv}/wheelhouse -r {venv}/runtime-requirements.txt" in said
+    assert said.index("runtime-requirements.txt") < said.index("--wheel-dir") < said.index(f"touch {venv}/.installed")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +154,8 @@ def test_installed_command_sets_up_checks_and_runs_the_demo(installed: Path, tmp
     assert pieces["extension"]["facts"]["id"] == install.EXTENSION_ID
     assert Path(pieces["extension"]["facts"]["path"]).is_relative_to(installed.parent)  # the installed copy
     assert "locker" in pieces and "keys" in pieces and "browser" in pieces
+    database = Path(pieces["locker"]["facts"]["path"]) / "locker.db"
+    assert not database.read_bytes().startswith(b"SQLite format 3\0")  # the installed SQLCipher encrypts it
 
     folder = Path(run(installed, elsewhere, home, "extension", "path").stdout.strip())
     manifest = json.loads((folder / "manifest.json").read_text())

@@ -11,16 +11,20 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
-from evidencekit import __version__
+from conftest import PASSPHRASE, run_cli
+from evidencekit import __version__, installation
+from evidencekit._internal import layout, locker_key
 from evidencekit._internal.browser import BrowserNotFound, find_browser, launch_args
 from evidencekit._internal.native_host import HOST_NAME, install
+from evidencekit.errors import UserError
+from evidencekit.locker import Locker
 
 EXTENSION = Path(__file__).resolve().parents[1] / "extension"
 WEB_EXT_BIN = EXTENSION / "node_modules" / ".bin"
@@ -57,6 +61,9 @@ def test_setup_twice_changes_nothing_the_second_time(worker: Path, home: Path) -
     assert first.code == 0, first.err
     done = first.json()
     assert done["changed"] and done["identity"]["created"] and done["doctor"]["healthy"]
+    checked = {c["piece"]: c["status"] for c in done["doctor"]["checks"]}
+    assert checked["locker"] == checked["keys"] == "ok"  # the new locker's contents, not only "locked"
+    assert locker_key.strength(home / layout.KEY) == "interactive"
     assert [c["browser"] for c in done["connectors"]] == ["chromium"]
     manifest = worker / ".config" / "chromium" / "NativeMessagingHosts" / f"{HOST_NAME}.json"
     assert done["connectors"][0]["manifest"] == str(manifest) and manifest.is_file()
@@ -87,6 +94,59 @@ def test_setup_yes_needs_the_passphrase_from_the_environment(worker: Path, home:
     weak = run_cli("setup", "--yes", env={"EVIDENCEKIT_PASSPHRASE": "password1"})
     assert weak.code == 2 and "Traceback" not in weak.err
     assert not (worker / ".config").exists()  # nothing installed before the identity exists
+
+
+def test_setup_of_an_existing_locker_needs_its_passphrase(worker: Path, home: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_cli("setup", "--yes", "--kdf", "interactive").code == 0
+    made = (home / layout.KEY).read_bytes()
+    monkeypatch.delenv("EVIDENCEKIT_PASSPHRASE")
+    locked = run_cli("setup", "--yes")
+    assert locked.code == 2 and "Traceback" not in locked.err
+    assert locked.err.strip().splitlines()[-1] == \
+        "The locker is locked: its contents are encrypted. Unlock it first with: evidencekit unlock"
+    assert (home / layout.KEY).read_bytes() == made  # no second locker, no new identity
+    wrong = run_cli("setup", "--yes", env={"EVIDENCEKIT_PASSPHRASE": "another strong passphrase of hers"})
+    assert wrong.code == 2 and "The passphrase is wrong" in wrong.err
+    assert (home / layout.KEY).read_bytes() == made
+
+
+def test_setup_of_a_locker_of_an_earlier_version_points_at_upgrade(worker: Path, home: Path, tmp_path: Path) -> None:
+    with tarfile.open(Path(__file__).parent / "previous_locker" / "locker-0.1.0.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")  # its folder is locker/, the home fixture's
+    before = sorted(p.relative_to(home) for p in home.rglob("*"))
+    result = run_cli("setup", "--yes", "--kdf", "interactive")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "Encrypt it first with: evidencekit upgrade" in result.err
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == before  # no new locker made beside the old one
+    assert Locker.state(home) == "plain"
+
+
+def test_ensure_identity_asks_only_for_a_new_locker(tmp_path: Path) -> None:
+    home = tmp_path / "locker"
+    asked: list[str] = []
+
+    def ask() -> str:
+        asked.append("new")
+        return PASSPHRASE
+
+    def existing() -> Locker:
+        asked.append("existing")
+        return Locker.open(home, PASSPHRASE)
+
+    made = installation.ensure_identity(home, ask, existing, "interactive")
+    assert made.created and asked == ["new"] and Locker.state(home) == "encrypted"
+    with Locker.open(home, PASSPHRASE) as locker:
+        assert locker.identity() == made.key
+    again = installation.ensure_identity(home, ask, existing, "interactive")
+    assert not again.created and again.key == made.key and asked == ["new", "existing"]
+
+
+def test_ensure_identity_refuses_a_weak_passphrase_before_making_anything(tmp_path: Path) -> None:
+    home = tmp_path / "locker"
+    with pytest.raises(UserError):
+        installation.ensure_identity(home, lambda: "password1", lambda: pytest.fail("no locker to open"), "interactive")
+    assert Locker.state(home) == "none" and not home.exists()
 
 
 def test_the_packed_extension_loads_in_chromium_with_the_pinned_id(worker: Path, home: Path, tmp_path: Path) -> None:
@@ -178,4 +238,5 @@ def test_setup_asks_language_and_passphrase_twice_on_a_terminal(worker: Path, ho
                       ("Skriv passordfrasen én gang til", "correct horse battery staple")])
     assert "Glemmer du den, kan ingenting og ingen åpne nøkkelen din igjen" in said
     assert "Identitetsnøkkelen er laget." in said and "Alt er på plass." in said
+    assert "0 saker, ingenting er endret" in said and "er låst" not in said  # doctor opened the new locker
     assert "correct horse" not in said  # the passphrase is not echoed

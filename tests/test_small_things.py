@@ -1,5 +1,6 @@
-"""Small things a person trips on: the key line pasted whole, init before any passphrase, a typo
-in the passphrase, Ctrl-C during a capture, and a verdict that does not contradict itself."""
+"""Small things a person trips on: the key line pasted whole, init before any passphrase, upgrade
+before any passphrase, a typo in the passphrase, Ctrl-C during a capture, and a verdict that does
+not contradict itself."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import zipfile
@@ -77,6 +79,17 @@ def test_init_first_before_any_passphrase(tmp_path: Path, command: list[str]) ->
     code, said = on_terminal(command, [PASSPHRASE], no_passphrase(tmp_path / "locker"))
     assert code == 2, said
     assert said.strip() == "There is no identity key yet. Create one first with: evidencekit init"
+
+
+@pytest.mark.parametrize("command", [["note", "He shouted"], ["list"]])
+def test_upgrade_first_before_any_passphrase(tmp_path: Path, command: list[str]) -> None:
+    """A locker of an earlier version is not asked to open: its passphrase would open nothing yet."""
+    with tarfile.open(Path(__file__).parent / "previous_locker" / "locker-0.1.0.tar.gz") as archive:
+        archive.extractall(tmp_path, filter="data")
+    code, said = on_terminal(command, [PASSPHRASE], no_passphrase(tmp_path / "locker"))
+    assert code == 2, said
+    assert said.strip() == ("This locker was made by an earlier version of evidencekit and is not encrypted yet. "
+                            "Encrypt it first with: evidencekit upgrade (it asks for your passphrase; nothing is lost).")
 
 
 def test_a_wrong_passphrase_is_asked_again(case_home: Path) -> None:

@@ -39,14 +39,9 @@ def check(session, case_ref: str | None, every_case: bool, as_json: bool) -> int
 
     def lines() -> Iterator[str]:
         for report in reports:
-            title = locker.case(report.case_id).title
-            if report.ok:
-                yield t("check.all_holds", title=title, items=report.items, files=report.files,
-                        entries=report.entries)
-            else:
-                yield t("check.problems_found", title=title, count=len(report.problems))
-                for problem in report.problems:
-                    yield f"  - {problem.message()}"
+            yield report.summary(locker.case(report.case_id).title)
+            for problem in report.problems:
+                yield f"  - {problem.message()}"
 
     emit(as_json, [r.to_json() for r in reports] if every_case else reports[0].to_json(), lines)
     return 0 if all(r.ok for r in reports) else 1

@@ -33,19 +33,23 @@ def setup(ctx: click.Context, session, yes: bool, kdf: str, extension_dir: Path 
         set_language(click.prompt(t("setup.ask_language"), type=click.Choice(LANGUAGES), default=language(),
                                   err=True))
 
+    chosen: str | None = None  # the new locker's passphrase, so doctor below can look inside it
+
     def ask() -> str:
+        nonlocal chosen
         if yes and os.environ.get("EVIDENCEKIT_PASSPHRASE") is None:
             raise UserError("setup.passphrase_env")
         for line in t("setup.passphrase_warning").split("\n"):
             echo(line, err=True)
-        return passphrase(confirm=True)
+        chosen = passphrase(confirm=True)
+        return chosen
 
     identity = installation.ensure_identity(session.home, ask, session.locker, kdf)
     browsers = hosts.present()
     connectors = [entry for browser in browsers for entry in hosts.install(browser, None, session.home)]
     files = installation.write_extension(extension_dir or installation.default_extension_dir())
     changed = identity.created or files.changed or any(c.changed for c in connectors)
-    checks = doctor.run(session.home, passphrase=session.known_passphrase())
+    checks = doctor.run(session.home, passphrase=chosen if chosen is not None else session.known_passphrase())
     data = {"language": language(), "changed": changed, "identity": {**identity.key.to_json(), "created": identity.created},
             "connectors": [c.to_json() for c in connectors], "extension": files.to_json(), "doctor": report_json(checks)}
 
