@@ -98,22 +98,25 @@ class Pieces:
         """
         with self._lock:
             ring = self._spare.pop() if self._spare else []
+        behind: Behind | None = None
         try:
-            behind = Behind(work, self.DEPTH)
-            try:
-                for n in itertools.count():
-                    if n % (self.DEPTH + 2) == len(ring):  # made when first needed: a small file needs one
-                        ring.append(bytearray(PIECE))
-                    buffer = ring[n % (self.DEPTH + 2)]
-                    piece = memoryview(buffer)[:_fill(source, buffer)]
-                    if not piece:
-                        break
-                    if each:
-                        each(piece)
-                    behind.put(piece)
-            finally:
-                behind.finish()
+            for n in itertools.count():
+                if n % (self.DEPTH + 2) == len(ring):  # made when first needed: a small file needs one
+                    ring.append(bytearray(PIECE))
+                buffer = ring[n % (self.DEPTH + 2)]
+                piece = memoryview(buffer)[:_fill(source, buffer)]
+                if not piece:
+                    break
+                if each:
+                    each(piece)
+                if behind is None and len(piece) < PIECE:  # all of it in one piece: nothing to overlap
+                    work(piece)
+                    break
+                behind = behind or Behind(work, self.DEPTH)
+                behind.put(piece)
         finally:
+            if behind is not None:
+                behind.finish()
             with self._lock:
                 self._spare.append(ring)
 

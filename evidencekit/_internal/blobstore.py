@@ -136,8 +136,7 @@ class BlobStore:
     def open(self, sha256: str) -> BinaryIO:
         """The one way stored bytes are read (media types, bundles, reports, the host's previews,
         export): the plaintext, decrypted as it is read and never written anywhere. A blob whose
-        file was changed raises :class:`sealed_blob.Damaged` (an ``OSError``) when the changed
-        part is read."""
+        file was changed raises :class:`sealed_blob.Damaged` when the changed part is read."""
         return io.BufferedReader(self._reader(sha256), CHUNK)
 
     def _reader(self, sha256: str) -> sealed_blob.Reader:

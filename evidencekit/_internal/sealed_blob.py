@@ -48,8 +48,8 @@ class Writer:
     """Seals the plaintext given to :meth:`write` into ``fd``, chunk by chunk, in order.
 
     A chunk is sealed only once it is known whether more follows (the last one is sealed as
-    final), so the latest chunk is held back, copied; whole chunks before it are sealed straight
-    from the caller's buffer into one reused output buffer and written with one call.
+    final), so the latest chunk is held back, copied; the chunks before it are sealed straight
+    from the caller's buffer. The buffers grow to what the blob needs and are used again.
     """
 
     def __init__(self, fd: int, content_key: bytes) -> None:
@@ -60,7 +60,7 @@ class Writer:
         self._index = 0
         self._first = bytearray()  # chunk 0, sealed last, once the name is known
         self._first_final = False
-        self._held = bytearray(CHUNK)
+        self._held = bytearray()
         self._held_size = 0
         self._sealed = bytearray()
         _write_all(fd, self._header, 0)
@@ -92,25 +92,25 @@ class Writer:
         return taken
 
     def _seal(self, plain: memoryview, final: bool) -> None:
-        """Seal ``plain`` (whole chunks, but a final last one may be short) and write it at its place."""
+        """Seal ``plain`` (whole chunks, but a final last one may be short), each into its place."""
         count = max(1, -(-len(plain) // CHUNK)) if final else len(plain) // CHUNK
-        place = HEADER + self._index * SEALED_CHUNK
-        if self._index == 0 and count:
-            self._first, self._first_final = bytearray(plain[:CHUNK]), final and count == 1
-            plain, count, place = plain[CHUNK:], count - 1, place + SEALED_CHUNK
-            self._index = 1
-        size = len(plain) + count * aead_stream.TAG
-        if len(self._sealed) < size:
-            self._sealed = bytearray(size)
-        out = memoryview(self._sealed)
-        done = 0
         for k in range(count):
             chunk = plain[k * CHUNK:(k + 1) * CHUNK]
-            nonce = aead_stream.nonce(_PREFIX, self._index, final and k == count - 1)
-            self._cipher.encrypt_into(nonce, chunk, None, out[done:done + len(chunk) + aead_stream.TAG])
-            done += len(chunk) + aead_stream.TAG
+            last = final and k == count - 1
+            if self._index == 0:
+                self._first, self._first_final = bytearray(chunk), last
+            else:
+                if len(self._sealed) < len(chunk) + aead_stream.TAG:
+                    self._sealed = bytearray(len(chunk) + aead_stream.TAG)
+                sealed = memoryview(self._sealed)[:len(chunk) + aead_stream.TAG]
+                self._cipher.encrypt_into(aead_stream.nonce(_PREFIX, self._index, last), chunk, None, sealed)
+                place = HEADER + self._index * SEALED_CHUNK
+                _write_all(self._fd, sealed, place)
+                if hasattr(os, "posix_fadvise"):
+                    # Not to be read again soon: Linux starts writing it to disk now, beside the
+                    # hashing, rather than all the blob at the fsync (pages still being written stay cached).
+                    os.posix_fadvise(self._fd, place, len(sealed), os.POSIX_FADV_DONTNEED)
             self._index += 1
-        _write_all(self._fd, out[:done], place)
 
 
 def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
