@@ -96,7 +96,7 @@ def _round(root: Path, files: list[Path], with_command: bool) -> dict[str, float
     if with_command:
         reference = _openssl(files)
         ratios["evidencekit add"] = reference / _command_add(root, files)
-    ratios["openssl MB/s"] = sum(f.stat().st_size for f in files) / 1e6 / reference
+    ratios["openssl dgst MB/s"] = sum(f.stat().st_size for f in files) / 1e6 / reference
     return ratios
 
 
@@ -125,9 +125,9 @@ def main() -> None:
         for name in rounds[0]:
             values = [r[name] for r in rounds]
             target = {"Locker.add_files": ADD_TARGET, "Locker.check": CHECK_TARGET}.get(name)
-            shown = "  ".join(f"{v:6.2f}" if name != "openssl MB/s" else f"{v:6.0f}" for v in values)
+            shown = "  ".join(f"{v:6.2f}" if name != "openssl dgst MB/s" else f"{v:6.0f}" for v in values)
             verdict = f"  target >= {target:.2f}" if target else ""
-            print(f"    {name:18}: median {statistics.median(values):7.2f}   rounds {shown}{verdict}")
+            print(f"    {name:17}: median {statistics.median(values):7.2f}   rounds {shown}{verdict}")
     print(f"  load average after:  {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
 
 
