@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from evidencekit._internal import sealed_blob, workdir
-from evidencekit._internal.background import Behind
+from evidencekit._internal.background import Pieces
 from evidencekit.errors import naming_full_disk
 
 CHUNK = 4 * 1024 * 1024
@@ -64,6 +64,7 @@ class BlobStore:
         self._storing = 0
         self._storing_fd = -1
         self._fresh: set[str] = set()
+        self._pieces = Pieces()
 
     def _path(self, sha256: str) -> Path:
         return self._at(sealed_blob.file_name(self._name_key, sha256))
@@ -98,7 +99,7 @@ class BlobStore:
             fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
             try:
                 digest, size = _seal_hashing(source, sealed_blob.Writer(fd, self._content_key), self._name_key,
-                                             progress)
+                                             self._pieces, progress)
                 os.fsync(fd)
             except BaseException:
                 os.close(fd)
@@ -135,16 +136,22 @@ class BlobStore:
     def open(self, sha256: str) -> BinaryIO:
         """The one way stored bytes are read (media types, bundles, reports, the host's previews,
         export): the plaintext, decrypted as it is read and never written anywhere. A blob whose
-        file was changed raises :class:`sealed_blob.Damaged` (an ``OSError``) when the changed
-        part is read."""
+        file was changed raises :class:`sealed_blob.Damaged` when the changed part is read."""
+        return io.BufferedReader(self._reader(sha256), CHUNK)
+
+    def _reader(self, sha256: str) -> sealed_blob.Reader:
         name = sealed_blob.file_name(self._name_key, sha256)
-        return io.BufferedReader(sealed_blob.Reader(self._at(name), self._content_key, name), CHUNK)
+        return sealed_blob.Reader(self._at(name), self._content_key, name)
 
     def state(self, sha256: str) -> str:
-        """``"ok"``, ``"missing"`` or ``"changed"``: every chunk checked and the bytes hashed anew."""
+        """``"ok"``, ``"missing"`` or ``"changed"``: every chunk checked and the bytes hashed anew.
+
+        Decrypting (here) and hashing (in a helper) overlap."""
+        digest = hashlib.sha256()
         try:
-            with self.open(sha256) as blob:
-                actual = hashlib.file_digest(blob, "sha256").hexdigest()
+            with self._reader(sha256) as blob:
+                self._pieces.stream(blob, digest.update)
+            actual = digest.hexdigest()
         except FileNotFoundError:
             return "missing"
         except sealed_blob.Damaged:
@@ -270,7 +277,7 @@ def _empty(folder: Path) -> None:
             workdir.remove(entry)
 
 
-def _seal_hashing(source: BinaryIO, writer: sealed_blob.Writer, name_key: bytes,
+def _seal_hashing(source: BinaryIO, writer: sealed_blob.Writer, name_key: bytes, pieces: Pieces,
                   progress: Callable[[int], None] | None) -> tuple[str, int]:
     """Hash ``source`` in this thread while a helper seals and writes it; the SHA-256 and size.
 
@@ -278,16 +285,15 @@ def _seal_hashing(source: BinaryIO, writer: sealed_blob.Writer, name_key: bytes,
     if the source changes meanwhile."""
     digest = hashlib.sha256()
     size = 0
-    behind = Behind(writer.write)
-    try:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            behind.put(chunk)
-            if progress:
-                progress(len(chunk))
-    finally:
-        behind.finish()
+
+    def hash_piece(piece: memoryview) -> None:
+        nonlocal size
+        digest.update(piece)
+        size += len(piece)
+        if progress:
+            progress(len(piece))
+
+    pieces.stream(source, writer.write, hash_piece)
     sha256 = digest.hexdigest()
     writer.finish(sealed_blob.file_name(name_key, sha256))
     return sha256, size

@@ -45,88 +45,136 @@ def _blob_key(content_key: bytes, salt: bytes) -> bytes:
 
 
 class Writer:
-    """Seals the plaintext given to :meth:`write` into ``fd``, chunk by chunk, in order."""
+    """Seals the plaintext given to :meth:`write` into ``fd``, chunk by chunk, in order.
+
+    A chunk is sealed only once it is known whether more follows (the last one is sealed as
+    final), so the latest chunk is held back, copied; the chunks before it are sealed straight
+    from the caller's buffer. The buffers grow to what the blob needs and are used again.
+    """
 
     def __init__(self, fd: int, content_key: bytes) -> None:
         salt = secrets.token_bytes(SALT)
         self._fd = fd
         self._header = MAGIC + salt
         self._cipher = AESGCM(_blob_key(content_key, salt))
-        self._buffer = bytearray()
         self._index = 0
-        self._first: tuple[bytes, bool] | None = None  # chunk 0, sealed last, once the name is known
-        _write_all(fd, self._header)
+        self._first = bytearray()  # chunk 0, sealed last, once the name is known
+        self._first_final = False
+        self._held = bytearray()
+        self._held_size = 0
+        self._sealed = bytearray()
+        _write_all(fd, self._header, 0)
 
     def write(self, data: bytes | memoryview) -> None:
-        self._buffer += data
-        while len(self._buffer) > CHUNK:  # more follows, so this chunk is not the last
-            self._take(bytes(self._buffer[:CHUNK]), final=False)
-            del self._buffer[:CHUNK]
+        view = memoryview(data).cast("B")
+        if self._held_size:
+            view = view[self._hold(view):]
+            if not view:
+                return
+            self._seal(memoryview(self._held), final=False)  # full, and more follows
+            self._held_size = 0
+        whole = (len(view) - 1) // CHUNK * CHUNK if view else 0  # every chunk but the last is followed by more
+        self._seal(view[:whole], final=False)
+        self._hold(view[whole:])
 
     def finish(self, name: str) -> None:
         """Seal the last chunk, then chunk 0 bound to the blob's file ``name``, into its place."""
-        self._take(bytes(self._buffer), final=True)
-        self._buffer.clear()
-        assert self._first is not None
-        chunk, final = self._first
-        os.pwrite(self._fd, self._cipher.encrypt(aead_stream.nonce(_PREFIX, 0, final), chunk,
-                                                 self._header + name.encode("ascii")), HEADER)
+        self._seal(memoryview(self._held)[:self._held_size], final=True)
+        sealed = self._cipher.encrypt(aead_stream.nonce(_PREFIX, 0, self._first_final), bytes(self._first),
+                                      self._header + name.encode("ascii"))
+        _write_all(self._fd, sealed, HEADER)
 
-    def _take(self, chunk: bytes, final: bool) -> None:
-        if self._index == 0:
-            self._first = (chunk, final)
-            os.lseek(self._fd, HEADER + len(chunk) + aead_stream.TAG, os.SEEK_SET)
-        else:
-            _write_all(self._fd, self._cipher.encrypt(aead_stream.nonce(_PREFIX, self._index, final), chunk, None))
-        self._index += 1
+    def _hold(self, view: memoryview) -> int:
+        """Copy as much of ``view`` as fits into the held chunk; how much that was."""
+        taken = min(CHUNK - self._held_size, len(view))
+        self._held[self._held_size:self._held_size + taken] = view[:taken]
+        self._held_size += taken
+        return taken
+
+    def _seal(self, plain: memoryview, final: bool) -> None:
+        """Seal ``plain`` (whole chunks, but a final last one may be short), each into its place."""
+        count = max(1, -(-len(plain) // CHUNK)) if final else len(plain) // CHUNK
+        for k in range(count):
+            chunk = plain[k * CHUNK:(k + 1) * CHUNK]
+            last = final and k == count - 1
+            if self._index == 0:
+                self._first, self._first_final = bytearray(chunk), last
+            else:
+                if len(self._sealed) < len(chunk) + aead_stream.TAG:
+                    self._sealed = bytearray(len(chunk) + aead_stream.TAG)
+                sealed = memoryview(self._sealed)[:len(chunk) + aead_stream.TAG]
+                self._cipher.encrypt_into(aead_stream.nonce(_PREFIX, self._index, last), chunk, None, sealed)
+                place = HEADER + self._index * SEALED_CHUNK
+                _write_all(self._fd, sealed, place)
+                if hasattr(os, "posix_fadvise"):
+                    # Not to be read again soon: Linux starts writing it to disk now, beside the
+                    # hashing, rather than all the blob at the fsync (pages still being written stay cached).
+                    os.posix_fadvise(self._fd, place, len(sealed), os.POSIX_FADV_DONTNEED)
+            self._index += 1
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
 
 class Reader(io.RawIOBase):
     """The plaintext of one blob file, readable and seekable like a file; every chunk is checked.
 
-    A chunk that fails its check raises :class:`Damaged`; chunk 0 is checked on opening.
+    A chunk that fails its check raises :class:`Damaged`; chunk 0 is checked on opening. A read
+    of whole chunks decrypts them straight into the caller's buffer; a part of a chunk is
+    decrypted into this reader's own buffer and copied from there.
     """
 
     def __init__(self, path: os.PathLike[str] | str, content_key: bytes, name: str) -> None:
         super().__init__()
-        self._file = open(path, "rb")
+        self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            header = self._file.read(HEADER)
-            size = os.fstat(self._file.fileno()).st_size
+            header = os.pread(self._fd, HEADER, 0)
+            body = os.fstat(self._fd).st_size - HEADER
             if len(header) != HEADER or not header.startswith(MAGIC):
                 raise Damaged(name)
             self._cipher = AESGCM(_blob_key(content_key, header[len(MAGIC):]))
             self._header = header + name.encode("ascii")
-            body = size - HEADER
             self._chunks = max(1, -(-body // SEALED_CHUNK))
             if body - (self._chunks - 1) * SEALED_CHUNK < aead_stream.TAG:  # a last chunk too short for its tag
                 raise Damaged(name)
             self.size = body - self._chunks * aead_stream.TAG
             self._position = 0
-            self._cached: tuple[int, bytes] = (-1, b"")
+            self._sealed = bytearray(min(SEALED_CHUNK, body))
+            self._plain = bytearray(self._length(0))
+            self._cached = -1  # the chunk now in self._plain
             self._chunk(0)
         except BaseException:
-            self._file.close()
+            os.close(self._fd)
             raise
 
-    def _chunk(self, index: int) -> bytes:
-        if self._cached[0] == index:
-            return self._cached[1]
-        self._file.seek(HEADER + index * SEALED_CHUNK)
-        sealed = self._file.read(SEALED_CHUNK)
-        final = index == self._chunks - 1
+    def _length(self, index: int) -> int:
+        """Chunk ``index``'s plaintext length."""
+        return min(CHUNK, self.size - index * CHUNK)
+
+    def _decrypt(self, index: int, into: memoryview) -> None:
+        """Read, check and decrypt chunk ``index`` into ``into``, exactly its length."""
+        sealed = memoryview(self._sealed)[:len(into) + aead_stream.TAG]
+        place = HEADER + index * SEALED_CHUNK
+        done = 0
+        while done < len(sealed) and (got := os.preadv(self._fd, [sealed[done:]], place + done)):
+            done += got
         try:
-            plain = self._cipher.decrypt(aead_stream.nonce(_PREFIX, index, final), sealed,
-                                         self._header if index == 0 else None)
-        except InvalidTag as exc:
+            self._cipher.decrypt_into(aead_stream.nonce(_PREFIX, index, index == self._chunks - 1), sealed[:done],
+                                      self._header if index == 0 else None, into)
+        except (InvalidTag, ValueError) as exc:  # ValueError: the file was cut short while open
             raise Damaged(str(index)) from exc
-        self._cached = (index, plain)
+
+    def _chunk(self, index: int) -> memoryview:
+        """Chunk ``index``'s plaintext, in this reader's own buffer."""
+        plain = memoryview(self._plain)[:self._length(index)]
+        if self._cached != index:
+            self._cached = -1
+            self._decrypt(index, plain)
+            self._cached = index
         return plain
 
     def readable(self) -> bool:
@@ -150,23 +198,22 @@ class Reader(io.RawIOBase):
         done = 0
         while done < len(view) and self._position < self.size:
             index, within = divmod(self._position, CHUNK)
-            piece = self._chunk(index)[within:within + len(view) - done]
-            view[done:done + len(piece)] = piece
-            done += len(piece)
-            self._position += len(piece)
+            length = self._length(index)
+            if within == 0 and len(view) - done >= length and index != self._cached:
+                self._decrypt(index, view[done:done + length])
+                piece = length
+            else:
+                piece = min(length - within, len(view) - done)
+                view[done:done + piece] = self._chunk(index)[within:within + piece]
+            done += piece
+            self._position += piece
         return done
 
     def readall(self) -> bytes:
-        parts = []
-        while self._position < self.size:
-            index, within = divmod(self._position, CHUNK)
-            piece = self._chunk(index)[within:]
-            parts.append(piece)
-            self._position += len(piece)
-        return b"".join(parts)
+        rest = bytearray(max(0, self.size - self._position))
+        return bytes(memoryview(rest)[:self.readinto(rest)])
 
     def close(self) -> None:
         if not self.closed:
-            self._file.close()
-            self._cached = (-1, b"")
+            os.close(self._fd)
         super().close()
