@@ -279,6 +279,22 @@ def test_upgrade_keeps_every_item_key_recipient_and_seal(old_home: Path, before:
     assert all(check["status"] != "error" for check in verdict["checks"])
 
 
+def test_a_blob_damaged_before_the_upgrade_stays_damaged(old_home: Path, before: OldLocker) -> None:
+    """The upgrade re-seals the bytes as they are: a changed old blob must not become a "missing"
+    one (nor, worse, pass), so ``check`` says after the upgrade what it said before."""
+    env = quiet_locker_env(old_home)
+    name, data = next((name, data) for name, data in sorted(before.blobs.items()) if data.startswith(b"Message"))
+    damaged = old_home / PLAIN_BLOBS / name
+    damaged.chmod(0o600)
+    damaged.write_bytes(data.replace(b"worthless", b"WORTHLESS"))
+    assert run_cli("upgrade", env=env).code == 0
+    checked = run_cli("check", "--all", "--json", env=env)
+    assert checked.code == 1, checked.out + checked.err
+    problems = [problem for case in checked.json() for problem in case["problems"]]
+    assert [problem["code"] for problem in problems] == ["blob_changed"], problems
+    assert problems[0]["sha256"] == name.split("/")[1]
+
+
 def test_upgrade_json(old_home: Path, before: OldLocker) -> None:
     result = run_cli("upgrade", "--json", env=quiet_locker_env(old_home))
     assert result.code == 0, result.err

@@ -92,14 +92,19 @@ class BlobStore:
             if self._storing == 0:
                 os.close(self._storing_fd)
 
-    def put_stream(self, source: BinaryIO, progress: Callable[[int], None] | None = None) -> StoredBlob:
-        """Store the bytes of ``source``; a full disk leaves no part of them."""
+    def put_stream(self, source: BinaryIO, progress: Callable[[int], None] | None = None,
+                   known_as: str | None = None) -> StoredBlob:
+        """Store the bytes of ``source``; a full disk leaves no part of them.
+
+        ``known_as``: the digest the bytes are stored under when it is not theirs. Only ``upgrade``
+        gives one, to carry a blob of the old store that was damaged over as damaged (``check``
+        then says "changed", as it did before), rather than under a name no record knows."""
         with self.storing(), naming_full_disk(self.root.parent):
             tmp_path = self.work() / f"blob-{secrets.token_hex(8)}"
             fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
             try:
                 digest, size = _seal_hashing(source, sealed_blob.Writer(fd, self._content_key), self._name_key,
-                                             self._pieces, progress)
+                                             self._pieces, progress, known_as)
                 os.fsync(fd)
             except BaseException:
                 os.close(fd)
@@ -278,8 +283,9 @@ def _empty(folder: Path) -> None:
 
 
 def _seal_hashing(source: BinaryIO, writer: sealed_blob.Writer, name_key: bytes, pieces: Pieces,
-                  progress: Callable[[int], None] | None) -> tuple[str, int]:
-    """Hash ``source`` in this thread while a helper seals and writes it; the SHA-256 and size.
+                  progress: Callable[[int], None] | None, known_as: str | None = None) -> tuple[str, int]:
+    """Hash ``source`` in this thread while a helper seals and writes it; the SHA-256 (or
+    ``known_as``) and size.
 
     What is hashed is exactly what is sealed, so the blob's name always matches its bytes, even
     if the source changes meanwhile."""
@@ -294,7 +300,7 @@ def _seal_hashing(source: BinaryIO, writer: sealed_blob.Writer, name_key: bytes,
             progress(len(piece))
 
     pieces.stream(source, writer.write, hash_piece)
-    sha256 = digest.hexdigest()
+    sha256 = known_as or digest.hexdigest()
     writer.finish(sealed_blob.file_name(name_key, sha256))
     return sha256, size
 

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sqlite3 as plain_sqlite
+import re
 from pathlib import Path
 
 import nacl.signing
@@ -27,6 +28,8 @@ from evidencekit.errors import DiskFull, LockerError
 #: room beyond a copy of the old locker: the databases' shared memory and journals, the new log
 #: entries, the sealed blobs' headers and tags
 SPARE_ROOM = 1 << 20
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def remove_leftovers(home: Path) -> None:
@@ -99,8 +102,8 @@ def seal_blobs(plain: Path, store: blobstore.BlobStore, progress: Progress | Non
     advance = running(progress, "upgrading", total)
     with store.storing():
         for blob in blobs:
-            with open(blob, "rb") as source:
-                store.put_stream(source, advance)
+            with open(blob, "rb") as source:  # under the name it had: a damaged one stays damaged
+                store.put_stream(source, advance, known_as=blob.name if _SHA256.fullmatch(blob.name) else None)
     return len(blobs), total
 
 
