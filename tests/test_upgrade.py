@@ -260,7 +260,7 @@ def test_upgrade_keeps_every_item_key_recipient_and_seal(old_home: Path, before:
     assert readable_words(old_home) == set(SECRET_WORDS)
     result = run_cli("upgrade", env=env)
     assert result.code == 0, result.err
-    assert one_sentence(result.out).startswith("The locker is now encrypted at rest: 2 cases and 8 stored files")
+    assert one_sentence(result.out).startswith("The locker is now encrypted at rest: 2 cases and their stored files (8)")
     assert (old_home / KEY).is_file() and (old_home / DATABASE).is_file() and (old_home / BLOBS).is_dir()
     assert_checks(old_home)
     after, exported = contents_by_cli(old_home, tmp_path / "exported")
