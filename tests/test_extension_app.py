@@ -78,6 +78,15 @@ def open_case_page(context: Any) -> Any:
     return page
 
 
+def open_popup(context: Any, ready: str) -> Any:
+    """The popup at its real size, once ``ready`` (a selector) shows it has asked the host."""
+    popup = context.new_page()
+    popup.set_viewport_size({"width": 360, "height": 640})
+    popup.goto(POPUP)
+    popup.wait_for_selector(ready)
+    return popup
+
+
 def said(page: Any, kind: str = "ok") -> str:
     """The page's one-line answer once it is of this kind (ok, error, question)."""
     page.wait_for_selector(f"#message.{kind}", timeout=60_000)
@@ -241,10 +250,7 @@ def test_every_view_in_bokmal(world: dict[str, Any]) -> None:
         page.wait_for_selector("#view-unlock:not([hidden])")
         assert page.inner_text("#unlockForm button") == "Lås opp"
         shoot(page, "nb", "unlock")
-        popup = context.new_page()
-        popup.set_viewport_size({"width": 360, "height": 640})
-        popup.goto(POPUP)
-        popup.wait_for_selector("#unlock:not([hidden])")
+        popup = open_popup(context, "#unlock:not([hidden])")
         assert popup.inner_text("#status") == "Bevisskapet er låst: skriv passordfrasen din for å se sakene dine."
         popup.screenshot(path=str(ARTIFACTS / "extension-popup-nb-locked.png"), full_page=True)
         popup.close()
@@ -291,10 +297,7 @@ def test_first_run_an_old_locker_and_a_locked_one_each_say_what_to_do(tmp_path: 
         assert said(page, "error") == "evidencekit is not set up on this computer yet. Run “evidencekit init” once, then reload this page."
         assert page.is_hidden("#nav") and page.is_hidden("#view-unlock") and page.is_hidden("#casePick")
         shoot(page, "en", "first-run")
-        popup = context.new_page()
-        popup.set_viewport_size({"width": 360, "height": 640})
-        popup.goto(POPUP)
-        popup.wait_for_selector("#status:not(:empty)")
+        popup = open_popup(context, "#status:not(:empty)")
         assert popup.inner_text("#status") == "evidencekit has no key yet. In a terminal, run: evidencekit init"
         assert popup.is_disabled("button[data-mode=visible]") and popup.is_hidden("#unlock") and popup.is_hidden("#casePick")
 

@@ -126,7 +126,7 @@ class BlobStore:
             os.chmod(tmp_path, READ_ONLY)
             os.replace(tmp_path, final)
             self._fresh.add(sha256)
-            _fsync_dir(final.parent)
+            fsync(final.parent)
         except BaseException:
             tmp_path.unlink(missing_ok=True)
             raise
@@ -305,7 +305,8 @@ def _seal_hashing(source: BinaryIO, writer: sealed_blob.Writer, name_key: bytes,
     return sha256, size
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (a rename in it), to the disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -35,18 +35,18 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 def remove_leftovers(home: Path) -> None:
     """After the switch: the old locker's files and a staging folder. Call only when ``locker.key``
     exists, so that what is removed is no longer the locker in force."""
-    for name in (PLAIN_DATABASE, f"{PLAIN_DATABASE}-wal", f"{PLAIN_DATABASE}-shm"):
-        (home / name).unlink(missing_ok=True)
-    for folder in (home / PLAIN_BLOBS, home / STAGING):
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
+    _remove(home, PLAIN_DATABASE, PLAIN_BLOBS)
 
 
 def remove_new_leftovers(home: Path) -> None:
     """Before the switch (no ``locker.key``): what a killed upgrade left of the new locker."""
-    for name in (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm"):
+    _remove(home, DATABASE, BLOBS)
+
+
+def _remove(home: Path, database_name: str, blobs: str) -> None:
+    for name in (database_name, f"{database_name}-wal", f"{database_name}-shm"):
         (home / name).unlink(missing_ok=True)
-    for folder in (home / BLOBS, home / STAGING):
+    for folder in (home / blobs, home / STAGING):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -120,9 +120,9 @@ def switch(home: Path, staging: Path, database_key: bytes) -> None:
     _settle(staging / DATABASE, database_key)
     os.replace(staging / BLOBS, home / BLOBS)
     os.replace(staging / DATABASE, home / DATABASE)
-    _fsync(home)
+    blobstore.fsync(home)
     os.replace(staging / KEY, home / KEY)
-    _fsync(home)
+    blobstore.fsync(home)
     remove_leftovers(home)
 
 
@@ -135,17 +135,5 @@ def _settle(path: Path, key: bytes) -> None:
         conn.execute("PRAGMA journal_mode=DELETE")
     finally:
         conn.close()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _fsync(path.parent)
-
-
-def _fsync(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    blobstore.fsync(path)
+    blobstore.fsync(path.parent)
