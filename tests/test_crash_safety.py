@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PASSPHRASE, run_cli
-from evidencekit._internal import layout
+from evidencekit._internal import layout, workdir
 from evidencekit.errors import UserError
 from evidencekit.locker import Source
 from evidencekit.models import IncidentFacts
@@ -107,7 +107,12 @@ def wait_until_gone(marker: str, timeout: float = 40) -> list[str]:
 
 
 def work_leftovers(home: Path) -> list[Path]:
-    return list((home / layout.BLOBS / "tmp").iterdir())
+    """What killed commands left in the work area. A folder a command was killed in the very
+    instant of making (``.new-…`` with no lock file in it yet) cannot be told from one being made
+    right now, so it stays for ``workdir.GRACE`` by design and is not counted."""
+    tmp = home / layout.BLOBS / "tmp"
+    return [entry for entry in tmp.iterdir()
+            if not (entry.name.startswith(workdir.SETTING_UP) and not (entry / workdir.LOCK).exists())]
 
 
 def orphan_blobs(home: Path) -> set[Path]:
@@ -229,6 +234,28 @@ def _try_lock(path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(fd)
+
+
+def test_a_command_killed_while_making_its_work_folder_leaves_nothing_for_long(case_home: Path) -> None:
+    """Killed after the lock file of its folder existed (the lock goes with the process), the
+    half-made folder is removed by the next command; one whose lock is held (a command making it
+    right now) is left alone, and so is one with no lock file yet, until it is GRACE old."""
+    tmp = case_home / layout.BLOBS / "tmp"
+    died, making, bare = tmp / ".new-work-died", tmp / ".new-work-making", tmp / ".new-work-bare"
+    for folder in (died, making, bare):
+        folder.mkdir()
+    (died / workdir.LOCK).touch()
+    held = os.open(making / workdir.LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert run_cli("list").code == 0
+        assert not died.exists() and making.exists() and bare.exists()
+    finally:
+        os.close(held)
+    long_ago = time.time() - workdir.GRACE - 60
+    os.utime(bare, (long_ago, long_ago))
+    assert run_cli("list").code == 0
+    assert not making.exists() and not bare.exists()
 
 
 def test_leftovers_of_older_versions_go_once_they_are_old(case_home: Path) -> None:

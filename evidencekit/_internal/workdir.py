@@ -33,13 +33,22 @@ class Owned:
 
     @classmethod
     def create(cls, parent: Path, prefix: str) -> Owned:
-        """A new private folder ``parent/prefix…``, locked before it is given that name."""
-        setting_up = Path(tempfile.mkdtemp(prefix=SETTING_UP + prefix, dir=parent))
-        fd = os.open(setting_up / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        path = parent / setting_up.name.removeprefix(SETTING_UP)
-        os.rename(setting_up, path)
-        return cls(path, fd)
+        """A new private folder ``parent/prefix…``, locked before it is given that name.
+
+        Another process may take a folder still being set up for one whose owner died (its lock
+        file exists and is not held) in the instant between the file's creation and its lock, and
+        remove it: then the rename finds nothing, and the setup starts again."""
+        while True:
+            setting_up = Path(tempfile.mkdtemp(prefix=SETTING_UP + prefix, dir=parent))
+            fd = os.open(setting_up / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            path = parent / setting_up.name.removeprefix(SETTING_UP)
+            try:
+                os.rename(setting_up, path)
+            except FileNotFoundError:
+                os.close(fd)
+                continue
+            return cls(path, fd)
 
     def release(self) -> None:
         """Let go of the folder as it is: the next process to look removes it."""
@@ -52,12 +61,17 @@ class Owned:
 
 def claim_abandoned(parent: Path, prefix: str) -> list[tuple[Path, int]]:
     """Folders ``parent/prefix…`` whose owner is gone, each with its lock now held by the caller
-    (close the descriptor when done); setups left half-way are removed once older than GRACE."""
+    (close the descriptor when done). A setup left half-way is removed at once when its lock file
+    is there and free (its owner died setting up), else once older than GRACE (killed before the
+    lock file existed: nothing tells that from a setup under way)."""
     claimed = []
     for entry in parent.iterdir():
         if entry.name.startswith(SETTING_UP + prefix):
-            if older_than(entry, GRACE):
+            fd = _claim(entry / LOCK)
+            if fd is not None or older_than(entry, GRACE):
                 remove(entry)
+            if fd is not None:
+                os.close(fd)
         elif entry.name.startswith(prefix) and entry.is_dir() and not entry.is_symlink():
             fd = _claim(entry / LOCK)
             if fd is not None:
