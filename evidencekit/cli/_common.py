@@ -158,13 +158,7 @@ class Session:
         """The locker, opened with the passphrase (see :func:`passphrase`): an encrypted locker
         cannot even be listed without it."""
         if self._locker is None:
-            state = Locker.state(self.home)
-            if state != "encrypted":
-                Locker.open(self.home)  # says "run init first" or "upgrade first"
-            if self._secret is not None:
-                self._locker = Locker.open(self.home, self._secret)
-            else:
-                self._secret, self._locker = _opened(self.home, _given_or_remembered(self.home))
+            self._secret, self._locker = _opened(self.home, self.known_passphrase())
         return self._locker
 
     def known_passphrase(self) -> str | None:
@@ -215,19 +209,17 @@ def passphrase(confirm: bool = False, unlocked: bool = True) -> str:
             raise UserError("keys.passphrase_needed")
         return str(click.prompt(t("keys.prompt_new"), hide_input=True, confirmation_prompt=t("keys.prompt_repeat"),
                                 err=True))
-    if session is not None and session._secret is not None and unlocked:
+    if session is not None and unlocked:
+        session.locker()
+        assert session._secret is not None
         return session._secret
-    if Locker.state(home) != "encrypted":
-        Locker.open(home)  # "run init first", "upgrade first"
     secret, locker = _opened(home, _given_or_remembered(home) if unlocked else os.environ.get("EVIDENCEKIT_PASSPHRASE"))
-    if session is not None:
-        if session._locker is not None:
-            locker.close()
-        else:
-            session._locker = locker
-        session._secret = secret
+    if session is not None and session._locker is None:
+        session.use(secret, locker)
     else:
         locker.close()
+        if session is not None:
+            session._secret = secret
     return secret
 
 
@@ -241,7 +233,10 @@ def _given_or_remembered(home: Path | None) -> str | None:
 
 
 def _opened(home: Path | None, known: str | None) -> tuple[str, Locker]:
-    """The locker opened with ``known``, or with a passphrase asked for on the terminal."""
+    """The locker opened with ``known``, or with a passphrase asked for on the terminal; no
+    locker yet or one to upgrade is said before anything is asked."""
+    if Locker.state(home) != "encrypted":
+        Locker.open(home)  # raises: "run init first", "upgrade first"
     if known is not None:
         return known, Locker.open(home, known)
     if not sys.stdin.isatty():
