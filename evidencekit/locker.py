@@ -123,9 +123,7 @@ class Locker:
 
         Without a passphrase an existing locker raises :class:`Locked`; a folder without a locker
         says to run ``init`` first, and one from before encryption at rest says to ``upgrade``."""
-        home = Path(home) if home else default_home()
-        if home.exists() and not home.is_dir():
-            raise LockerError("locker.home_not_a_folder", path=str(home))
+        home = _folder(home)
         state = cls.state(home)
         if state == "none":
             raise LockerError("keys.no_identity")
@@ -139,9 +137,7 @@ class Locker:
     @classmethod
     def create(cls, home: Path | str | None, passphrase: str, strength: str = "moderate") -> Locker:
         """A new locker with a new identity key, both opened by ``passphrase`` from now on."""
-        home = Path(home) if home else default_home()
-        if home.exists() and not home.is_dir():
-            raise LockerError("locker.home_not_a_folder", path=str(home))
+        home = _folder(home)
         if cls.state(home) != "none":
             raise UserError("keys.identity_exists")
         if not passphrase:
@@ -237,7 +233,6 @@ class Locker:
         def open_and_remember() -> nacl.signing.SigningKey:
             if not hmac.compare_digest(tag, self._opened_with):
                 locker_key.read_master(self.home / layout.KEY, passphrase)  # WrongPassphrase unless hers
-                self._opened_with = tag
             signer = keys.unseal(sealed, self._keys.seeds)
             self._unsealed[key_id] = (tag, signer)
             return signer
@@ -751,6 +746,14 @@ class Locker:
 
 
 # helpers --------------------------------------------------------------------------------------
+
+
+def _folder(home: Path | str | None) -> Path:
+    """The locker's folder (the default one when not named), refused when it is a file."""
+    home = Path(home) if home else default_home()
+    if home.exists() and not home.is_dir():
+        raise LockerError("locker.home_not_a_folder", path=str(home))
+    return home
 
 
 def parse_item_ref(ref: str) -> int:
