@@ -8,6 +8,7 @@ gets the environment without the passphrase: the pages must unlock, as the worke
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -52,3 +53,24 @@ def extension_browser(root: Path, env: dict[str, str], *, unpinned: bool = False
             yield context, {w.url.split("/")[2]: w for w in context.service_workers}
         finally:
             context.close()
+
+
+def chromium_only_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A worker's HOME whose PATH holds the real Chromium and the few tools its wrapper scripts run,
+    and none of the system's other browsers; skipped where there is no browser at all."""
+    try:
+        chromium = find_browser().path
+    except BrowserNotFound as error:
+        pytest.skip(f"no browser: {error.message('en')}")
+    user, programs = tmp_path / "user-home", tmp_path / "programs"
+    user.mkdir()
+    programs.mkdir()
+    (programs / "chromium").symlink_to(chromium)
+    for tool in ("sh", "cat", "dirname", "uname", "readlink", "grep", "sed", "id", "df", "env", "ls"):
+        if shutil.which(tool):
+            (programs / tool).symlink_to(shutil.which(tool))
+    monkeypatch.setenv("HOME", str(user))
+    monkeypatch.setenv("PATH", str(programs))
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "EVIDENCEKIT_BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    return user

@@ -8,7 +8,6 @@ in a temporary HOME and reads what doctor says.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tarfile
 from http.server import BaseHTTPRequestHandler
@@ -19,29 +18,15 @@ import pytest
 from conftest import run_cli
 from locker_files import blob_file
 from evidencekit._internal import layout
-from evidencekit._internal.browser import BrowserNotFound, find_browser
 from evidencekit._internal.demo_site import serve_loopback
 from evidencekit._internal.native_host import HOST_NAME
+from extension_support import chromium_only_home
 
 
 @pytest.fixture
 def worker(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A set-up worker: HOME with the real Chromium the only browser on PATH, identity, connector."""
-    try:
-        chromium = find_browser().path
-    except BrowserNotFound as error:
-        pytest.skip(f"no browser: {error.message('en')}")
-    user, programs = tmp_path / "user-home", tmp_path / "programs"
-    user.mkdir()
-    programs.mkdir()
-    (programs / "chromium").symlink_to(chromium)
-    for tool in ("sh", "cat", "dirname", "uname", "readlink", "grep", "sed", "id", "df", "env", "ls"):
-        if shutil.which(tool):
-            (programs / tool).symlink_to(shutil.which(tool))
-    monkeypatch.setenv("HOME", str(user))
-    monkeypatch.setenv("PATH", str(programs))
-    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "EVIDENCEKIT_BROWSER"):
-        monkeypatch.delenv(name, raising=False)
+    user = chromium_only_home(tmp_path, monkeypatch)
     assert run_cli("setup", "--yes", "--kdf", "interactive").code == 0
     return user
 

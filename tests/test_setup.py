@@ -21,10 +21,11 @@ import pytest
 from conftest import PASSPHRASE, run_cli
 from evidencekit import __version__, installation
 from evidencekit._internal import layout, locker_key
-from evidencekit._internal.browser import BrowserNotFound, find_browser, launch_args
+from evidencekit._internal.browser import find_browser, launch_args
 from evidencekit._internal.native_host import HOST_NAME, install
 from evidencekit.errors import UserError
 from evidencekit.locker import Locker
+from extension_support import chromium_only_home
 
 EXTENSION = Path(__file__).resolve().parents[1] / "extension"
 WEB_EXT_BIN = EXTENSION / "node_modules" / ".bin"
@@ -33,23 +34,7 @@ WEB_EXT_BIN = EXTENSION / "node_modules" / ".bin"
 @pytest.fixture
 def worker(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A worker's HOME with a real Chromium on PATH (and nothing else of the system's browsers)."""
-    try:
-        chromium = find_browser().path
-    except BrowserNotFound as error:
-        pytest.skip(f"no browser: {error.message('en')}")
-    user = tmp_path / "user-home"
-    programs = tmp_path / "programs"
-    programs.mkdir()
-    (programs / "chromium").symlink_to(chromium)
-    for tool in ("sh", "cat", "dirname", "uname", "readlink", "grep", "sed", "id", "df", "env", "ls"):  # wrapper scripts
-        if shutil.which(tool):
-            (programs / tool).symlink_to(shutil.which(tool))
-    user.mkdir()
-    monkeypatch.setenv("HOME", str(user))
-    monkeypatch.setenv("PATH", str(programs))
-    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "EVIDENCEKIT_BROWSER"):
-        monkeypatch.delenv(name, raising=False)
-    return user
+    return chromium_only_home(tmp_path, monkeypatch)
 
 
 def extension_folder(user: Path) -> Path:
