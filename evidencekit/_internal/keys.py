@@ -15,7 +15,9 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import nacl.exceptions
 import nacl.pwhash
@@ -101,15 +103,29 @@ def unseal(sealed: SealedKey, seed_key: bytes) -> nacl.signing.SigningKey:
 
 def unseal_with_passphrase(sealed: SealedKey, passphrase: str) -> nacl.signing.SigningKey:
     """A key of a locker from before encryption at rest, sealed under the passphrase itself."""
-    params = json.loads(sealed.kdf)
-    box = nacl.secret.SecretBox(derive(passphrase, bytes.fromhex(params["salt"]), params["ops"], params["mem"]))
+    return nacl.signing.SigningKey(open_with_passphrase(sealed.sealed_seed, json.loads(sealed.kdf), passphrase))
+
+
+def seal_with_passphrase(secret: bytes, passphrase: str, strength: str) -> tuple[bytes, dict[str, Any]]:
+    """``secret`` sealed with SecretBox under argon2id of ``passphrase``, and the KDF's parameters
+    (algorithm, strength, salt, costs) that :func:`open_with_passphrase` needs beside it."""
+    ops, mem = KDF_STRENGTHS[strength]
+    salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+    box = nacl.secret.SecretBox(_derive(passphrase, salt, ops, mem))
+    kdf = {"alg": "argon2id", "strength": strength, "salt": salt.hex(), "ops": ops, "mem": mem}
+    return bytes(box.encrypt(secret)), kdf
+
+
+def open_with_passphrase(sealed: bytes, kdf: Mapping[str, Any], passphrase: str) -> bytes:
+    """What :func:`seal_with_passphrase` sealed; a wrong passphrase raises WrongPassphrase."""
+    box = nacl.secret.SecretBox(_derive(passphrase, bytes.fromhex(kdf["salt"]), int(kdf["ops"]), int(kdf["mem"])))
     try:
-        return nacl.signing.SigningKey(box.decrypt(sealed.sealed_seed))
+        return bytes(box.decrypt(sealed))
     except nacl.exceptions.CryptoError as exc:
         raise WrongPassphrase("keys.wrong_passphrase") from exc
 
 
-def derive(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
+def _derive(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
     return nacl.pwhash.argon2id.kdf(
         nacl.secret.SecretBox.KEY_SIZE, passphrase.encode("utf-8"), salt, opslimit=ops, memlimit=mem
     )

@@ -16,17 +16,12 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import nacl.exceptions
-import nacl.secret
-import nacl.utils
-
 from evidencekit._internal import keys
 from evidencekit._internal.layout import KEY
-from evidencekit.errors import LockerError, WrongPassphrase
+from evidencekit.errors import LockerError
 
 FORMAT = "evidencekit.locker-key"
 VERSION = 1
@@ -53,21 +48,11 @@ def exists(home: Path) -> bool:
     return (home / KEY).exists()
 
 
-def create(home: Path, passphrase: str, strength: str) -> LockerKeys:
-    """A new random locker key, sealed under ``passphrase``, written to ``home/locker.key``."""
-    master = secrets.token_bytes(32)
-    write(home / KEY, master, passphrase, strength)
-    return LockerKeys.derive(master)
-
-
 def write(path: Path, master: bytes, passphrase: str, strength: str) -> None:
     """Seal ``master`` and write it whole, flushed, under ``path`` (never over an existing file)."""
-    ops, mem = keys.KDF_STRENGTHS[strength]
-    salt = nacl.utils.random(16)
-    box = nacl.secret.SecretBox(keys.derive(passphrase, salt, ops, mem))
-    body = json.dumps({"type": FORMAT, "v": VERSION, "kdf": {"alg": "argon2id", "strength": strength,
-                                                             "salt": salt.hex(), "ops": ops, "mem": mem},
-                       "sealed": base64.b64encode(bytes(box.encrypt(master))).decode("ascii")}, indent=1)
+    sealed, kdf = keys.seal_with_passphrase(master, passphrase, strength)
+    body = json.dumps({"type": FORMAT, "v": VERSION, "kdf": kdf,
+                       "sealed": base64.b64encode(sealed).decode("ascii")}, indent=1)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, body.encode("ascii") + b"\n")
@@ -83,15 +68,11 @@ def read_master(path: Path, passphrase: str) -> bytes:
         kdf = data["kdf"]
         if data.get("type") != FORMAT or data.get("v") != VERSION or kdf["alg"] != "argon2id":
             raise ValueError(data.get("type"))
-        salt, ops, mem, sealed = bytes.fromhex(kdf["salt"]), int(kdf["ops"]), int(kdf["mem"]), data["sealed"]
-        sealed_bytes = base64.b64decode(sealed, validate=True)
+        bytes.fromhex(kdf["salt"]), int(kdf["ops"]), int(kdf["mem"])  # all there, each of its kind
+        sealed = base64.b64decode(data["sealed"], validate=True)
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise LockerError("locker.key_unreadable", path=str(path)) from exc
-    box = nacl.secret.SecretBox(keys.derive(passphrase, salt, ops, mem))
-    try:
-        return bytes(box.decrypt(sealed_bytes))
-    except nacl.exceptions.CryptoError as exc:
-        raise WrongPassphrase("keys.wrong_passphrase") from exc
+    return keys.open_with_passphrase(sealed, kdf, passphrase)
 
 
 def strength(path: Path) -> str:
